@@ -1,0 +1,1 @@
+"""Benchmarks: pytest-benchmark sweeps of the twins (see README)."""

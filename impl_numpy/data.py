@@ -1,0 +1,46 @@
+"""The input pipeline: shuffle, batch, repeat. NumPy's counterpart of ``DataLoader``.
+
+``batches(X, y, 32)`` is an iterable: each ``for`` loop over it is one epoch, drawn
+with a fresh permutation from one ``np.random.default_rng(seed)``, so iterating
+again *repeats* the data in a new order, reproducibly for a given seed::
+
+    loader = batches(X, y, batch_size=32, shuffle=True, seed=0)
+    for epoch in range(3):
+        for Xb, yb in loader:
+            ...
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class batches:  # noqa: N801  (used like a function, as DataLoader is)
+    def __init__(self, X, y, batch_size, shuffle=True, seed=0, drop_last=False):
+        X, y = np.asarray(X), np.asarray(y)
+        if X.ndim < 1 or y.ndim < 1 or len(X) != len(y):
+            raise ValueError(f"X and y must have the same length, got shapes "
+                             f"{X.shape} and {y.shape}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.X, self.y, self.batch_size = X, y, int(batch_size)
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        n, b = len(self.X), self.batch_size
+        return n // b if self.drop_last else -(-n // b)
+
+    def order(self) -> np.ndarray:
+        """The sample order of the next epoch (advances the generator when shuffling)."""
+        n = len(self.X)
+        return self.rng.permutation(n) if self.shuffle else np.arange(n)
+
+    def __iter__(self):
+        idx = self.order()
+        stop = len(self) * self.batch_size
+        for start in range(0, min(stop, len(idx)), self.batch_size):
+            take = idx[start:start + self.batch_size]
+            yield self.X[take], self.y[take]

@@ -1,0 +1,145 @@
+r"""A multilayer perceptron with hand-written backpropagation, in NumPy.
+
+Shapes: ``B`` samples, layer ``l`` maps ``n_{l-1}`` to ``n_l`` features, ``C = n_L`` classes.
+
+Forward, for l = 1..L (``A_0 = X``; ``g`` is the hidden activation):
+
+.. math::
+    Z_l = A_{l-1} W_l^T + b_l, \qquad A_l = g(Z_l) \quad (l < L)
+
+The output layer is linear for ``cross_entropy`` (``A_L = Z_L``, logits) and logistic
+for ``mse`` (``A_L = \sigma(Z_L)``). Losses, as torch's ``CrossEntropyLoss()`` and
+``MSELoss()`` with their default mean reduction (``T`` = one-hot labels):
+
+.. math::
+    L_{CE} = -\frac{1}{B}\sum_i \log \mathrm{softmax}(Z_L)_{i, y_i}, \qquad
+    L_{MSE} = \frac{1}{BC}\sum_{i,k} (A_{L,ik} - T_{ik})^2
+
+Backward (``\odot`` elementwise; ``g'`` is written in terms of the output ``A``):
+
+.. math::
+    dZ_L = \tfrac{1}{B}(\mathrm{softmax}(Z_L) - T) \;\; (CE), \qquad
+    dZ_L = \tfrac{2}{BC}(A_L - T) \odot A_L \odot (1 - A_L) \;\; (MSE)
+
+    dW_l = dZ_l^T A_{l-1}, \quad db_l = \textstyle\sum_i dZ_{l,i}, \quad
+    dA_{l-1} = dZ_l W_l, \quad dZ_{l-1} = dA_{l-1} \odot g'(A_{l-1})
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import activations as act
+from .checks import check_X, check_y
+from .spec import DTYPES, init_params, make_spec
+
+
+def _dact_inplace(name, dA, A):
+    """dA *= g'(Z), where g'(Z) is computed from the layer's output A = g(Z)."""
+    if name == "relu":
+        np.multiply(dA, A > 0, out=dA)  # relu'(z) = [z > 0] = [a > 0]
+    elif name == "tanh":
+        dA *= 1.0 - A * A  # tanh'(z) = 1 - a^2
+    else:  # sigmoid
+        dA *= A * (1.0 - A)  # sigma'(z) = a (1 - a)
+
+
+class MLP:
+    """``MLP(layer_sizes, activation="relu", loss="cross_entropy", dtype="float32", seed=0)``.
+
+    ``params`` is ``[W1, b1, W2, b2, ...]`` with ``W`` of shape (fan_out, fan_in), as in
+    ``nn.Linear``; ``impl_torch.MLP`` with the same arguments starts from the same values.
+    """
+
+    def __init__(self, layer_sizes, activation="relu", loss="cross_entropy",
+                 dtype="float32", seed=0):
+        self.spec = make_spec(layer_sizes, activation, loss, dtype)
+        self.np_dtype = DTYPES[self.spec.dtype]
+        self.params = init_params(self.spec.layer_sizes, self.spec.dtype, seed)
+
+    def __repr__(self):
+        s = self.spec
+        return (f"MLP({list(s.layer_sizes)}, activation={s.activation!r}, loss={s.loss!r}, "
+                f"dtype={s.dtype!r})  # {s.n_params:,} params")
+
+    @property
+    def n_params(self) -> int:
+        return self.spec.n_params
+
+    # ----------------------------------------------------------------- forward
+    def _forward(self, X):
+        """All layer outputs ``[A_0 = X, A_1, ..., A_L]`` (A_L: logits or logistic output)."""
+        As = [X]
+        n_layers = len(self.params) // 2
+        for l in range(n_layers):
+            W, b = self.params[2 * l], self.params[2 * l + 1]
+            Z = As[-1] @ W.T  # (B, n_in) @ (n_in, n_out) -> (B, n_out)
+            Z += b
+            if l < n_layers - 1:
+                act.ACTIVATIONS[self.spec.activation][0](Z, out=Z)  # A_l = g(Z_l), in place
+            elif self.spec.loss == "mse":
+                act.sigmoid(Z, out=Z)  # logistic output layer
+            As.append(Z)
+        return As
+
+    def forward(self, X):
+        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``."""
+        return self._forward(check_X(X, self.spec.n_in, self.np_dtype))[-1]
+
+    def predict_proba(self, X):
+        """Class probabilities: softmax of the logits (``cross_entropy``), or the logistic
+        outputs normalised to sum to one per row (``mse``)."""
+        out = self.forward(X)
+        if self.spec.loss == "cross_entropy":
+            return act.softmax(out)
+        return out / out.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted class labels, shape (B,)."""
+        return np.argmax(self.forward(X), axis=1)
+
+    # -------------------------------------------------------------------- loss
+    def _loss_and_dout(self, out, y, need_grad):
+        """Loss value and dL/dZ_L for the output ``out`` = A_L."""
+        B, C = out.shape
+        if self.spec.loss == "cross_entropy":
+            logp = act.log_softmax(out)  # (B, C)
+            loss = -logp[np.arange(B), y].mean()
+            if not need_grad:
+                return loss, None
+            dZ = np.exp(logp, out=logp)  # softmax(Z_L), reusing the buffer
+            dZ[np.arange(B), y] -= 1.0
+            dZ /= B
+            return loss, dZ
+        diff = out.copy()  # A_L - T
+        diff[np.arange(B), y] -= 1.0
+        loss = np.mean(diff * diff)
+        if not need_grad:
+            return loss, None
+        dZ = diff
+        dZ *= 2.0 / (B * C)
+        dZ *= out * (1.0 - out)  # sigma'(Z_L) = A_L (1 - A_L)
+        return loss, dZ
+
+    def loss(self, X, y) -> float:
+        X = check_X(X, self.spec.n_in, self.np_dtype)
+        y = check_y(y, len(X), self.spec.n_out)
+        return float(self._loss_and_dout(self._forward(X)[-1], y, need_grad=False)[0])
+
+    def loss_and_grads(self, X, y):
+        """``(loss, grads)``: grads are new arrays in the order, shapes and dtype of params."""
+        X = check_X(X, self.spec.n_in, self.np_dtype)
+        y = check_y(y, len(X), self.spec.n_out)
+        As = self._forward(X)
+        loss, dZ = self._loss_and_dout(As[-1], y, need_grad=True)
+        n_layers = len(self.params) // 2
+        grads = [None] * len(self.params)
+        for l in reversed(range(n_layers)):
+            A_prev, W = As[l], self.params[2 * l]
+            grads[2 * l] = dZ.T @ A_prev  # (n_out, B) @ (B, n_in) -> (n_out, n_in)
+            grads[2 * l + 1] = dZ.sum(axis=0)  # (n_out,)
+            if l > 0:
+                dA = dZ @ W  # (B, n_out) @ (n_out, n_in) -> (B, n_in)
+                _dact_inplace(self.spec.activation, dA, A_prev)
+                dZ = dA
+        return float(loss), grads

@@ -1,0 +1,64 @@
+r"""Stochastic gradient descent with exactly ``torch.optim.SGD``'s semantics.
+
+For each parameter ``p`` with gradient ``g`` (``mu`` momentum, ``tau`` dampening,
+``lambda`` weight decay, ``eta`` learning rate):
+
+.. math::
+    g \leftarrow g + \lambda p
+
+    b_1 = g, \qquad b_t = \mu b_{t-1} + (1 - \tau) g \quad (t > 1,\ \text{only if } \mu \ne 0)
+
+    d = g + \mu b_t \ \text{(nesterov)}, \quad d = b_t \ \text{(else)}, \quad d = g \ (\mu = 0)
+
+    p \leftarrow p - \eta d
+
+The first step copies the gradient into the momentum buffer (no dampening), as torch does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import check_like
+
+
+class SGD:
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False):
+        for name, value in (("lr", lr), ("momentum", momentum), ("dampening", dampening),
+                            ("weight_decay", weight_decay)):
+            if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(
+                    value, bool):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+            if not np.isfinite(value):
+                raise ValueError(f"Invalid {name} value: {value}")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("SGD got an empty parameter list")
+        self.lr, self.momentum, self.dampening = lr, momentum, dampening
+        self.weight_decay, self.nesterov = weight_decay, nesterov
+        self.buffers = [None] * len(self.params)  # momentum buffers, created on first step
+
+    def step(self, grads):
+        """Update every parameter in place. Checks all grads first: a bad call changes nothing."""
+        grads = check_like(grads, self.params, "grads")
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            if self.weight_decay != 0:
+                g = g + self.weight_decay * p
+            if self.momentum != 0:
+                buf = self.buffers[i]
+                if buf is None:
+                    buf = self.buffers[i] = np.array(g, copy=True)
+                else:
+                    buf *= self.momentum
+                    buf += (1 - self.dampening) * g
+                g = g + self.momentum * buf if self.nesterov else buf
+            p -= self.lr * g

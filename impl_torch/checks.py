@@ -1,0 +1,41 @@
+"""Input validation for the torch twin; the twin of ``impl_numpy.checks``.
+
+Accepts tensors or anything ``torch.as_tensor`` takes (NumPy arrays, lists).
+Checks run before any state changes. On an accelerator the finiteness and label
+range checks read one value back to the host (a synchronisation).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def check_X(X, n_features: int, dtype, device) -> torch.Tensor:
+    X = torch.as_tensor(X)
+    if X.dtype.is_complex or X.dtype == torch.bool:
+        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+    if X.dim() != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
+    if X.shape[0] == 0:
+        raise ValueError("X is an empty batch (0 samples)")
+    if X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features but the network expects {n_features}")
+    X = X.to(device=device, dtype=dtype)
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError("X contains NaN or inf")
+    return X
+
+
+def check_y(y, n_samples: int, n_classes: int, device) -> torch.Tensor:
+    y = torch.as_tensor(y)
+    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if y.dim() != 1:
+        raise ValueError(f"y must be 1-D (n_samples,), got shape {tuple(y.shape)}")
+    if len(y) != n_samples:
+        raise ValueError(f"len(y) = {len(y)} does not match len(X) = {n_samples}")
+    y = y.to(device=device, dtype=torch.long)
+    lo, hi = (int(v) for v in torch.aminmax(y))
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(f"labels must lie in [0, {n_classes}), got values in [{lo}, {hi}]")
+    return y

@@ -1,0 +1,84 @@
+"""The input pipeline with ``torch.utils.data``: shuffle, batch, repeat.
+
+Two loaders over in-memory tensors, both ``DataLoader``s:
+
+* ``per_sample_loader``: ``DataLoader(TensorDataset(X, y), batch_size, shuffle=True)``, as
+  most people first write it. It fetches one sample at a time and collates the batch:
+  Python work per *sample*.
+* ``batched_loader``: the same ``TensorDataset`` behind a ``BatchSampler``, so each fetch is
+  one fancy-indexing call per *batch* (``TensorDataset`` indexes with a list), with
+  ``batch_size=None`` to switch off collation. Same batches, far less overhead.
+
+``order="numpy"`` draws each epoch's permutation from ``np.random.default_rng(seed)``
+exactly as ``impl_numpy.batches`` does, so a test can feed both twins the same batches;
+``order="torch"`` uses a seeded ``torch.Generator`` (the idiomatic choice).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    TensorDataset,
+)
+
+
+class NumpyOrderSampler(Sampler):
+    """Yields ``np.random.default_rng(seed).permutation(n)``, a fresh one per epoch."""
+
+    def __init__(self, n, seed=0):
+        self.n, self.rng = n, np.random.default_rng(seed)
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        return iter(self.rng.permutation(self.n).tolist())
+
+
+def _sampler(n, shuffle, seed, order):
+    if order not in ("torch", "numpy"):
+        raise ValueError(f"order must be 'torch' or 'numpy', got {order!r}")
+    if not shuffle:
+        return SequentialSampler(range(n))
+    if order == "numpy":
+        return NumpyOrderSampler(n, seed)
+    return RandomSampler(range(n), generator=torch.Generator().manual_seed(seed))
+
+
+def _dataset(X, y):
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    if X.dim() < 1 or y.dim() < 1 or len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got shapes {tuple(X.shape)} "
+                         f"and {tuple(y.shape)}")
+    return TensorDataset(X, y)
+
+
+def _check_batch_size(batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be an int, got {batch_size!r}")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+
+
+def per_sample_loader(X, y, batch_size, shuffle=True, seed=0, drop_last=False, order="torch",
+                      **kwargs):
+    """The textbook ``DataLoader``: one ``__getitem__`` per sample, then collate."""
+    _check_batch_size(batch_size)
+    ds = _dataset(X, y)
+    return DataLoader(ds, batch_size=int(batch_size), drop_last=drop_last,
+                      sampler=_sampler(len(ds), shuffle, seed, order), **kwargs)
+
+
+def batched_loader(X, y, batch_size, shuffle=True, seed=0, drop_last=False, order="torch",
+                   **kwargs):
+    """One ``__getitem__`` per batch: ``TensorDataset`` indexed by a list of indices."""
+    _check_batch_size(batch_size)
+    ds = _dataset(X, y)
+    sampler = BatchSampler(_sampler(len(ds), shuffle, seed, order), int(batch_size), drop_last)
+    return DataLoader(ds, sampler=sampler, batch_size=None, **kwargs)

@@ -1,0 +1,48 @@
+"""Checkpoints through ``state_dict``: ``save(path, model)`` / ``load(path)``.
+
+The file is ``torch.save({"format", "config", "state_dict"})``, read back with
+``torch.load(..., weights_only=True)`` (no arbitrary unpickling). ``load`` also reads an
+``impl_numpy`` ``.npz`` (``allow_pickle=False``); ``impl_numpy.load`` reads these files
+without torch. Either twin's checkpoint loads into the other.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+
+import torch
+
+from impl_numpy.io import FORMAT
+from impl_numpy.io import read_checkpoint as read_numpy_checkpoint
+
+from .mlp import MLP
+
+
+def save(path, model: MLP) -> None:
+    s = model.spec
+    config = {"layer_sizes": list(s.layer_sizes), "activation": s.activation, "loss": s.loss,
+              "dtype": s.dtype}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    torch.save({"format": FORMAT, "config": config, "state_dict": state}, tmp)
+    os.replace(tmp, path)
+
+
+def load(path, device="cpu") -> MLP:
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    is_torch = zipfile.is_zipfile(path) and any(
+        n.endswith("data.pkl") for n in zipfile.ZipFile(path).namelist())
+    if not is_torch:  # an impl_numpy .npz (or garbage, which read_numpy_checkpoint refuses)
+        config, params = read_numpy_checkpoint(path)
+    else:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+            raise ValueError(f"{path} is not an {FORMAT} checkpoint")
+        config, params = dict(obj["config"]), list(obj["state_dict"].values())
+    model = MLP(**config, device=device)
+    model.load_numpy_params(params)
+    return model

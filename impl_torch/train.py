@@ -1,0 +1,20 @@
+"""One training step, the unit every benchmark times. Twin of ``impl_numpy.train``."""
+
+from __future__ import annotations
+
+import torch
+
+
+def make_sgd(model, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    """``torch.optim.SGD`` over the model's params, with the twin's argument names."""
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, dampening=dampening,
+                           weight_decay=weight_decay, nesterov=nesterov)
+
+
+def train_step(model, opt, X, y) -> float:
+    """Forward, backward and SGD update on one batch; returns the batch loss (before the update)."""
+    opt.zero_grad(set_to_none=True)
+    loss = model.loss(X, y)
+    loss.backward()
+    opt.step()
+    return loss.item()

@@ -1,0 +1,1 @@
+"""Reports from benchmark JSON (see README)."""
