@@ -1,0 +1,61 @@
+"""The contract between the benchmarks (``bench/``) and the reports (``reports/``).
+
+A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.json``;
+``pytest --benchmark-json=PATH`` overrides). On top of pytest-benchmark's own keys:
+
+``benchmarks[i]`` (one per timed benchmark)
+    ``stats``: pytest-benchmark's statistics in seconds (``median``, ``iqr``, ``q1``, ``q3``,
+    ``rounds``, ... and ``data``: the raw per-round times, always saved).
+    ``extra_info``: the record below, with ``suite == SUITE``.
+
+``extra_info`` keys (``RECORD_KEYS``)
+    ``suite``        "mlp-twins" (marks records of this suite)
+    ``schema``       SCHEMA_VERSION
+    ``group``        "step" (forward + backward + SGD update on a resident batch),
+                     "forward" (inference), "epoch" (one epoch, input pipeline included),
+                     "activation" (one elementwise activation over a large array)
+    ``backend``      "numpy", "torch-cpu", "torch-cuda", "torch-cuda-tf32", "torch-ddp",
+                     "numpy-mp", "sklearn", ...
+    ``lib``          "numpy" or "torch": whose calibrated GEMM rate is the ceiling
+    ``device``       "cpu", "cuda", ...
+    ``dtype``        "float32" or "float64"
+    ``threads``      BLAS / intra-op threads per process, as read back before timing
+    ``world_size``   processes (1 except for the parallel backends)
+    ``batch``        samples per step (global batch for parallel backends)
+    ``layer_sizes``  e.g. [784, 100, 10]; [] for "activation"
+    ``n_params``     weights + biases
+    ``flops``        FLOPs of one timed call (``impl_numpy.spec.step_flops`` for a step,
+                     ``forward_flops`` for a forward, steps x step_flops for an epoch, 0 for
+                     an activation)
+    ``bytes``        bytes read + written by one timed call ("activation" only, else 0)
+    ``samples_per_s`` batch (or epoch size) / median time
+    ``peak_mem_bytes`` tracemalloc peak of one call (NumPy), ``torch.cuda.max_memory_allocated``
+                     (CUDA), or null where not measurable (torch on CPU)
+    ``pipeline``     "epoch" only: "numpy-batches", "torch-per-sample", "torch-batched",
+                     "in-memory" (pre-sliced tensors: compute only), "sklearn"; else null
+    ``input_s``      "epoch" only: seconds to iterate the pipeline alone, no compute; else null
+    ``activation``   "activation" only: "relu", "tanh", "sigmoid", "copy"; else null
+    ``variant``      free-form note ("tf32", "compile", ...) or null
+
+``machine_info["mlp_twins"]`` (once per run)
+    ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cores``,
+    ``blas`` (threadpoolctl's ``threadpool_info()``), ``torch_config``
+    (``torch.__config__.parallel_info()`` first lines), ``gpu`` (``{"name", "driver",
+    "capability", "memory_gb"}`` or null), ``tf32`` (``allow_tf32`` as the run left it),
+    ``calibration``: ``{"gemm": [{"lib", "device", "dtype", "threads", "m", "k", "n",
+    "gflops"}], "copy_gbps": [{"lib", "device", "threads", "gbps"}]}``.
+
+``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C)
+    ``missing``: ``[{"test": nodeid, "reason": str}]`` for every selected benchmark that
+    produced no record (skipped, failed, interrupted), ``complete``: bool.
+"""
+
+SUITE = "mlp-twins"
+SCHEMA_VERSION = 1
+GROUPS = ("step", "forward", "epoch", "activation")
+RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", "threads",
+               "world_size", "batch", "layer_sizes", "n_params", "flops", "bytes",
+               "samples_per_s", "peak_mem_bytes", "pipeline", "input_s", "activation",
+               "variant")
+CHAPTER_LAYER_SIZES = (784, 100, 10)  # the chapter's MNIST MLP: 79,510 parameters
+RESULTS_DIR = "results/runs"  # relative to the repository root

@@ -1,0 +1,1 @@
+"""The textbook chapter, reproduced (see README)."""
