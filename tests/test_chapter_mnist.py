@@ -1,0 +1,153 @@
+"""The IDX reader on small files written into tmp_path: plain and gzipped, and every way a
+file can be wrong. The real MNIST test set is used only when MNIST_DIR points at it."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+
+import numpy as np
+import pytest
+
+from chapter import mnist
+
+N = 5
+
+
+def _write(directory, n_images=N, n_labels=N, compress=False, kind="t10k", side=28):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(n_images, side, side), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n_labels, dtype=np.uint8)
+    suffix = ".gz" if compress else ""
+    paths = (directory / f"{kind}-images-idx3-ubyte{suffix}",
+             directory / f"{kind}-labels-idx1-ubyte{suffix}")
+    mnist.save_idx(paths[0], images, compress)
+    mnist.save_idx(paths[1], labels, compress)
+    return images, labels, paths
+
+
+def _raises(path, problem):
+    """pytest.raises(ValueError) whose message names the file and the problem."""
+    return pytest.raises(ValueError, match=f"{re.escape(str(path))}.*{problem}")
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_load_mnist_round_trip(tmp_path, compress):
+    images, labels, _ = _write(tmp_path, compress=compress)
+    X, y = mnist.load_mnist(tmp_path)
+    assert X.dtype == np.uint8 and y.dtype == np.uint8
+    np.testing.assert_array_equal(X, images.reshape(N, 784), err_msg="images")
+    np.testing.assert_array_equal(y, labels, err_msg="labels")
+
+
+def test_gzip_is_told_by_magic_bytes_not_by_name(tmp_path):
+    data = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    mnist.save_idx(tmp_path / "plain-name", data, compress=True)
+    assert (tmp_path / "plain-name").read_bytes()[:2] == b"\x1f\x8b"
+    np.testing.assert_array_equal(mnist.load_idx(tmp_path / "plain-name"), data)
+
+
+def test_load_idx_reads_other_types_in_native_order(tmp_path):
+    data = np.array([1, -2, 70000], dtype=np.int32)
+    path = tmp_path / "ints"
+    path.write_bytes(bytes([0, 0, 0x0C, 1]) + (3).to_bytes(4, "big") + data.astype(">i4").tobytes())
+    out = mnist.load_idx(path)
+    np.testing.assert_array_equal(out, data)
+    assert out.dtype.isnative
+
+
+def test_truncated_plain_file(tmp_path):
+    _, _, (images_path, _) = _write(tmp_path)
+    images_path.write_bytes(images_path.read_bytes()[:-10])
+    with _raises(images_path, "truncated"):
+        mnist.load_mnist(tmp_path)
+
+
+def test_truncated_gzip_file(tmp_path):
+    _, _, (_, labels_path) = _write(tmp_path, compress=True)
+    labels_path.write_bytes(labels_path.read_bytes()[:-12])
+    with _raises(labels_path, "corrupt or truncated gzip"):
+        mnist.load_mnist(tmp_path)
+
+
+def test_truncated_header(tmp_path):
+    path = tmp_path / "short"
+    path.write_bytes(bytes([0, 0, 0x08, 3, 0, 0]))
+    with _raises(path, "truncated header"):
+        mnist.load_idx(path)
+
+
+def test_trailing_bytes(tmp_path):
+    _, _, (images_path, _) = _write(tmp_path)
+    images_path.write_bytes(images_path.read_bytes() + b"\0")
+    with _raises(images_path, "trailing bytes"):
+        mnist.load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n" + bytes(20), b"hello, world\n",
+                                     gzip.compress(b"not idx at all"), b"\0\0"],
+                         ids=["png", "text", "gzipped-text", "two-bytes"])
+def test_foreign_file(tmp_path, content):
+    path = tmp_path / "foreign"
+    path.write_bytes(content)
+    with _raises(path, "(not an IDX file|too short)"):
+        mnist.load_idx(path)
+
+
+def test_labels_where_images_belong(tmp_path):
+    _, _, (images_path, labels_path) = _write(tmp_path)
+    images_path.write_bytes(labels_path.read_bytes())
+    with _raises(images_path, "expected MNIST images .*0x00000803.*found .*0x00000801"):
+        mnist.load_mnist(tmp_path)
+
+
+def test_count_mismatch(tmp_path):
+    _, _, (images_path, labels_path) = _write(tmp_path, n_labels=N - 1)
+    with pytest.raises(ValueError, match=f"{re.escape(str(images_path))} holds {N} images but "
+                                         f"{re.escape(str(labels_path))} holds {N - 1} labels"):
+        mnist.load_mnist(tmp_path)
+
+
+def test_wrong_image_size(tmp_path):
+    _, _, (images_path, _) = _write(tmp_path, side=8)
+    with _raises(images_path, "8 x 8 pixels, expected 28 x 28"):
+        mnist.load_mnist(tmp_path)
+
+
+def test_label_out_of_range(tmp_path):
+    _, _, (_, labels_path) = _write(tmp_path)
+    mnist.save_idx(labels_path, np.array([0, 1, 2, 3, 10]))
+    with _raises(labels_path, "label 10 outside 0..9"):
+        mnist.load_mnist(tmp_path)
+
+
+def test_missing_directory_and_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        mnist.load_mnist(tmp_path / "nowhere")
+    _write(tmp_path, kind="train")
+    with pytest.raises(FileNotFoundError, match="no t10k-images-idx3-ubyte or .*\\.gz in"):
+        mnist.load_mnist(tmp_path, kind="t10k")
+    assert mnist.load_mnist(tmp_path, kind="train")[0].shape == (N, 784)
+
+
+def test_cli_reports_one_line_errors(tmp_path, capsys):
+    assert mnist.main([str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
+    _write(tmp_path)
+    assert mnist.main([str(tmp_path)]) == 0
+    assert f"({N}, 784)" in capsys.readouterr().out
+
+
+MNIST_DIR = os.environ.get("MNIST_DIR")
+
+
+@pytest.mark.skipif(not MNIST_DIR, reason="set MNIST_DIR to a folder with the MNIST t10k files "
+                                          "to check the reader on the real test set")
+def test_real_mnist_test_set():
+    X, y = mnist.load_mnist(MNIST_DIR, kind="t10k")
+    assert X.shape == (10000, 784) and y.shape == (10000,)
+    assert y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # the well-known first labels
+    assert np.bincount(y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert X.min() == 0 and X.max() == 255
