@@ -1,0 +1,34 @@
+"""Groups (a) and (b): one training step, and one inference forward, on a resident batch.
+
+    pytest --benchmark-only bench/bench_step.py                 # quick profile
+    pytest --benchmark-only bench/bench_step.py --profile full  # the whole grid
+
+Only ``runner.step()`` / ``runner.forward()`` is timed: data, model and optimizer are
+built and warmed up by ``open_runner`` before, the result is checked after.
+"""
+
+from __future__ import annotations
+
+from impl_numpy.spec import forward_flops, step_flops
+
+from .backends import REGISTRY
+
+
+def test_step(benchmark, open_runner, record, step_case):
+    name, case = step_case
+    runner = open_runner(name, case)
+    benchmark(runner.step)
+    runner.check()
+    b = REGISTRY[name]
+    record(group="step", backend=name, case=case, lib=b.lib, device=b.device, variant=b.variant,
+           flops=step_flops(case.layer_sizes, case.batch), peak=runner.peak_memory())
+
+
+def test_forward(benchmark, open_runner, record, forward_case):
+    name, case = forward_case
+    runner = open_runner(name, case)
+    benchmark(runner.forward)
+    runner.check()
+    b = REGISTRY[name]
+    record(group="forward", backend=name, case=case, lib=b.lib, device=b.device,
+           variant=b.variant, flops=forward_flops(case.layer_sizes, case.batch))

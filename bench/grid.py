@@ -1,0 +1,101 @@
+"""The benchmark grid: ``backend x size x batch x dtype x threads``, per profile.
+
+Profiles (``--profile NAME`` or ``BENCH_PROFILE=NAME``):
+
+* ``smoke``  what plain ``pytest`` runs: the smallest point of every group, timing
+             disabled, so a broken benchmark fails ``make test``;
+* ``quick``  the default of ``pytest --benchmark-only``: the width sweep at one batch,
+             a depth sweep, both dtypes, 1 and all threads; about 3 minutes on 2 cores;
+* ``full``   the whole grid: more widths, three batch sizes; under 30 minutes on 2 cores.
+
+Ids read like ``numpy-h1024-b256-f32-t2`` (one hidden layer of 1024) or
+``torch-cpu-h256x3-b256-f32-t1`` (three hidden layers of 256).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .threads import cores
+
+N_IN, N_OUT = 784, 10  # MNIST-shaped
+EPOCH_SAMPLES = 60_000
+EPOCH_HIDDEN, EPOCH_BATCH = 100, 100  # the chapter's 784-100-10 at batch 100
+ACTIVATION_ELEMENTS = 2**24  # 64 MiB in float32: far beyond the caches
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    widths: tuple  # one hidden layer: 784-H-10
+    depths: tuple  # hidden layers at DEPTH_WIDTH
+    depth_width: int
+    batches: tuple
+    dtypes: tuple
+    threads: tuple
+    forward_widths: tuple
+    parallel_widths: tuple
+    world_sizes: tuple
+    epoch_samples: int
+    epoch_dtypes: tuple
+    activation_elements: int
+    max_time: float  # pytest-benchmark seconds per benchmark (after calibration)
+    min_rounds: int
+
+
+def _threads():
+    return tuple(sorted({1, cores()}))
+
+
+def _world_sizes():
+    return tuple(sorted({1, 2, *([cores()] if cores() <= 8 else [])}))
+
+
+def profile(name: str) -> Profile:
+    if name == "smoke":
+        return Profile("smoke", widths=(16,), depths=(2,), depth_width=16, batches=(8,),
+                       dtypes=("float32", "float64"), threads=(1,), forward_widths=(16,),
+                       parallel_widths=(16,), world_sizes=(1, 2), epoch_samples=500,
+                       epoch_dtypes=("float32",), activation_elements=2**10, max_time=0.0,
+                       min_rounds=1)
+    if name == "quick":
+        return Profile("quick", widths=(16, 64, 256, 1024, 4096), depths=(1, 2, 4),
+                       depth_width=256, batches=(256,), dtypes=("float32", "float64"),
+                       threads=_threads(), forward_widths=(64, 1024), parallel_widths=(1024,),
+                       world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
+                       epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
+                       max_time=0.25, min_rounds=5)
+    if name == "full":
+        return Profile("full", widths=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192),
+                       depths=(1, 2, 3, 4, 6), depth_width=512, batches=(32, 256, 1024),
+                       dtypes=("float32", "float64"), threads=_threads(),
+                       forward_widths=(16, 128, 1024, 8192), parallel_widths=(256, 2048),
+                       world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
+                       epoch_dtypes=("float32", "float64"),
+                       activation_elements=ACTIVATION_ELEMENTS, max_time=0.5, min_rounds=7)
+    raise ValueError(f"unknown profile {name!r}; choose smoke, quick or full")
+
+
+PROFILES = ("smoke", "quick", "full")
+
+
+def size_id(layer_sizes) -> str:
+    hidden = layer_sizes[1:-1]
+    if len(hidden) == 1:
+        return f"h{hidden[0]}"
+    if len(set(hidden)) == 1:
+        return f"h{hidden[0]}x{len(hidden)}"
+    return "h" + "-".join(map(str, hidden)) if hidden else "h0"
+
+
+def case_id(backend, layer_sizes, batch, dtype, threads, world_size=1) -> str:
+    w = f"-w{world_size}" if world_size != 1 else ""
+    return f"{backend}-{size_id(layer_sizes)}-b{batch}-f{dtype[-2:]}-t{threads}{w}"
+
+
+def step_sizes(p: Profile):
+    """Layer sizes of the step sweep: widths at one hidden layer, then the depth sweep."""
+    sizes = [(N_IN, h, N_OUT) for h in p.widths]
+    sizes += [(N_IN, *([p.depth_width] * d), N_OUT) for d in p.depths
+              if (N_IN, *([p.depth_width] * d), N_OUT) not in sizes]
+    return sizes
