@@ -1,0 +1,187 @@
+"""Derived metrics, the fitted cost model t(P) = a + b*P and the torch-vs-NumPy crossover.
+
+    from reports.analysis import add_metrics, fit_table, crossover_table
+
+All functions are pure functions of the tidy table from ``reports.load`` (one row per
+benchmark). Speedups are only ever computed within one run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+REFERENCE = "numpy"  # the backend every speedup is measured against
+# within one run, a speedup compares rows that agree on all of these
+SPEEDUP_KEY = ["run", "group", "layers", "batch", "dtype", "threads", "activation"]
+SLICE = ["run", "dtype", "threads", "batch"]  # one line per backend in the step figures
+HIGH_VARIANCE = 0.10  # IQR / median above this is flagged, as torch.utils.benchmark does
+
+
+def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
+    """Add series, GFLOP/s, the calibrated peak, efficiency, relative IQR and speedup."""
+    t = table.copy()
+    t["series"] = [b if not isinstance(v, str) or not v else f"{b} ({v})"
+                   for b, v in zip(t["backend"], t["variant"])]
+    t["gflops"] = np.where(t["flops"] > 0, t["flops"] / t["median_s"] / 1e9, np.nan)
+    peaks = {}
+    for run in runs:
+        for c in run.gemm:
+            key = (run.label, c.get("lib"), c.get("device"), c.get("dtype"), c.get("threads"))
+            peaks[key] = max(peaks.get(key, 0.0), float(c.get("gflops") or 0.0))
+    t["peak_gflops"] = [peaks.get(k, np.nan) or np.nan for k in
+                        zip(t["run"], t["lib"], t["device"], t["dtype"], t["threads"])]
+    t["efficiency"] = t["gflops"] / t["peak_gflops"]
+    t["rel_iqr"] = t["iqr_s"] / t["median_s"]
+    ref = t[(t["backend"] == REFERENCE) & t["variant"].isna()]
+    ref = ref.drop_duplicates(SPEEDUP_KEY)[SPEEDUP_KEY + ["median_s"]]
+    ref = ref.rename(columns={"median_s": "numpy_median_s"})
+    t = t.merge(ref, on=SPEEDUP_KEY, how="left")
+    t["speedup"] = t["numpy_median_s"] / t["median_s"]
+    return t.drop(columns="numpy_median_s")
+
+
+def default_slice(table: pd.DataFrame, run: str, group: str = "step") -> dict | None:
+    """float32 if measured, then all cores (most threads), then the largest batch."""
+    rows = table[(table["run"] == run) & (table["group"] == group) & (table["world_size"] == 1)]
+    if rows.empty:
+        return None
+    dtype = "float32" if (rows["dtype"] == "float32").any() else rows["dtype"].mode()[0]
+    rows = rows[rows["dtype"] == dtype]
+    threads = int(rows["threads"].max())
+    rows = rows[rows["threads"] == threads]
+    return {"run": run, "dtype": dtype, "threads": threads, "batch": int(rows["batch"].max())}
+
+
+def select(table: pd.DataFrame, sl: dict, group: str = "step") -> pd.DataFrame:
+    """The single-process rows of ``group`` in slice ``sl``, sorted by parameter count."""
+    mask = (table["group"] == group) & (table["world_size"] == 1)
+    for k, v in sl.items():
+        mask &= table[k] == v
+    return table[mask].sort_values(["series", "n_params"])
+
+
+@dataclass(frozen=True)
+class Fit:
+    """t(P) = a + b*P, with a in microseconds and b in nanoseconds per parameter."""
+
+    a_us: float
+    b_ns: float
+    r2: float
+    n: int
+
+    def seconds(self, p):
+        return self.a_us * 1e-6 + self.b_ns * 1e-9 * np.asarray(p, dtype=float)
+
+
+def fit_line(p, t) -> Fit:
+    """Least-squares fit of times ``t`` (seconds) against parameter counts ``p``."""
+    p, t = np.asarray(p, dtype=float), np.asarray(t, dtype=float)
+    if len(np.unique(p)) < 2:
+        raise ValueError("a fit needs at least two distinct parameter counts")
+    scale = p.max()  # conditioning: solve in P / max(P)
+    design = np.column_stack([np.ones_like(p), p / scale])
+    (a, b), *_ = np.linalg.lstsq(design, t, rcond=None)
+    b /= scale
+    resid = t - (a + b * p)
+    ss_tot = float(((t - t.mean()) ** 2).sum())
+    r2 = 1.0 - float((resid ** 2).sum()) / ss_tot if ss_tot > 0 else 1.0
+    return Fit(a_us=a * 1e6, b_ns=b * 1e9, r2=r2, n=len(p))
+
+
+@dataclass(frozen=True)
+class Crossover:
+    """Where a backend overtakes NumPy. ``kind``: "crossover" (``p`` set), "always" (ahead
+    everywhere), "never" (behind everywhere), "reverse" (ahead only below ``p``)."""
+
+    kind: str
+    p: float | None = None
+
+    def describe(self, who: str, where: str) -> str:
+        if self.kind == "crossover":
+            return f"{who} overtakes NumPy from about {human(self.p)} parameters ({where})"
+        if self.kind == "always":
+            return f"{who} is at least as fast as NumPy everywhere ({where}): no crossover"
+        if self.kind == "reverse":
+            return (f"{who} is ahead only below about {human(self.p)} parameters "
+                    f"({where}): NumPy overtakes it, not the other way round")
+        return f"{who} never overtakes NumPy ({where}): no crossover"
+
+
+def predicted_crossover(numpy_fit: Fit, other_fit: Fit) -> Crossover:
+    """Solve a_o + b_o P = a_n + b_n P for P > 0."""
+    da = other_fit.a_us * 1e-6 - numpy_fit.a_us * 1e-6  # extra fixed cost of the other
+    db = numpy_fit.b_ns * 1e-9 - other_fit.b_ns * 1e-9  # per-parameter saving of the other
+    if db == 0:
+        return Crossover("always" if da <= 0 else "never")
+    p = da / db
+    if db > 0:
+        return Crossover("crossover", p) if p > 0 else Crossover("always")
+    return Crossover("reverse", p) if p > 0 else Crossover("never")
+
+
+def measured_crossover(p, speedup) -> Crossover:
+    """First size from which the speedup stays >= 1, interpolated on log P (log speedup)."""
+    order = np.argsort(np.asarray(p, dtype=float))
+    p = np.asarray(p, dtype=float)[order]
+    s = np.asarray(speedup, dtype=float)[order]
+    ahead = s >= 1.0
+    if ahead.all():
+        return Crossover("always")
+    if not ahead[-1]:
+        return Crossover("reverse" if ahead.any() else "never")
+    i = int(np.flatnonzero(~ahead)[-1]) + 1  # from p[i] on it stays ahead
+    l0, l1 = math.log(s[i - 1]), math.log(s[i])
+    frac = -l0 / (l1 - l0) if l1 != l0 else 0.0
+    return Crossover("crossover", math.exp(math.log(p[i - 1]) + frac * math.log(p[i] / p[i - 1])))
+
+
+def fit_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One fit per (run, dtype, threads, batch, series) of the single-process step group."""
+    rows = []
+    step = table[(table["group"] == "step") & (table["world_size"] == 1)]
+    for key, g in step.groupby(SLICE + ["series"], sort=True):
+        if g["n_params"].nunique() < 2:
+            continue
+        f = fit_line(g["n_params"], g["median_s"])
+        rows.append({**dict(zip(SLICE + ["series"], key)), "a_us": f.a_us, "b_ns": f.b_ns,
+                     "r2": f.r2, "n_sizes": f.n, "p_min": int(g["n_params"].min()),
+                     "p_max": int(g["n_params"].max())})
+    return pd.DataFrame(rows, columns=SLICE + ["series", "a_us", "b_ns", "r2", "n_sizes",
+                                               "p_min", "p_max"])
+
+
+def crossover_table(table: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
+    """Measured and predicted crossover of every non-NumPy series against NumPy."""
+    rows = []
+    by_key = {tuple(r[c] for c in SLICE + ["series"]): Fit(r["a_us"], r["b_ns"], r["r2"],
+                                                            r["n_sizes"])
+              for r in fits.to_dict("records")}
+    step = table[(table["group"] == "step") & (table["world_size"] == 1)
+                 & table["speedup"].notna() & (table["series"] != REFERENCE)]
+    for key, g in step.groupby(SLICE + ["series"], sort=True):
+        if g["n_params"].nunique() < 2:
+            continue
+        meas = measured_crossover(g["n_params"], g["speedup"])
+        pred = Crossover("unfitted")
+        sel = dict(zip(SLICE, key[:-1]))
+        fn, fo = by_key.get((*key[:-1], REFERENCE)), by_key.get(key)
+        if fn is not None and fo is not None:
+            pred = predicted_crossover(fn, fo)
+        rows.append({**sel, "series": key[-1], "measured_kind": meas.kind,
+                     "measured_p": meas.p, "predicted_kind": pred.kind,
+                     "predicted_p": pred.p, "p_min": int(g["n_params"].min()),
+                     "p_max": int(g["n_params"].max())})
+    return pd.DataFrame(rows)
+
+
+def human(p) -> str:
+    """79510 -> '79.5k', 1.2e6 -> '1.2M' (three significant figures)."""
+    p = float(p)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(p) >= div:
+            return f"{p / div:.3g}{suffix}"
+    return f"{p:.3g}"

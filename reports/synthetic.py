@@ -1,0 +1,108 @@
+"""Synthetic runs with known answers, in the shape of ``bench/schema.py``, for tests and demos.
+
+    python -m reports.synthetic results/demo.json && python -m reports results/demo.json
+
+Every step time is exactly ``a + b * n_params`` per backend (no noise), so the fitted cost
+model, the speedups and the predicted crossover are known in closed form.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bench.schema import SCHEMA_VERSION, SUITE
+from impl_numpy.spec import n_params, step_flops
+
+HIDDEN = (16, 64, 100, 256, 1024, 4096)  # 784-h-10; h = 100 is the chapter's 79,510 params
+# backend -> (lib, device, a seconds, b seconds per parameter)
+COSTS = {
+    "numpy": ("numpy", "cpu", 20e-6, 2e-9),
+    "torch-cpu": ("torch", "cpu", 200e-6, 1e-9),  # overtakes NumPy at P* = 180,000
+}
+GEMM = {"numpy": 150.0, "torch": 300.0}  # calibrated GFLOP/s, cpu float32, all threads
+NOISY_IQR = 0.2  # IQR / median of the one deliberately high-variance cell
+QUIET_IQR = 0.02
+
+
+def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="float32",
+           threads=2, world_size=1, iqr=None, **extra):
+    """One pytest-benchmark entry whose extra_info follows the schema."""
+    iqr = QUIET_IQR * median if iqr is None else iqr
+    info = {"suite": SUITE, "schema": SCHEMA_VERSION, "group": group, "backend": backend,
+            "lib": lib, "device": device, "dtype": dtype, "threads": threads,
+            "world_size": world_size, "batch": batch, "layer_sizes": list(layer_sizes),
+            "n_params": n_params(layer_sizes) if layer_sizes else 0,
+            "flops": step_flops(layer_sizes, batch) if layer_sizes else 0, "bytes": 0,
+            "samples_per_s": batch / median, "peak_mem_bytes": None, "pipeline": None,
+            "input_s": None, "activation": None, "variant": None}
+    info.update(extra)
+    name = f"test_{group}[{backend}-{'-'.join(map(str, layer_sizes))}-b{batch}-{dtype}]"
+    return {"group": group, "name": name, "fullname": f"bench/bench_x.py::{name}",
+            "params": None, "param": None, "extra_info": info, "options": {},
+            "stats": {"median": median, "iqr": iqr, "q1": median - iqr / 2,
+                      "q3": median + iqr / 2, "rounds": 20, "data": [median] * 3}}
+
+
+def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=None,
+             extras=True, missing=()):
+    """A complete run: the step grid over ``hidden``, plus epoch and scaling records."""
+    costs = COSTS if costs is None else costs
+    benches = []
+    for i, h in enumerate(hidden):
+        sizes = (784, h, 10)
+        for backend, (lib, device, a, b) in costs.items():
+            t = a + b * n_params(sizes)
+            noisy = backend == "numpy" and i == 0
+            benches.append(record("step", backend, lib, device, sizes, batch, t,
+                                  threads=threads, iqr=NOISY_IQR * t if noisy else None))
+    if extras:
+        chapter = (784, 100, 10)
+        t = COSTS["numpy"][2] + COSTS["numpy"][3] * n_params(chapter)
+        benches.append(record("step", "numpy", "numpy", "cpu", chapter, batch, 1.6 * t,
+                              threads=1))
+        benches.append(record("step", "torch-cpu", "torch", "cpu", chapter, batch, 1.8 * t,
+                              threads=1))
+        for w in (1, 2):
+            for backend, lib in (("torch-ddp", "torch"), ("numpy-mp", "numpy")):
+                benches.append(record("step", backend, lib, "cpu", chapter, batch,
+                                      (3 - w) * t, threads=1, world_size=w))
+        for pipeline, backend, lib, inp, total in (
+                ("numpy-batches", "numpy", "numpy", 0.01, 0.2),
+                ("torch-per-sample", "torch-cpu", "torch", 0.9, 1.1),
+                ("torch-batched", "torch-cpu", "torch", 0.02, 0.22),
+                ("in-memory", "torch-cpu", "torch", 0.0, 0.19),
+                ("sklearn", "sklearn", "numpy", None, 0.5)):
+            benches.append(record("epoch", backend, lib, "cpu", chapter, batch, total,
+                                  pipeline=pipeline, input_s=inp))
+        benches.append(record("activation", "numpy", "numpy", "cpu", (), 1_000_000, 1e-3,
+                              activation="relu", bytes=8_000_000))
+    calib = [{"lib": lib, "device": "cpu", "dtype": "float32", "threads": threads,
+              "m": 1024, "k": 1024, "n": 1024, "gflops": g} for lib, g in GEMM.items()]
+    calib.append({"lib": "numpy", "device": "cpu", "dtype": "float32", "threads": threads,
+                  "m": 256, "k": 256, "n": 256, "gflops": GEMM["numpy"] / 2})
+    twins = {"profile": "synthetic", "numpy": "2.0", "torch": "2.5", "python": "3.11",
+             "cpu_model": "Synthetic CPU", "cores": threads,
+             "blas": [{"internal_api": "openblas", "version": "0.3.27",
+                       "threading_layer": "pthreads", "num_threads": threads}],
+             "torch_config": ["ATen/Parallel:", "at::get_num_threads() : 2"],
+             "gpu": gpu, "tf32": False,
+             "calibration": {"gemm": calib, "copy_gbps": []}}
+    return {"machine_info": {"node": node, "machine": "x86_64", "python_version": "3.11",
+                             "cpu": {"brand_raw": "Synthetic CPU", "count": threads},
+                             "mlp_twins": twins},
+            "commit_info": {}, "benchmarks": benches, "datetime": "2025-01-01T00:00:00",
+            "version": "5.1.0",
+            "mlp_twins": {"missing": [{"test": m, "reason": "skipped"} for m in missing],
+                          "complete": not missing}}
+
+
+def write_run(path, run=None) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(make_run() if run is None else run, indent=1))
+    return path
+
+
+if __name__ == "__main__":
+    print(write_run(sys.argv[1] if len(sys.argv) > 1 else "synthetic-run.json"))
