@@ -1,0 +1,243 @@
+"""The report's figures, drawn headless with matplotlib's object API (no pyplot, no display).
+
+    from reports.figures import draw_all
+    results = draw_all(table, fits, crossovers, slices, out_dir)  # PNG + SVG per figure
+
+A figure whose data is absent from the run is skipped with a reason, never an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from bench.schema import CHAPTER_LAYER_SIZES
+from impl_numpy.spec import n_params
+
+from .analysis import REFERENCE, human, select
+
+CHAPTER_P = n_params(CHAPTER_LAYER_SIZES)  # 79,510
+COLORS = {"numpy": "tab:blue", "torch-cpu": "tab:orange", "torch-cuda": "tab:green",
+          "torch-cuda-tf32": "tab:olive", "torch-ddp": "tab:red", "numpy-mp": "tab:purple",
+          "sklearn": "tab:brown"}
+RUN_STYLES = ("-", "--", "-.", ":")
+BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}  # label bg
+DECADE = 10.0  # use a log axis when the data spans at least this ratio
+
+
+class Skip(Exception):
+    """The run lacks what this figure needs; the message says what."""
+
+
+@dataclass
+class Drawn:
+    stem: str
+    title: str
+    caption: str = ""
+    skipped: str | None = None  # the reason, when the figure was not drawn
+
+
+def color(series: str) -> str:
+    return COLORS.get(series.split(" ")[0], "tab:gray")
+
+
+def _scale(ax, values, axis="y"):
+    v = np.asarray([x for x in values if np.isfinite(x) and x > 0])
+    if v.size and v.max() / v.min() >= DECADE:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+
+
+def _plain(ax, axis="y"):
+    """Tick labels like 20 and 300 rather than 2x10^1; minor labels (2, 5) only on short spans."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
+    short = (ax.get_yscale() if axis == "y" else ax.get_xscale()) == "log" and hi / lo < 100
+
+    def minor(v, _):
+        lead = round(v / 10 ** math.floor(math.log10(v))) if v > 0 else 0
+        return f"{v:g}" if short and lead in (2, 5) else ""
+
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(FuncFormatter(minor))
+
+
+def _chapter_line(ax):
+    ax.axvline(CHAPTER_P, color="0.4", lw=1, ls=":")
+    ax.annotate(f"chapter MLP {'-'.join(map(str, CHAPTER_LAYER_SIZES))}\n({CHAPTER_P:,} params)",
+                (CHAPTER_P, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                textcoords="offset points", va="top", fontsize=7, color="0.3")
+
+
+def _legend(ax, **kw):
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, **kw)
+
+
+def _where(sl: dict, many_runs: bool) -> str:
+    run = f"{sl['run']}, " if many_runs else ""
+    return f"{run}{sl['dtype']}, {sl['threads']} threads, batch {sl['batch']}"
+
+
+def _match(frame, sl: dict, series: str):
+    """Rows of a fits or crossovers frame for one slice and series."""
+    mask = frame["series"] == series
+    for k, v in sl.items():
+        mask &= frame[k] == v
+    return frame[mask]
+
+
+def _lines(table, slices):
+    """(slice, series, rows) for every line of the step figures."""
+    for sl in slices:
+        rows = select(table, sl)
+        for series, g in rows.groupby("series", sort=True):
+            yield sl, series, g
+
+
+def fig_time(table, fits, slices):
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax, many = fig.add_subplot(), len(slices) > 1
+    allp, allt = [], []
+    for i, (sl, series, g) in enumerate(_lines(table, slices)):
+        ls, label = RUN_STYLES[slices.index(sl) % 4], series + (f" - {sl['run']}" if many else "")
+        p = g["n_params"].to_numpy()
+        ax.plot(p, g["median_s"] * 1e3, ls, marker="o", ms=3, color=color(series), label=label)
+        ax.fill_between(p, g["q1_s"] * 1e3, g["q3_s"] * 1e3, color=color(series), alpha=0.2)
+        f = _match(fits, sl, series)
+        if len(f):
+            a, b = f.iloc[0]["a_us"] * 1e-3, f.iloc[0]["b_ns"] * 1e-6
+            xs = np.geomspace(p.min(), p.max(), 50)
+            ax.plot(xs, a + b * xs, ":", lw=0.8, color=color(series),
+                    label="fit a + bP" if i == 0 else None)
+        allp += list(p)
+        allt += list(g["median_s"] * 1e3)
+    if not allp:
+        raise Skip("no single-process 'step' records")
+    _scale(ax, allp, "x")
+    _scale(ax, allt, "y")
+    _chapter_line(ax)
+    ax.set(xlabel="parameters P (weights + biases)", ylabel="median time per step (ms)",
+           title="Time per training step (band: interquartile range)")
+    _legend(ax)
+    where = "; ".join(_where(s, many) for s in slices)
+    return fig, (f"Median time of one SGD step (forward + backward + update) against the "
+                 f"parameter count, shaded between the quartiles, dotted: the fitted "
+                 f"a + b*P ({where}).")
+
+
+def fig_speedup(table, crossovers, slices):
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax, many, ys, marks = fig.add_subplot(), len(slices) > 1, [], []
+    for sl, series, g in _lines(table, slices):
+        g = g[g["speedup"].notna()]
+        if series == REFERENCE or g.empty:
+            continue
+        label = series + (f" - {sl['run']}" if many else "")
+        ax.plot(g["n_params"], g["speedup"], RUN_STYLES[slices.index(sl) % 4], marker="o",
+                ms=3, color=color(series), label=label)
+        ys += list(g["speedup"])
+        c = _match(crossovers, sl, series)
+        if len(c) and c.iloc[0]["measured_kind"] == "crossover":
+            p = c.iloc[0]["measured_p"]
+            ax.axvline(p, color=color(series), lw=1, ls="--")
+            ax.annotate(f"{series} overtakes at ~{human(p)}", (p, 0.02), rotation=90,
+                        xycoords=("data", "axes fraction"), xytext=(-2, 0), ha="right",
+                        va="bottom", textcoords="offset points", fontsize=7, color=color(series),
+                        bbox=BOX)
+            marks.append(f"{series} at about {human(p)} parameters")
+    if not ys:
+        raise Skip("no backend besides NumPy was measured in the same step slice as NumPy")
+    ax.axhline(1.0, color="k", lw=1)
+    ax.annotate("1x: as fast as NumPy", (0.0, 1.0), xycoords=("axes fraction", "data"),
+                xytext=(4, -10), textcoords="offset points", fontsize=7)
+    ax.set_xscale("log")
+    _scale(ax, ys + [1.0], "y")
+    _plain(ax)
+    _chapter_line(ax)
+    ax.set(xlabel="parameters P (weights + biases)",
+           ylabel="speedup over NumPy (NumPy time / time)", title="Speedup over NumPy per step")
+    _legend(ax)
+    where = "; ".join(_where(s, many) for s in slices)
+    cross = ("dashed lines mark the measured crossover: " + ", ".join(marks)) if marks else \
+        "no measured crossover in this range"
+    return fig, (f"NumPy's step time divided by each backend's; above 1 it beats NumPy "
+                 f"({where}); {cross}.")
+
+
+def fig_gflops(table, slices):
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax, many, ys, ceilings = fig.add_subplot(), len(slices) > 1, [], {}
+    for sl, series, g in _lines(table, slices):
+        g = g[g["gflops"].notna()]
+        if g.empty:
+            continue
+        ax.plot(g["n_params"], g["gflops"], RUN_STYLES[slices.index(sl) % 4], marker="o", ms=3,
+                color=color(series), label=series + (f" - {sl['run']}" if many else ""))
+        ys += list(g["gflops"])
+        for r in g.drop_duplicates(["lib", "device", "peak_gflops"]).itertuples():
+            if np.isfinite(r.peak_gflops):
+                ceilings[(sl["run"], r.lib, r.device)] = (r.peak_gflops, color(series))
+    if not ys:
+        raise Skip("no step records with a FLOP count")
+    merged: dict = {}  # one label per line, naming every run that shares it
+    for (run, lib, device), (peak, c) in sorted(ceilings.items()):
+        merged.setdefault((lib, device, peak, c), []).append(run)
+    for (lib, device, peak, c), names in merged.items():
+        ax.axhline(peak, color=c, lw=1.2, ls="--")
+        ax.annotate(f"{lib} GEMM ceiling ({device}): {peak:.0f} GFLOP/s"
+                    + (f" - {', '.join(names)}" if many else ""), (1.0, peak),
+                    xycoords=("axes fraction", "data"), xytext=(-4, -3), va="top",
+                    textcoords="offset points", ha="right", fontsize=7, color=c, bbox=BOX)
+    ax.set_xscale("log")
+    tops = ys + [v for v, _ in ceilings.values()]
+    _scale(ax, tops, "y")
+    if ax.get_yscale() == "log":  # headroom for the chapter label above the top ceiling
+        ax.set_ylim(min(tops) / 1.5, max(tops) * 3)
+    else:
+        ax.set_ylim(0, max(tops) * 1.25)
+    _plain(ax)
+    _chapter_line(ax)
+    ax.set(xlabel="parameters P (weights + biases)", ylabel="achieved GFLOP/s (matmul FLOPs)",
+           title="Achieved throughput under the calibrated GEMM ceiling")
+    _legend(ax, loc="best")
+    where = "; ".join(_where(s, many) for s in slices)
+    note = "" if ceilings else " No calibration was recorded, so no ceiling is drawn."
+    return fig, (f"Matmul FLOPs per second of one step against the parameter count; dashed: "
+                 f"the GEMM rate calibrated in the same run ({where}).{note}")
+
+
+def save(fig, out_dir: Path, stem: str) -> None:
+    fig.savefig(out_dir / f"{stem}.png", dpi=120)
+    fig.savefig(out_dir / f"{stem}.svg")
+
+
+def draw_all(table, fits, crossovers, slices, out_dir: Path) -> list[Drawn]:
+    """Draw every figure into ``out_dir``; a figure without data comes back ``skipped``."""
+    from .activation_figure import fig_activations
+    from .bars import fig_epoch, fig_scaling
+
+    plan = [("fig1_step_time", "Time per training step", lambda: fig_time(table, fits, slices)),
+            ("fig2_speedup", "Speedup over NumPy",
+             lambda: fig_speedup(table, crossovers, slices)),
+            ("fig3_gflops", "Achieved GFLOP/s under the GEMM ceiling",
+             lambda: fig_gflops(table, slices)),
+            ("fig4_epoch", "Input pipeline vs compute in one epoch", lambda: fig_epoch(table)),
+            ("fig5_scaling", "Thread and process scaling", lambda: fig_scaling(table, slices)),
+            ("fig6_activations", "Activations and their derivatives", fig_activations)]
+    done = []
+    for stem, title, draw in plan:
+        try:
+            if not slices and stem[:4] in ("fig1", "fig2", "fig3", "fig5"):
+                raise Skip("the run has no single-process 'step' records")
+            fig, caption = draw()
+        except Skip as why:
+            done.append(Drawn(stem, title, skipped=str(why)))
+            continue
+        save(fig, out_dir, stem)
+        done.append(Drawn(stem, title, caption))
+    return done

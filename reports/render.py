@@ -1,0 +1,216 @@
+"""REPORT.md from the analysed table: headline, environment, Compare-style tables, the cost
+model, the figures, what is missing, and the chapter's section.
+
+    from reports.render import report_markdown
+    text = report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md)
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .analysis import HIGH_VARIANCE, REFERENCE, Crossover, human
+from .figures import CHAPTER_P
+
+UNITS = ((1.0, "s", "seconds"), (1e-3, "ms", "milliseconds"), (1e-6, "us", "microseconds"),
+         (1e-9, "ns", "nanoseconds"))
+MAX_TABLES = 6  # Compare-style tables per run; the CSV has every slice
+MAX_MISSING = 40  # missing benchmarks listed per run
+SAME = 1.05  # within this ratio the headline calls two times "about as fast"
+
+
+def _where(sl: dict) -> str:
+    return f"{sl['dtype']}, {sl['threads']} threads, batch {sl['batch']}"
+
+
+def _ratio(speedup: float, who: str) -> str:
+    if abs(math.log(speedup)) < math.log(SAME):
+        return f"{who} is about as fast as NumPy ({speedup:.2f}x)"
+    if speedup < 1:
+        return f"{who} takes {1 / speedup:.1f}x NumPy's time"
+    return f"{who} is {speedup:.1f}x faster than NumPy"
+
+
+def headline(table, crossovers, sl, label: str) -> str:
+    """One paragraph in plain words for one run's default step slice."""
+    if sl is None:
+        return f"{label}: no single-process training-step records, so no headline."
+    rows = table[(table["group"] == "step") & (table["world_size"] == 1)]
+    for k, v in sl.items():
+        rows = rows[rows[k] == v]
+    others = rows[(rows["series"] != REFERENCE) & rows["speedup"].notna()]
+    lead = f"On {sl['run']} ({_where(sl)}):"
+    if others.empty:
+        return f"{lead} no backend was measured beside NumPy, so there is no speedup to report."
+    sizes = sorted(others["n_params"].unique())
+    at = min(sizes, key=lambda p: abs(math.log(p / CHAPTER_P)))
+    where = (f"at the chapter's {CHAPTER_P:,} parameters" if at == CHAPTER_P else
+             f"at {at:,} parameters (the measured size closest to the chapter's {CHAPTER_P:,})")
+    parts = [_ratio(r.speedup, r.series) for r in others[others["n_params"] == at].itertuples()]
+    text = f"{lead} {where} " + "; ".join(parts) + "."
+    for c in crossovers[(crossovers["run"] == sl["run"]) & (crossovers["dtype"] == sl["dtype"])
+                        & (crossovers["threads"] == sl["threads"])
+                        & (crossovers["batch"] == sl["batch"])].itertuples():
+        text += " " + crossover_sentence(c) + "."
+    return text
+
+
+def crossover_sentence(c) -> str:
+    """Measured crossover in words, then what the fitted cost model predicts."""
+    span = f"measured from {human(c.p_min)} to {human(c.p_max)} parameters"
+    if c.measured_kind == "crossover":
+        text = Crossover("crossover", c.measured_p).describe(c.series, span)
+    elif c.measured_kind == "always":
+        text = Crossover("always").describe(c.series, span)
+    else:
+        text = f"{c.series}: no crossover in the measured range ({span})"
+        if c.measured_kind == "reverse":
+            text += "; it is ahead only at the small sizes"
+    if c.predicted_kind == "crossover":
+        return text + f"; the fitted cost model predicts P* = {human(c.predicted_p)}"
+    if c.predicted_kind == "unfitted":
+        return text + "; too few sizes to fit a cost model"
+    note = {"always": "torch is ahead at every size", "never": "NumPy stays ahead at every size",
+            "reverse": f"a negative or reversed P* (torch ahead only below "
+                       f"{human(c.predicted_p or 0)})"}[c.predicted_kind]
+    return text + f"; the fitted cost model predicts no crossover ({note})"
+
+
+def environment(run) -> list[str]:
+    tw, m = run.twins, run.machine
+    gpu = tw.get("gpu") or None
+    gpu_text = (f"{gpu.get('name')} (driver {gpu.get('driver')}, capability "
+                f"{gpu.get('capability')}, {gpu.get('memory_gb')} GB)" if gpu else "none")
+    blas = "; ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('threading_layer')}, "
+                     f"{b.get('num_threads')} threads)" for b in tw.get("blas") or []) or "unknown"
+    torch_cfg = tw.get("torch_config")
+    torch_cfg = "; ".join(map(str, torch_cfg)) if isinstance(torch_cfg, list) else torch_cfg
+    gemm = ", ".join(f"{c.get('lib')} {c.get('device')} {c.get('dtype')} {c.get('threads')} thr "
+                     f"{c.get('m')}x{c.get('k')}x{c.get('n')}: {float(c.get('gflops') or 0):.1f}"
+                     for c in run.gemm) or "not recorded (efficiency left blank)"
+    cpu = tw.get("cpu_model") or (m.get("cpu") or {}).get("brand_raw") or "unknown"
+    rows = [("file", f"`{run.path.name}` ({run.datetime or 'no date'}, profile "
+                     f"{tw.get('profile', '?')})"),
+            ("machine", ", ".join(str(m[k]) for k in ("node", "system", "release", "machine")
+                                  if m.get(k))),
+            ("CPU", f"{cpu}, {tw.get('cores') or (m.get('cpu') or {}).get('count', '?')} cores"),
+            ("GPU", gpu_text),
+            ("versions", f"Python {tw.get('python') or m.get('python_version', '?')}, NumPy "
+                         f"{tw.get('numpy', '?')}, torch {tw.get('torch', '?')}"),
+            ("BLAS", blas), ("torch threads", torch_cfg or "unknown"),
+            ("TF32 matmuls", str(tw.get("tf32", "not recorded"))),
+            ("GEMM calibration (GFLOP/s)", gemm)]
+    return [f"### {run.label}", "", "| | |", "|---|---|",
+            *(f"| {k} | {str(v).replace('|', '/')} |" for k, v in rows), ""]
+
+
+def _unit(seconds_min: float):
+    for scale, short, long in UNITS:
+        if seconds_min >= scale:
+            return scale, short, long
+    return UNITS[-1]
+
+
+def compare_tables(table, run: str, default) -> list[str]:
+    """torch.utils.benchmark.Compare-style tables: sizes x backends, one unit per table."""
+    step = table[(table["run"] == run) & (table["group"] == "step") & (table["world_size"] == 1)]
+    if step.empty:
+        return ["No single-process step records in this run.", ""]
+    keys = sorted(step.groupby(["dtype", "batch"]).groups,
+                  key=lambda k: (k != (default["dtype"], default["batch"]), k))
+    out, flagged = [], False
+    for dtype, batch in keys[:MAX_TABLES]:
+        g = step[(step["dtype"] == dtype) & (step["batch"] == batch)]
+        scale, short, long = _unit(g["median_s"].min())
+        cols = sorted(g["series"].unique(), key=lambda s: (s != REFERENCE, s))
+        out += [f"**{dtype}, batch {batch}** (times in {long}, {short})", "",
+                "| threads | layers | params | " + " | ".join(cols) + " |",
+                "|---:|---|---:|" + "---:|" * len(cols)]
+        for (threads, p, layers), row in g.groupby(["threads", "n_params", "layers"]):
+            cells = []
+            for s in cols:
+                r = row[row["series"] == s]
+                if r.empty:
+                    cells.append("")
+                    continue
+                r = r.iloc[0]
+                cell = f"{r.median_s / scale:,.1f}"
+                if r.rel_iqr > HIGH_VARIANCE:
+                    cell += f" (! {r.rel_iqr * 100:.0f}%)"
+                    flagged = True
+                cells.append(cell)
+            out.append(f"| {threads} | {layers} | {p:,} | " + " | ".join(cells) + " |")
+        out.append("")
+    if len(keys) > MAX_TABLES:
+        out += [f"{len(keys) - MAX_TABLES} more (dtype, batch) slices are in `results.csv`.", ""]
+    if flagged:
+        out += [f"(! XX%): high variance, the IQR is XX% of the median (over "
+                f"{HIGH_VARIANCE:.0%}).", ""]
+    return out
+
+
+def fits_section(fits: pd.DataFrame, crossovers: pd.DataFrame) -> list[str]:
+    if fits.empty:
+        return ["No slice has two or more sizes, so no cost model was fitted.", ""]
+    out = ["t(P) = a + b*P fitted by least squares to the median step times of each backend "
+           "(a: fixed cost per step, b: cost per parameter).", "",
+           "| run | slice | backend | a (us) | b (ns/param) | R^2 | sizes |",
+           "|---|---|---|---:|---:|---:|---:|"]
+    for f in fits.itertuples():
+        out.append(f"| {f.run} | {_where(f._asdict())} | {f.series} | {f.a_us:,.1f} | "
+                   f"{f.b_ns:.3g} | {f.r2:.4f} | {f.n_sizes} |")
+    out.append("")
+    for c in crossovers.itertuples():
+        out.append(f"- {c.run}, {_where(c._asdict())}: {crossover_sentence(c)}.")
+    return out + [""]
+
+
+def missing_section(runs) -> list[str]:
+    out = []
+    for run in runs:
+        if run.missing is None:
+            out.append(f"- {run.label}: the run does not say (no `mlp_twins.missing` in it).")
+        elif not run.missing:
+            done = "complete" if run.complete else "marked incomplete"
+            out.append(f"- {run.label}: nothing; every selected benchmark left a record ({done}).")
+        else:
+            out.append(f"- {run.label}: {len(run.missing)} selected benchmarks left no record:")
+            for m in run.missing[:MAX_MISSING]:
+                m = m if isinstance(m, dict) else {"test": str(m)}
+                out.append(f"  - `{m.get('test', '?')}`: {m.get('reason', 'no reason given')}")
+            if len(run.missing) > MAX_MISSING:
+                out.append(f"  - ... and {len(run.missing) - MAX_MISSING} more")
+    return out + [""]
+
+
+def figure_block(d) -> list[str]:
+    if d.skipped:
+        return [f"### {d.title}", "", f"Not drawn: {d.skipped}.", ""]
+    return [f"### {d.title}", "", f"![{d.title}]({d.stem}.png)", "",
+            f"{d.caption} ([SVG]({d.stem}.svg))", ""]
+
+
+def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) -> str:
+    by_stem = {d.stem: d for d in drawn}
+    out = ["# mlp-twins: when does PyTorch beat NumPy?", "", "## Headline", ""]
+    for sl, run in zip(slices, runs):
+        out += [headline(table, crossovers, sl, run.label), ""]
+    out += ["## Environment", ""]
+    for run in runs:
+        out += environment(run)
+    out += ["## Time per step, backends by sizes", ""]
+    for run, sl in zip(runs, slices):
+        out += [f"### {run.label}", ""] + compare_tables(table, run.label, sl or {
+            "dtype": "float32", "batch": 0})
+    out += ["## Cost model and crossover", ""] + fits_section(fits, crossovers)
+    out += ["## Figures", ""]
+    for stem in ("fig1_step_time", "fig2_speedup", "fig3_gflops", "fig4_epoch", "fig5_scaling"):
+        out += figure_block(by_stem[stem])
+    out += ["## From the chapter", "", chapter_md.strip(), ""]
+    out += figure_block(by_stem["fig6_activations"])
+    out += ["## What is missing", ""] + missing_section(runs)
+    out += ["Every benchmark, with GFLOP/s, efficiency and speedup: `results.csv`; the fits: "
+            "`fits.csv`; the crossovers: `crossovers.csv`.", ""]
+    return "\n".join(out)
