@@ -12,6 +12,7 @@ from __future__ import annotations
 from impl_numpy.spec import forward_flops, step_flops
 
 from .backends import REGISTRY
+from .breakdown import gemm_seconds
 
 
 def test_step(benchmark, open_runner, record, step_case):
@@ -20,8 +21,11 @@ def test_step(benchmark, open_runner, record, step_case):
     benchmark(runner.step)
     runner.check()
     b = REGISTRY[name]
+    gemm_s = None if benchmark.disabled else gemm_seconds(b.lib, case.layer_sizes, case.batch,
+                                                          case.dtype, b.device)
     record(group="step", backend=name, case=case, lib=b.lib, device=b.device, variant=b.variant,
-           flops=step_flops(case.layer_sizes, case.batch), peak=runner.peak_memory())
+           flops=step_flops(case.layer_sizes, case.batch), peak=runner.peak_memory(),
+           gemm_s=gemm_s)
 
 
 def test_forward(benchmark, open_runner, record, forward_case):

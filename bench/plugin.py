@@ -199,3 +199,28 @@ def pytest_generate_tests(metafunc):
     from .cases import parametrize
 
     parametrize(metafunc)
+
+
+@pytest.fixture(scope="session")
+def epoch_data(pytestconfig):
+    """``(X float32 in [-1, 1], y int64)`` for the epoch group, per ``--data``."""
+    import numpy as np
+
+    from .grid import N_IN, N_OUT
+
+    spec = pytestconfig.getoption("data")
+    n = pytestconfig._twins["profile"].epoch_samples
+    if spec == "synthetic":
+        rng = np.random.default_rng(0)
+        X = rng.uniform(-1.0, 1.0, size=(n, N_IN)).astype(np.float32)
+        return X, rng.integers(0, N_OUT, size=n)
+    if spec.startswith("mnist:"):
+        from chapter.mnist import load_mnist
+
+        try:
+            images, labels = load_mnist(spec.removeprefix("mnist:"), kind="t10k")
+        except (OSError, ValueError) as e:
+            raise pytest.UsageError(f"--data {spec}: {e}") from None
+        X = (images[:n].astype(np.float32) / 255.0) * 2.0 - 1.0  # pixels to [-1, 1]
+        return X, labels[:n].astype(np.int64)
+    raise pytest.UsageError(f"--data {spec!r}: {DATA_HELP}")

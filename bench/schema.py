@@ -37,6 +37,11 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
     ``activation``   "activation" only: "relu", "tanh", "sigmoid", "copy"; else null
     ``variant``      free-form note ("tf32", "compile", ...) or null
 
+Optional extra keys: ``gemm_s`` ("step", single-process: median seconds of the step's own
+matrix products timed alone, same library and layouts, ``bench/breakdown.py``; the share
+of the step spent in GEMM is ``gemm_s / median``); ``n_samples`` and ``data`` ("epoch":
+epoch size and "synthetic" or "mnist").
+
 ``machine_info["mlp_twins"]`` (once per run)
     ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cores``,
     ``blas`` (threadpoolctl's ``threadpool_info()``), ``torch_config``

@@ -1,0 +1,83 @@
+"""How much of a training step is matrix products: the step's own GEMMs, timed alone.
+
+For every layer (fan_in -> fan_out) a step computes, in each twin's own expressions:
+
+* forward          ``A_prev @ W.T``   (B, fan_in) x (fan_in, fan_out)
+* weight gradient  ``dZ.T @ A_prev``  (fan_out, B) x (B, fan_in)
+* input gradient   ``dZ @ W``         (B, fan_out) x (fan_out, fan_in), not for layer 1
+
+``gemm_seconds`` times exactly these products, with the same shapes, dtypes and memory
+layouts (transposed views included) and the same library, outside the step: the median
+of ``REPEATS`` passes. ``gemm_s / step median`` is the share of the step spent in GEMM;
+the rest (activations, softmax, the SGD update, allocation, Python) is overhead.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+REPEATS = 15
+
+
+def _median_time(fn, sync=lambda: None, repeats=REPEATS):
+    fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def numpy_products(layer_sizes, batch, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    ops = []
+    for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        A = rng.standard_normal((batch, fan_in)).astype(dtype)
+        W = rng.standard_normal((fan_out, fan_in)).astype(dtype)
+        dZ = rng.standard_normal((batch, fan_out)).astype(dtype)
+        ops.append(lambda A=A, W=W: A @ W.T)
+        ops.append(lambda A=A, dZ=dZ: dZ.T @ A)
+        if i > 0:
+            ops.append(lambda dZ=dZ, W=W: dZ @ W)
+    return ops
+
+
+def torch_products(layer_sizes, batch, dtype, device="cpu", seed=0):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    td = getattr(torch, dtype)
+    ops = []
+    for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        A = torch.randn(batch, fan_in, generator=g, dtype=td).to(device)
+        W = torch.randn(fan_out, fan_in, generator=g, dtype=td).to(device)
+        b = torch.randn(fan_out, generator=g, dtype=td).to(device)
+        dZ = torch.randn(batch, fan_out, generator=g, dtype=td).to(device)
+        ops.append(lambda A=A, W=W, b=b: torch.addmm(b, A, W.t()))  # what nn.Linear runs
+        ops.append(lambda A=A, dZ=dZ: dZ.t().mm(A))
+        if i > 0:
+            ops.append(lambda dZ=dZ, W=W: dZ.mm(W))
+    return ops
+
+
+def gemm_seconds(lib, layer_sizes, batch, dtype, device="cpu") -> float:
+    """Median seconds of one pass over all of a step's matrix products, run alone."""
+    if lib == "numpy":
+        ops, sync = numpy_products(layer_sizes, batch, dtype), (lambda: None)
+    else:
+        import torch
+
+        ops = torch_products(layer_sizes, batch, dtype, device)
+        sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+
+    def run():
+        for op in ops:
+            op()
+
+    return _median_time(run, sync)
