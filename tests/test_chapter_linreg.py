@@ -71,5 +71,5 @@ def test_replay_of_the_books_code_lands_on_its_printed_numbers():
     replay = linreg.replay_book()
     assert torch.equal(torch.random.get_rng_state(), before), "global RNG state changed"
     np.testing.assert_allclose(replay["hand-written SGD (book's code, rerun)"],
-                               linreg.BOOK["hand-written SGD (book)"], atol=BOOK_ATOL,
+                               linreg.BOOK["hand-written SGD (book, printed)"], atol=BOOK_ATOL,
                                err_msg="book's hand-written loop, rerun vs printed")
