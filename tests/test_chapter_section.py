@@ -1,0 +1,59 @@
+"""The report's "From the chapter" section: PNGs written, links relative and resolvable, the
+tables carrying the numbers the chapter modules compute. Runs without MNIST."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chapter import linreg, section
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    base = tmp_path_factory.mktemp("report")
+    out_dir, figures = base / "out", base / "figures"
+    figures.mkdir()
+    (figures / "activations.png").write_bytes(PNG_SIGNATURE)
+    text = section.build(out_dir, activation_figure=figures / "activations.png")
+    return base, out_dir, text
+
+
+def _links(text):
+    return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+
+
+def test_section_heading_and_figures(built):
+    _, out_dir, text = built
+    assert text.startswith("## From the chapter\n")
+    for name in ("linreg.png", "parity.png"):
+        data = (out_dir / name).read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000, name
+
+
+def test_links_are_relative_and_resolve(built):
+    base, out_dir, text = built
+    links = _links(text)
+    assert links == ["linreg.png", "../figures/activations.png", "parity.png"], links
+    for link in links:
+        assert (out_dir / link).is_file(), link
+    assert str(base) not in text, "the section names a path of this machine"
+
+
+def test_linreg_table_has_all_methods_closed_form_and_book(built):
+    text = built[2]
+    for name, (w, b) in {**linreg.fit_all(), **linreg.BOOK}.items():
+        assert f"| {name} | {w:.6f} | {b:.6f} |" in text, name
+    assert "| closed form | 2.706908 | 4.970000 |" in text
+
+
+def test_parity_lines(built):
+    text = built[2]
+    rows = re.findall(r"\| impl_(numpy|torch) \| (\d+\.\d\d)% \|", text)
+    assert [twin for twin, _ in rows] == ["numpy", "torch"], rows
+    acc = [float(a) for _, a in rows]
+    assert abs(acc[0] - acc[1]) <= 0.5 and min(acc) >= 90.0, acc
+    assert "scikit-learn digits" in text and "lr 1.0" in text
