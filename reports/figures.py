@@ -53,24 +53,35 @@ def _scale(ax, values, axis="y"):
 
 
 def _plain(ax, axis="y"):
-    """Tick labels like 20 and 300 rather than 2x10^1; minor labels (2, 5) only on short spans."""
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
-    short = (ax.get_yscale() if axis == "y" else ax.get_xscale()) == "log" and hi / lo < 100
+    """Tick labels like 20 and 300 (y) or 20k and 1M (x: parameters) rather than 2x10^4;
+    minor ticks labelled (2, 5) only on spans under two decades. Call after the limits."""
+    target, name = (ax.yaxis, "y") if axis == "y" else (ax.xaxis, "x")
+    lo, hi = ax.get_ylim() if name == "y" else ax.get_xlim()
+    log = (ax.get_yscale() if name == "y" else ax.get_xscale()) == "log"
+    text = (lambda v: f"{v:g}") if name == "y" else human
 
     def minor(v, _):
         lead = round(v / 10 ** math.floor(math.log10(v))) if v > 0 else 0
-        return f"{v:g}" if short and lead in (2, 5) else ""
+        return text(v) if log and hi / lo < 100 and lead in (2, 5) else ""
 
-    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_major_formatter(FuncFormatter(lambda v, _: text(v) if v else "0"))
     target.set_minor_formatter(FuncFormatter(minor))
 
 
 def _chapter_line(ax):
+    """The chapter's 784-100-10 MLP as a dotted vertical line, labelled on its emptier side."""
     ax.axvline(CHAPTER_P, color="0.4", lw=1, ls=":")
+    lo, hi = ax.get_xlim()
+    if ax.get_xscale() == "log":
+        lo, hi, at = math.log10(lo), math.log10(hi), math.log10(CHAPTER_P)
+    else:
+        at = CHAPTER_P
+    right = (at - lo) / (hi - lo) > 0.7
     ax.annotate(f"chapter MLP {'-'.join(map(str, CHAPTER_LAYER_SIZES))}\n({CHAPTER_P:,} params)",
-                (CHAPTER_P, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
-                textcoords="offset points", va="top", fontsize=7, color="0.3")
+                (CHAPTER_P, 1.0), xycoords=("data", "axes fraction"),
+                xytext=(-3 if right else 3, -3), textcoords="offset points", va="top",
+                ha="right" if right else "left", fontsize=7, color="0.3", bbox=BOX)
+    _plain(ax, "x")
 
 
 def _legend(ax, **kw):
@@ -120,10 +131,11 @@ def fig_time(table, fits, slices):
         raise Skip("no single-process 'step' records")
     _scale(ax, allp, "x")
     _scale(ax, allt, "y")
+    _plain(ax)
     _chapter_line(ax)
     ax.set(xlabel="parameters P (weights + biases)", ylabel="median time per step (ms)",
            title="Time per training step (band: interquartile range)")
-    _legend(ax)
+    _legend(ax, loc="lower right")
     where = "; ".join(_where(s, many) for s in slices)
     return fig, (f"Median time of one SGD step (forward + backward + update) against the "
                  f"parameter count, shaded between the quartiles, dotted: the fitted "
@@ -156,7 +168,10 @@ def fig_speedup(table, crossovers, slices):
     ax.annotate("1x: as fast as NumPy", (0.0, 1.0), xycoords=("axes fraction", "data"),
                 xytext=(4, -10), textcoords="offset points", fontsize=7)
     ax.set_xscale("log")
-    _scale(ax, ys + [1.0], "y")
+    lo, hi = min(ys + [1.0]), max(ys + [1.0])
+    _scale(ax, [lo, hi], "y")
+    log = ax.get_yscale() == "log"
+    ax.set_ylim(lo / 1.3 if log else 0, hi * 1.3 if log else hi * 1.15)  # 1x never on the rim
     _plain(ax)
     _chapter_line(ax)
     ax.set(xlabel="parameters P (weights + biases)",

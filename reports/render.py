@@ -22,7 +22,11 @@ SAME = 1.05  # within this ratio the headline calls two times "about as fast"
 
 
 def _where(sl: dict) -> str:
-    return f"{sl['dtype']}, {sl['threads']} threads, batch {sl['batch']}"
+    return f"{sl['dtype']}, {_threads(sl['threads'])}, batch {sl['batch']}"
+
+
+def _threads(n) -> str:
+    return f"{n} thread{'s' * (n != 1)}"
 
 
 def _ratio(speedup: float, who: str) -> str:
@@ -69,7 +73,9 @@ def crossover_sentence(c) -> str:
         if c.measured_kind == "reverse":
             text += "; it is ahead only at the small sizes"
     if c.predicted_kind == "crossover":
-        return text + f"; the fitted cost model predicts P* = {human(c.predicted_p)}"
+        outside = not c.p_min <= c.predicted_p <= c.p_max
+        return text + (f"; the fitted cost model predicts P* = {human(c.predicted_p)}"
+                       + (" (extrapolated beyond the measured sizes)" if outside else ""))
     if c.predicted_kind == "unfitted":
         return text + "; too few sizes to fit a cost model"
     note = {"always": "torch is ahead at every size", "never": "NumPy stays ahead at every size",
@@ -83,13 +89,22 @@ def environment(run) -> list[str]:
     gpu = tw.get("gpu") or None
     gpu_text = (f"{gpu.get('name')} (driver {gpu.get('driver')}, capability "
                 f"{gpu.get('capability')}, {gpu.get('memory_gb')} GB)" if gpu else "none")
-    blas = "; ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('threading_layer')}, "
-                     f"{b.get('num_threads')} threads)" for b in tw.get("blas") or []) or "unknown"
+    blas = "; ".join(dict.fromkeys(  # threadpoolctl lists one entry per loaded library
+        " ".join(str(b[k]) for k in ("internal_api", "version", "prefix") if b.get(k))
+        + f" ({', '.join(x for x in (b.get('threading_layer'), b.get('architecture')) if x)}"
+        f"{', ' if b.get('threading_layer') or b.get('architecture') else ''}"
+        f"{_threads(b.get('num_threads'))})" for b in tw.get("blas") or [])) or "unknown"
     torch_cfg = tw.get("torch_config")
     torch_cfg = "; ".join(map(str, torch_cfg)) if isinstance(torch_cfg, list) else torch_cfg
-    gemm = ", ".join(f"{c.get('lib')} {c.get('device')} {c.get('dtype')} {c.get('threads')} thr "
-                     f"{c.get('m')}x{c.get('k')}x{c.get('n')}: {float(c.get('gflops') or 0):.1f}"
-                     for c in run.gemm) or "not recorded (efficiency left blank)"
+    peaks: dict = {}  # best over the calibrated shapes, the ceiling the efficiencies use
+    for c in run.gemm:
+        key = (c.get("lib"), c.get("device"), c.get("dtype"), c.get("threads"))
+        peaks[key] = max(peaks.get(key, 0.0), float(c.get("gflops") or 0.0))
+    gemm = ", ".join(f"{lib} {dev} {dt} {_threads(th)}: {g:.1f}"
+                     for (lib, dev, dt, th), g in peaks.items()) or "not recorded"
+    copy = ", ".join(f"{c.get('lib')} {c.get('device')} {_threads(c.get('threads'))}: "
+                     f"{float(c.get('gbps') or 0):.1f}"
+                     for c in (tw.get("calibration") or {}).get("copy_gbps") or [])
     cpu = tw.get("cpu_model") or (m.get("cpu") or {}).get("brand_raw") or "unknown"
     rows = [("file", f"`{run.path.name}` ({run.datetime or 'no date'}, profile "
                      f"{tw.get('profile', '?')})"),
@@ -99,9 +114,14 @@ def environment(run) -> list[str]:
             ("GPU", gpu_text),
             ("versions", f"Python {tw.get('python') or m.get('python_version', '?')}, NumPy "
                          f"{tw.get('numpy', '?')}, torch {tw.get('torch', '?')}"),
-            ("BLAS", blas), ("torch threads", torch_cfg or "unknown"),
-            ("TF32 matmuls", str(tw.get("tf32", "not recorded"))),
-            ("GEMM calibration (GFLOP/s)", gemm)]
+            ("NumPy BLAS (threadpoolctl)", blas),
+            ("torch BLAS", tw.get("torch_blas") or "not recorded"),
+            ("torch parallel info", torch_cfg or "unknown"),
+            ("TF32 matmuls / float32 matmul precision",
+             f"{tw.get('tf32', 'not recorded')} / "
+             f"{tw.get('float32_matmul_precision', 'not recorded')}"),
+            ("GEMM ceiling, best calibrated shape (GFLOP/s)", gemm),
+            ("copy bandwidth (GB/s)", copy or "not recorded")]
     return [f"### {run.label}", "", "| | |", "|---|---|",
             *(f"| {k} | {str(v).replace('|', '/')} |" for k, v in rows), ""]
 
@@ -128,7 +148,7 @@ def compare_tables(table, run: str, default) -> list[str]:
         out += [f"**{dtype}, batch {batch}** (times in {long}, {short})", "",
                 "| threads | layers | params | " + " | ".join(cols) + " |",
                 "|---:|---|---:|" + "---:|" * len(cols)]
-        for (threads, p, layers), row in g.groupby(["threads", "n_params", "layers"]):
+        for (threads, p, layers), row in g.groupby(["threads", "n_params", "layers"]):  # blocks
             cells = []
             for s in cols:
                 r = row[row["series"] == s]
@@ -159,8 +179,9 @@ def fits_section(fits: pd.DataFrame, crossovers: pd.DataFrame) -> list[str]:
            "| run | slice | backend | a (us) | b (ns/param) | R^2 | sizes |",
            "|---|---|---|---:|---:|---:|---:|"]
     for f in fits.itertuples():
+        r2 = f"{f.r2:.4f}" if f.n_sizes > 2 else "exact (2 sizes)"
         out.append(f"| {f.run} | {_where(f._asdict())} | {f.series} | {f.a_us:,.1f} | "
-                   f"{f.b_ns:.3g} | {f.r2:.4f} | {f.n_sizes} |")
+                   f"{f.b_ns:.3g} | {r2} | {f.n_sizes} |")
     out.append("")
     for c in crossovers.itertuples():
         out.append(f"- {c.run}, {_where(c._asdict())}: {crossover_sentence(c)}.")
@@ -208,7 +229,8 @@ def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) ->
     out += ["## Figures", ""]
     for stem in ("fig1_step_time", "fig2_speedup", "fig3_gflops", "fig4_epoch", "fig5_scaling"):
         out += figure_block(by_stem[stem])
-    out += ["## From the chapter", "", chapter_md.strip(), ""]
+    chapter_md = chapter_md.strip()  # the chapter's section may bring its own heading
+    out += ([] if chapter_md.startswith("## ") else ["## From the chapter", ""]) + [chapter_md, ""]
     out += figure_block(by_stem["fig6_activations"])
     out += ["## What is missing", ""] + missing_section(runs)
     out += ["Every benchmark, with GFLOP/s, efficiency and speedup: `results.csv`; the fits: "
