@@ -29,7 +29,8 @@ MARKER = ".mlp-twins-report"  # marks a folder this tool may replace
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog="python -m reports", description=__doc__.split("\n\n")[0],
+        prog="python -m reports", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Runs are pytest-benchmark JSON files written by the bench/ suite (contract: "
                "bench/schema.py). Several runs (say a CPU machine's and a GPU machine's) "
                "combine into one report, each labelled by its machine; speedups are only "
