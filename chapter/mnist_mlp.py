@@ -139,10 +139,8 @@ def _train_twins(X_train, y_train, X_test, y_test, epochs, lr, batch, dtype, see
     diffs = [np.abs(a - b).max() for a, b in zip(npm.params, tm.numpy_params())]
     return {"epochs": epochs, "lr": lr, "batch": batch, "dtype": dtype,
             "n_in": X_train.shape[1], "n_train": len(X_train), "n_test": len(X_test),
-            "acc_numpy": history["numpy"][-1] if epochs else accuracy(npm.predict(X_test),
-                                                                      y_test),
-            "acc_torch": history["torch"][-1] if epochs else accuracy(
-                tm.predict(X_test_t).numpy(), y_test),
+            "acc_numpy": accuracy(npm.predict(X_test), y_test),
+            "acc_torch": accuracy(tm.predict(X_test_t).numpy(), y_test),
             "history": history, "max_param_diff": float(max(diffs)),
             "seconds": time.perf_counter() - start}
 
@@ -194,17 +192,18 @@ def main(argv=None) -> int:
                         "({kind}-images-idx3-ubyte[.gz], {kind}-labels-idx1-ubyte[.gz]); "
                         "without it, scikit-learn's digits are used")
     parser.add_argument("--kind", default="t10k", help="IDX file prefix (default: t10k)")
-    parser.add_argument("--train", type=int, default=8000, help="train on the first N images "
-                        "(default: 8000)")
-    parser.add_argument("--test", type=int, default=2000, help="test on the last N images "
-                        "(default: 2000)")
-    parser.add_argument("--epochs", type=int, help=f"default: {DEFAULT_EPOCHS} on MNIST, "
-                        f"{DIGITS_EPOCHS} on digits")
+    parser.add_argument("--train", type=int, default=8000, metavar="N",
+                        help="train on the first N images (default: 8000)")
+    parser.add_argument("--test", type=int, default=2000, metavar="N",
+                        help="test on the last N images (default: 2000)")
+    parser.add_argument("--epochs", type=int, metavar="N",
+                        help=f"default: {DEFAULT_EPOCHS} on MNIST, {DIGITS_EPOCHS} on digits")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"],
                         help="default: float64, NumPy's and the book's")
     parser.add_argument("--seed", type=int, default=0, help="batch-order seed (default: 0)")
-    parser.add_argument("--threads", type=int, default=1, help="threads for NumPy's BLAS and "
-                        "for torch (default: 1; this small net is overhead-bound)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="threads for NumPy's BLAS and for torch (default: 1; this small "
+                        "net is overhead-bound)")
     parser.add_argument("--every", type=int, default=0, metavar="K",
                         help="also print both accuracies every K epochs")
     args = parser.parse_args(argv)
