@@ -76,7 +76,7 @@ def pytest_configure(config):
             bs.options["max_time"] = prof.max_time
         if config.getoption("benchmark_min_rounds") == 5:
             bs.options["min_rounds"] = prof.min_rounds
-        if bs.json is None:
+        if bs.json is None and not config.option.collectonly:
             stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
             bs.json = Path(config.rootpath, RESULTS_DIR, f"{stamp}-{prof.name}.json")
             bs.json.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +105,7 @@ def pytest_collection_finish(session):
 def pytest_sessionstart(session):
     config = session.config
     bs = getattr(config, "_benchmarksession", None)
-    if bs is None or bs.disabled:
+    if bs is None or bs.disabled or config.option.collectonly:
         return
     import torch
 

@@ -1,0 +1,157 @@
+"""The performance gate's command line.
+
+    python -m gate check [--baseline gate/baseline.json] [--run RUN.json]
+    python -m gate baseline [--repeats 3] [--out gate/baseline.json] [-- PYTEST ARGS]
+
+``check`` runs the benchmarks the baseline was made from (unless ``--run`` gives a run's
+JSON), compares each with the baseline (``gate/compare.py`` says how), re-runs only the
+suspects with longer timing, prints a table and exits 1 if a regression is confirmed,
+0 if not, 2 on bad input. ``baseline`` runs the benchmarks ``--repeats`` times on
+unchanged code and writes medians, raw samples and per-benchmark noise thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import compare as cmp
+
+DEFAULT_BASELINE = Path(__file__).with_name("baseline.json")
+DEFAULT_PYTEST_ARGS = ["--profile", "quick"]
+RERUN_MAX_TIME = "1.0"
+
+
+class GateError(Exception):
+    pass
+
+
+def run_benchmarks(pytest_args, out_json, quiet=True) -> dict:
+    """Run ``pytest --benchmark-only`` with ``pytest_args``; return the JSON it wrote."""
+    cmd = [sys.executable, "-m", "pytest", "--benchmark-only", "-p", "no:cacheprovider",
+           "--benchmark-columns=median,iqr,rounds", f"--benchmark-json={out_json}",
+           *(["-q"] if quiet else []), *pytest_args]
+    print("gate: running", " ".join(cmd[2:]), flush=True)
+    proc = subprocess.run(cmd, env=os.environ.copy())
+    if not Path(out_json).exists():
+        raise GateError(f"the benchmark run wrote no JSON (pytest exit {proc.returncode})")
+    return load_run(out_json)
+
+
+def load_run(path) -> dict:
+    try:
+        run = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise GateError(f"{path}: cannot read a benchmark run ({e})") from None
+    if "mlp_twins" not in run.get("machine_info", {}) or not run.get("benchmarks"):
+        raise GateError(f"{path}: not an mlp-twins benchmark run with results")
+    return run
+
+
+def fmt(row) -> str:
+    if row["verdict"] == "missing":
+        return f"{row['name']:<58} {'':>10} {'':>10} {'':>8} {'':>6}  MISSING"
+    unit = 1e3 if row["mode"] == "absolute" else 1.0
+    return (f"{row['name']:<58} {row['base'] * unit:>10.4g} {row['now'] * unit:>10.4g} "
+            f"{row['change']:>+8.1%} {row['threshold']:>6.1%}  {row['verdict'].upper()}")
+
+
+def print_table(rows, mode):
+    unit = "ms" if mode == "absolute" else "GFLOP-equivalents (time x calibrated rate)"
+    print(f"\ngate: comparing in {mode} mode ({unit})")
+    print(f"{'benchmark':<58} {'baseline':>10} {'now':>10} {'change':>8} {'thresh':>6}  verdict")
+    for row in rows:
+        print(fmt(row))
+
+
+def check(args) -> int:
+    baseline = json.loads(Path(args.baseline).read_text())
+    if baseline.get("format") != "mlp-twins-gate/1":
+        raise GateError(f"{args.baseline}: not a gate baseline")
+    with tempfile.TemporaryDirectory() as tmp:
+        run = load_run(args.run) if args.run else run_benchmarks(
+            baseline["pytest_args"] + args.pytest_args, Path(tmp, "now.json"))
+        mode = args.mode or cmp.choose_mode(baseline, run)
+        rows = cmp.compare(baseline, run, mode)
+        suspects = [r for r in rows if r["verdict"] == "suspect"]
+        if suspects and not args.no_rerun:
+            print(f"\ngate: {len(suspects)} suspect(s); re-running only those")
+            rerun = run_benchmarks([*baseline["pytest_args"], *args.pytest_args,
+                                    f"--benchmark-max-time={RERUN_MAX_TIME}",
+                                    *[r["fullname"] for r in suspects]], Path(tmp, "rerun.json"))
+            again = {r["name"]: r for r in cmp.compare(baseline, rerun, mode)}
+            for r in suspects:
+                second = again.get(r["name"])
+                confirmed = second is not None and second["verdict"] == "suspect"
+                r["verdict"] = "regression" if confirmed else "ok (not confirmed on re-run)"
+                if second is not None and second["verdict"] != "missing":
+                    r["change_rerun"] = second["change"]
+    print_table(rows, mode)
+    ratios = cmp.backend_ratios(run)
+    if ratios:
+        print("\ngate: within-run ratios (torch time / numpy time), machine-independent:")
+        for name, ratio in sorted(ratios.items()):
+            print(f"  {name:<58} {ratio:6.2f}x")
+    regressions = [r for r in rows if r["verdict"] == "regression"]
+    missing = [r for r in rows if r["verdict"] == "missing"]
+    if missing:
+        print(f"\ngate: {len(missing)} baseline benchmark(s) missing from this run")
+    if regressions or (suspects and args.no_rerun):
+        bad = regressions or suspects
+        print(f"\ngate: FAIL: {len(bad)} regression(s): " + ", ".join(r["name"] for r in bad))
+        return 1
+    print(f"\ngate: PASS ({len(rows)} benchmarks, {mode} mode)")
+    return 0
+
+
+def baseline(args) -> int:
+    if args.repeats < 2:
+        raise GateError("--repeats must be at least 2: the noise needs two runs")
+    pytest_args = args.pytest_args or DEFAULT_PYTEST_ARGS
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [run_benchmarks(pytest_args, Path(tmp, f"run{i}.json"))
+                for i in range(args.repeats)]
+    doc = cmp.make_baseline(runs)
+    doc["pytest_args"] = pytest_args
+    out = Path(args.out)
+    tmp_out = out.with_suffix(".json.tmp")
+    tmp_out.write_text(json.dumps(doc, indent=1))
+    tmp_out.replace(out)
+    noisiest = sorted(doc["benchmarks"].items(), key=lambda kv: -kv[1]["noise"]["absolute"])
+    print(f"gate: wrote {out}: {len(doc['benchmarks'])} benchmarks from {args.repeats} runs")
+    for name, ref in noisiest[:5]:
+        print(f"  noisiest: {name}: {ref['noise']['absolute']:.1%} -> threshold "
+              f"{ref['threshold']['absolute']:.1%}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m gate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="run the benchmarks and compare with the baseline")
+    c.add_argument("--baseline", default=DEFAULT_BASELINE, help="baseline JSON (%(default)s)")
+    c.add_argument("--run", help="compare this run's JSON instead of running benchmarks")
+    c.add_argument("--mode", choices=("absolute", "normalised"),
+                   help="force a comparison mode (default: absolute iff same environment)")
+    c.add_argument("--no-rerun", action="store_true", help="do not re-run suspects")
+    b = sub.add_parser("baseline", help="rewrite the baseline from repeated runs")
+    b.add_argument("--repeats", type=int, default=3, help="runs of unchanged code (%(default)s)")
+    b.add_argument("--out", default=DEFAULT_BASELINE, help="where to write (%(default)s)")
+    for p in (b, c):
+        p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    args = ap.parse_args(argv)
+    try:
+        return check(args) if args.command == "check" else baseline(args)
+    except (GateError, ValueError, OSError) as e:
+        print(f"gate: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

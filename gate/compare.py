@@ -1,0 +1,180 @@
+r"""The gate's arithmetic: metrics, noise-derived thresholds, significance and verdicts.
+
+A benchmark's *metric* is its median time, expressed so that runs can be compared:
+
+* ``absolute``   the median in seconds, used only when both runs come from the same
+                 environment (same fingerprint: CPU model, cores, NumPy, torch, BLAS);
+* ``normalised`` the median times the run's own calibrated rate of the same library,
+                 dtype and threads (GEMM GFLOP/s for compute groups, copy GB/s for the
+                 activation group): a time in "units of the machine's own peak work",
+                 the inverse of an efficiency. It holds on a faster or slower machine.
+
+Per benchmark, ``threshold = max(MIN_THRESHOLD, NOISE_K * noise)`` where ``noise`` is the
+largest relative deviation of one run's median from the median of medians over the
+baseline's repeated runs of unchanged code. A benchmark is a *suspect* when its change
+exceeds its threshold and a one-sided Mann-Whitney U test on the raw per-round samples
+says it is slower with ``p < ALPHA``; a suspect is a *regression* only if a re-run confirms
+it. Ratios between backends within one run (``torch-cpu / numpy`` at the same case) are
+machine-independent too and are reported beside the table.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+
+MIN_THRESHOLD = 0.05  # never flag a change under 5 %, however quiet the benchmark
+NOISE_K = 3.0  # threshold = NOISE_K x the worst deviation seen between unchanged runs
+ALPHA = 0.01  # significance of the one-sided Mann-Whitney U test
+MAX_SAMPLES = 200  # raw samples kept per benchmark in the baseline
+FINGERPRINT_KEYS = ("cpu_model", "cores", "numpy", "torch")
+
+
+def short_name(bench: dict) -> str:
+    return bench["name"]  # e.g. test_step[numpy-h1024-b256-f32-t2]
+
+
+def fingerprint(run: dict) -> dict:
+    info = run["machine_info"]["mlp_twins"]
+    fp = {k: info.get(k) for k in FINGERPRINT_KEYS}
+    fp["blas"] = sorted(f"{p.get('internal_api')} {p.get('version')}" for p in info["blas"]
+                        if p.get("user_api") == "blas")
+    fp["gpu"] = (info.get("gpu") or {}).get("name")
+    return fp
+
+
+def rate(run: dict, rec: dict) -> float:
+    """The calibrated rate a record's time is normalised by (GEMM GFLOP/s or copy GB/s)."""
+    cal = run["machine_info"]["mlp_twins"]["calibration"]
+    lib = "numpy" if rec["lib"] != "torch" else "torch"
+    if rec["group"] == "activation":
+        rows = [c["gbps"] for c in cal["copy_gbps"]
+                if c["lib"] == lib and c["device"] == rec["device"]
+                and c["threads"] == rec["threads"]]
+    else:
+        dtype = rec["dtype"] if rec["dtype"] in ("float32", "float64") else "float32"
+        rows = [g["gflops"] for g in cal["gemm"]
+                if g["lib"] == lib and g["device"] == rec["device"] and g["dtype"] == dtype
+                and g["threads"] == rec["threads"]]
+    if not rows:
+        # no calibration at this thread count (e.g. a worker's share): the closest one
+        rows = [g["gflops"] for g in cal["gemm"] if g["lib"] == lib]
+    return max(rows)
+
+
+def samples(run: dict, bench: dict, mode: str) -> np.ndarray:
+    data = np.asarray(bench["stats"].get("data") or [bench["stats"]["median"]], dtype=float)
+    return data * rate(run, bench["extra_info"]) if mode == "normalised" else data
+
+
+def metric(run: dict, bench: dict, mode: str) -> float:
+    m = bench["stats"]["median"]
+    return m * rate(run, bench["extra_info"]) if mode == "normalised" else m
+
+
+def thresholds_from_runs(runs: list, mode: str) -> dict:
+    """``{name: (threshold, noise)}`` from repeated runs of unchanged code."""
+    per = {}
+    for run in runs:
+        for b in run["benchmarks"]:
+            per.setdefault(short_name(b), []).append(metric(run, b, mode))
+    out = {}
+    for name, values in per.items():
+        if len(values) < 2:
+            continue
+        mid = statistics.median(values)
+        noise = max(abs(v / mid - 1.0) for v in values)
+        out[name] = (max(MIN_THRESHOLD, NOISE_K * noise), noise)
+    return out
+
+
+def slower_p(now: np.ndarray, base: np.ndarray) -> float:
+    """One-sided Mann-Whitney U p-value that ``now`` is stochastically larger than ``base``."""
+    if len(now) < 2 or len(base) < 2:
+        return 0.0 if now.min() > base.max() else 1.0
+    return float(mannwhitneyu(now, base, alternative="greater").pvalue)
+
+
+def compare(baseline: dict, run: dict, mode: str | None = None) -> list:
+    """One row per benchmark of the baseline: name, base, now, change, threshold, p, verdict."""
+    mode = mode or choose_mode(baseline, run)
+    by_name = {short_name(b): b for b in run["benchmarks"]}
+    rows = []
+    for name, ref in sorted(baseline["benchmarks"].items()):
+        b = by_name.get(name)
+        if b is None:
+            rows.append({"name": name, "mode": mode, "verdict": "missing"})
+            continue
+        base_metric = ref["metric"][mode]
+        now_metric = metric(run, b, mode)
+        change = now_metric / base_metric - 1.0
+        base_samples = np.asarray(ref["samples"][mode], dtype=float)
+        p = slower_p(samples(run, b, mode), base_samples)
+        thr = ref["threshold"][mode]
+        if change > thr and p < ALPHA:
+            verdict = "suspect"
+        elif change < -thr:
+            verdict = "faster"
+        else:
+            verdict = "ok"
+        rows.append({"name": name, "fullname": b["fullname"], "mode": mode,
+                     "base": base_metric, "now": now_metric, "change": change,
+                     "threshold": thr, "p": p, "verdict": verdict})
+    return rows
+
+
+def choose_mode(baseline: dict, run: dict) -> str:
+    return "absolute" if baseline["fingerprint"] == fingerprint(run) else "normalised"
+
+
+def backend_ratios(run: dict, against: str = "numpy") -> dict:
+    """``{case name: this backend's median / numpy's}`` within one run."""
+    meds = {short_name(b): b["stats"]["median"] for b in run["benchmarks"]}
+    out = {}
+    for name, m in meds.items():
+        func, _, rest = name.partition("[")
+        for backend in ("torch-cpu", "torch-cuda"):
+            if rest.startswith(backend + "-"):
+                ref = f"{func}[{against}-{rest[len(backend) + 1:]}"
+                if ref in meds:
+                    out[name] = m / meds[ref]
+    return out
+
+
+def subsample(values, k=MAX_SAMPLES) -> list:
+    values = list(values)
+    if len(values) <= k:
+        return values
+    step = len(values) / k
+    return [values[math.floor(i * step)] for i in range(k)]
+
+
+def make_baseline(runs: list) -> dict:
+    """The baseline document from N >= 2 runs of unchanged code on one machine."""
+    if len(runs) < 2:
+        raise ValueError("a baseline needs at least 2 runs to measure noise")
+    fps = [fingerprint(r) for r in runs]
+    if any(fp != fps[0] for fp in fps):
+        raise ValueError("baseline runs come from different environments")
+    thr = {m: thresholds_from_runs(runs, m) for m in ("absolute", "normalised")}
+    benches = {}
+    names = set.intersection(*({short_name(b) for b in r["benchmarks"]} for r in runs))
+    for name in sorted(names):
+        entries = [(r, next(b for b in r["benchmarks"] if short_name(b) == name)) for r in runs]
+        ref = {"metric": {}, "samples": {}, "threshold": {}, "noise": {}}
+        for mode in ("absolute", "normalised"):
+            values = [metric(r, b, mode) for r, b in entries]
+            mid_run, mid_b = sorted(entries, key=lambda e: metric(e[0], e[1], mode))[
+                len(entries) // 2]
+            ref["metric"][mode] = statistics.median(values)
+            ref["samples"][mode] = subsample(samples(mid_run, mid_b, mode))
+            ref["threshold"][mode], ref["noise"][mode] = thr[mode][name]
+        ref["extra_info"] = entries[0][1]["extra_info"]
+        benches[name] = ref
+    return {"format": "mlp-twins-gate/1", "fingerprint": fps[0],
+            "machine_info": runs[0]["machine_info"]["mlp_twins"], "runs": len(runs),
+            "constants": {"MIN_THRESHOLD": MIN_THRESHOLD, "NOISE_K": NOISE_K, "ALPHA": ALPHA},
+            "benchmarks": benches}

@@ -1,0 +1,170 @@
+"""The regression gate: arithmetic on synthetic runs, then the real thing end to end.
+
+The end-to-end tests time a small slice of the suite (two sizes of at least 400k
+parameters, NumPy and torch, one thread) a few times: a baseline from 3 runs, then the
+gate on unchanged code (must pass), on NumPy made 1.5x slower (must fail and name the
+NumPy benchmarks) and 1.2x slower (must fail too), using the test-only plugin
+``tests/slow_backend.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gate import compare as cmp
+from gate.__main__ import main as gate_main
+
+RNG_SEED = 0
+
+
+def _run(medians, gflops=100.0, cpu="cpu-A", jitter=0.01, n=50, seed=RNG_SEED):
+    """A synthetic run: ``medians`` maps backend name -> median seconds (step, h1024)."""
+    rng = np.random.default_rng(seed)
+    benches = []
+    for backend, med in medians.items():
+        data = (med * (1 + jitter * rng.standard_normal(n))).tolist()
+        name = f"test_step[{backend}-h1024-b256-f32-t1]"
+        benches.append({
+            "name": name, "fullname": f"bench/bench_step.py::{name}",
+            "stats": {"median": med, "data": data},
+            "extra_info": {"group": "step", "backend": backend, "threads": 1,
+                           "lib": "numpy" if backend == "numpy" else "torch",
+                           "device": "cpu", "dtype": "float32"},
+        })
+    gemm = [{"lib": lib, "device": "cpu", "dtype": "float32", "threads": 1, "gflops": gflops}
+            for lib in ("numpy", "torch")]
+    info = {"cpu_model": cpu, "cores": 2, "numpy": "2", "torch": "2",
+            "blas": [{"user_api": "blas", "internal_api": "openblas", "version": "0.3"}],
+            "gpu": None, "calibration": {"gemm": gemm, "copy_gbps": []}}
+    return {"machine_info": {"mlp_twins": info}, "benchmarks": benches}
+
+
+BASE = {"numpy": 0.010, "torch-cpu": 0.008}
+
+
+def _baseline():
+    runs = [_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i)
+            for i, d in enumerate([0.0, 0.01, -0.01])]
+    return cmp.make_baseline(runs)
+
+
+def _verdicts(rows):
+    return {r["name"].split("[")[1].split("-h")[0]: r["verdict"] for r in rows}
+
+
+def test_thresholds_come_from_noise_with_a_floor():
+    bl = _baseline()
+    ref = bl["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
+    assert ref["noise"]["absolute"] == pytest.approx(0.01, rel=1e-6)
+    assert ref["threshold"]["absolute"] == pytest.approx(cmp.MIN_THRESHOLD)
+    noisy = [_run({"numpy": 0.010 * (1 + d)}, seed=i) for i, d in enumerate([0, 0.1, -0.05])]
+    ref = cmp.make_baseline(noisy)["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
+    assert ref["threshold"]["absolute"] == pytest.approx(cmp.NOISE_K * 0.1, rel=1e-6)
+
+
+def test_unchanged_passes_and_slowdown_is_named():
+    bl = _baseline()
+    assert set(_verdicts(cmp.compare(bl, _run(BASE, seed=9))).values()) == {"ok"}
+    slowed = _verdicts(cmp.compare(bl, _run({"numpy": 0.015, "torch-cpu": 0.008}, seed=9)))
+    assert slowed == {"numpy": "suspect", "torch-cpu": "ok"}
+    faster = _verdicts(cmp.compare(bl, _run({"numpy": 0.005, "torch-cpu": 0.008}, seed=9)))
+    assert faster["numpy"] == "faster"
+
+
+def test_other_machine_is_compared_after_normalising_by_its_calibration():
+    bl = _baseline()
+    twice_as_fast = _run({k: v / 2 for k, v in BASE.items()}, gflops=200.0, cpu="cpu-B")
+    rows = cmp.compare(bl, twice_as_fast)
+    assert {r["mode"] for r in rows} == {"normalised"}
+    assert set(_verdicts(rows).values()) == {"ok"}
+    # the same machine-B run, but NumPy 1.5x slower relative to its own machine
+    slowed = _run({"numpy": 0.0075, "torch-cpu": 0.004}, gflops=200.0, cpu="cpu-B")
+    assert _verdicts(cmp.compare(bl, slowed)) == {"numpy": "suspect", "torch-cpu": "ok"}
+
+
+def test_big_change_without_significance_is_not_flagged():
+    bl = _baseline()
+    run = _run(BASE, seed=3)
+    b = run["benchmarks"][0]
+    b["stats"]["data"] = (np.asarray(b["stats"]["data"]) * 0.5).tolist() + [1.0] * 3
+    b["stats"]["median"] = 0.016  # median moved, but most samples are faster: p is large
+    assert _verdicts(cmp.compare(bl, run))["numpy"] == "ok"
+
+
+def test_ratios_between_backends_within_a_run():
+    ratios = cmp.backend_ratios(_run(BASE))
+    assert ratios == {"test_step[torch-cpu-h1024-b256-f32-t1]": pytest.approx(0.8, rel=0.05)}
+
+
+def test_baseline_needs_two_runs_of_one_environment():
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        cmp.make_baseline([_run(BASE)])
+    with pytest.raises(ValueError, match="different environments"):
+        cmp.make_baseline([_run(BASE), _run(BASE, cpu="other")])
+
+
+def test_cli_on_saved_runs(tmp_path, capsys):
+    bl = _baseline()
+    bl["pytest_args"] = []
+    (tmp_path / "bl.json").write_text(json.dumps(bl))
+    (tmp_path / "ok.json").write_text(json.dumps(_run(BASE, seed=5)))
+    bad = _run({"numpy": 0.02, "torch-cpu": 0.008}, seed=5)
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    args = ["check", "--baseline", str(tmp_path / "bl.json"), "--no-rerun", "--run"]
+    assert gate_main([*args, str(tmp_path / "ok.json")]) == 0
+    assert gate_main([*args, str(tmp_path / "bad.json")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "test_step[numpy-h1024-b256-f32-t1]" in out
+    (tmp_path / "junk.json").write_text("{")
+    assert gate_main([*args, str(tmp_path / "junk.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ end to end, real timing
+SLICE = ["--profile", "quick", "--backends", "numpy,torch-cpu",
+         "-k", "test_step and (h1024 or h4096) and f32 and t1"]
+
+
+def _gate(*args, pytest_args=(), slowdown=None):
+    env = dict(os.environ)
+    env.pop("MLP_TWINS_TEST_SLOWDOWN", None)
+    extra = list(pytest_args)
+    if slowdown:
+        env["MLP_TWINS_TEST_SLOWDOWN"] = slowdown
+        extra += ["-p", "tests.slow_backend"]
+    proc = subprocess.run([sys.executable, "-m", "gate", *args, "--", *extra],
+                          capture_output=True, text=True, env=env, timeout=600)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def real_baseline(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gate") / "baseline.json"
+    rc, out = _gate("baseline", "--repeats", "3", "--out", str(path), pytest_args=SLICE)
+    assert rc == 0, out
+    doc = json.loads(path.read_text())
+    assert len(doc["benchmarks"]) == 4, out
+    return path
+
+
+@pytest.mark.slow
+def test_gate_passes_on_unchanged_code(real_baseline):
+    rc, out = _gate("check", "--baseline", str(real_baseline))
+    assert rc == 0, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("factor", [1.5, 1.2])
+def test_gate_fails_on_slowed_numpy_and_names_it(real_baseline, factor):
+    rc, out = _gate("check", "--baseline", str(real_baseline), slowdown=f"numpy={factor}")
+    assert rc == 1, out
+    fail_line = next(line for line in out.splitlines() if line.startswith("gate: FAIL"))
+    assert "numpy-h1024" in fail_line or "numpy-h4096" in fail_line, out
+    assert "torch-cpu" not in fail_line, out
+
