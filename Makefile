@@ -16,11 +16,22 @@ TORCH_SPEC ?= torch==2.13.0
 PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.installed
 
-.PHONY: help install test report bench lint clean
+REPORT_DIR ?= reports/out
+GPU_OUT    ?= results/gpu
+
+.PHONY: help install test report bench bench-full check-perf baseline gpu-check lint clean
 
 help:
-	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "targets: install test report bench lint clean"
+	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
+	@echo "targets:"
+	@echo "  report      quick benchmark sweep (~3 min on 2 cores) + report in $(REPORT_DIR)/"
+	@echo "  test        the tests, plus a smoke pass over every benchmark"
+	@echo "  bench       the quick sweep alone; JSON in results/runs/"
+	@echo "  bench-full  the whole grid (~30 min on 2 cores)"
+	@echo "  check-perf  quick sweep compared with gate/baseline.json; fails on a regression"
+	@echo "  baseline    rewrite gate/baseline.json from 3 runs of the current code"
+	@echo "  gpu-check   CUDA tests + quick sweep with CUDA + report, all in $(GPU_OUT)/"
+	@echo "  lint clean install"
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,8 +46,27 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# A failed benchmark does not stop the report (it lists what is missing); the exit status
+# still says so.
 report: $(STAMP)
-	$(PY) -m pytest tests -q -x
+	@status=0; $(PY) -m pytest --benchmark-only --benchmark-columns=median,iqr,rounds || status=$$?; \
+	$(PY) -m reports --out $(REPORT_DIR) && exit $$status
+
+bench: $(STAMP)
+	$(PY) -m pytest --benchmark-only --benchmark-columns=median,iqr,rounds
+
+bench-full: $(STAMP)
+	$(PY) -m pytest --benchmark-only --profile full --benchmark-columns=median,iqr,rounds
+
+check-perf: $(STAMP)
+	$(PY) -m gate check
+
+baseline: $(STAMP)
+	$(PY) -m gate baseline --repeats 3
+
+# One prepared run on a machine with an NVIDIA GPU: see bench/gpu_check.sh.
+gpu-check: $(STAMP)
+	bash bench/gpu_check.sh $(PY) $(GPU_OUT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
