@@ -1,0 +1,324 @@
+"""``torch-ddp``: the torch twin under ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA).
+
+Run it with torchrun (trains on synthetic MNIST-shaped data, rank 0 prints the loss per epoch)::
+
+    torchrun --standalone --nproc-per-node=2 -m impl_torch.ddp --epochs 3 --batch 256
+
+or drive ``W`` ranks from one Python process, as the tests and benchmarks do::
+
+    with DDPTrainer([784, 1024, 10], world_size=2, lr=0.1, momentum=0.9) as ddp:
+        loss = ddp.step(X, y)          # every rank's forward, backward, all-reduce and update
+        params = ddp.numpy_params()
+
+Both launch paths run the same ``Rank``: ``W`` ranks each take a contiguous shard of the
+global batch of ``B`` rows (``shard_bounds``: the first ``B mod W`` ranks take one row more;
+``B < W`` raises ``ValueError``). DDP averages gradients *equally* over ranks, so rank ``r``
+scales its shard-mean loss by ``W * n_r / B`` before ``backward``; the all-reduced gradient
+is then ``sum_r (n_r / B) grad_r``, the single-process gradient on the global batch (up to
+summation order) whether or not ``W`` divides ``B``, and every rank's ``torch.optim.SGD``
+makes the twin's update. The loss reported is the global-batch mean, ``sum_r n_r/B loss_r``.
+
+Threads: each rank calls ``torch.set_num_threads(threads_per_rank)`` (default cores // W, or
+cores // ranks-per-node under torchrun, which otherwise leaves OMP_NUM_THREADS=1) and reads
+the count back (``DDPTrainer.rank_threads``; torchrun: printed by rank 0).
+
+Failures: every collective has ``timeout`` (not the 30-minute default), and the parent of
+``DDPTrainer`` watches its ranks with bounded waits (``impl_numpy._procs``): a rank that
+raises, dies or hangs makes ``step`` raise ``WorkerError`` with its traceback or signal
+within seconds, and the ranks, the shared memory and the rendezvous store are all cleaned up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import time
+import weakref
+from datetime import timedelta
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from impl_numpy._procs import (
+    SharedBlock,
+    WorkerError,
+    Workers,
+    available_cores,
+    inject_fault,
+    layout,
+    serve,
+    shard_bounds,
+)
+from impl_numpy.checks import check_X, check_y
+from impl_numpy.spec import DTYPES, make_spec
+
+from .mlp import MLP
+from .train import make_sgd
+
+__all__ = ["DDPTrainer", "Rank", "WorkerError", "shard_bounds"]
+HOST = "127.0.0.1"
+
+
+class _Loss(nn.Module):
+    """``forward(X, y)`` is the twin's own ``MLP.loss``: DDP must see the forward it syncs."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, X, y):
+        return self.model.loss(X, y)
+
+
+class Rank:
+    """One rank: the twin in DDP and its SGD. Needs an initialised default process group."""
+
+    def __init__(self, config: dict, threads: int, device="cpu"):
+        torch.set_num_threads(int(threads))
+        self.threads = torch.get_num_threads()
+        self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
+        self.device = torch.device(device)
+        opt_kw = {k: config[k] for k in ("lr", "momentum", "dampening", "weight_decay",
+                                         "nesterov")}
+        self.model = MLP(config["layer_sizes"], config["activation"], config["loss"],
+                         config["dtype"], config["seed"], device=self.device)
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        self.ddp = DDP(_Loss(self.model), device_ids=ids)
+        self.opt = make_sgd(self.model, **opt_kw)
+
+    def step(self, X, y, n_global: int) -> float:
+        """SGD step on this rank's shard ``X, y`` of a ``n_global``-row batch; its shard loss."""
+        scale = self.world_size * len(X) / n_global  # W n_r / B: DDP then divides by W
+        self.opt.zero_grad(set_to_none=True)
+        loss = self.ddp(X, y)
+        (loss * scale).backward()  # gradient all-reduce happens here, bucket by bucket
+        self.opt.step()
+        return loss.item()
+
+
+def _backend(device: str) -> str:
+    return "nccl" if torch.device(device).type == "cuda" else "gloo"
+
+
+def _rank_worker(rank, conn, world_size, port, config, threads, device, timeout, shm_name,
+                 fields, fault):
+    """A rank started by ``DDPTrainer``: joins the group through the parent's store, then
+    answers ``("step", B)``, ``("params",)`` and ``("close",)``."""
+    state = {"fault": fault}
+
+    def handle(msg):
+        if msg[0] == "ready":
+            dev = torch.device(device)
+            if dev.type == "cuda":
+                dev = torch.device("cuda", rank)
+                torch.cuda.set_device(dev)
+            store = dist.TCPStore(HOST, port, world_size, False, timedelta(seconds=timeout))
+            dist.init_process_group(_backend(device), store=store, rank=rank,
+                                    world_size=world_size, timeout=timedelta(seconds=timeout))
+            state["block"] = SharedBlock(fields, name=shm_name)
+            r = state["rank"] = Rank(config, threads, dev)
+            return {"threads": r.threads, "pid": os.getpid()}
+        if msg[0] == "params":
+            return state["rank"].model.numpy_params() if msg[1] == rank else None
+        if msg[0] == "close":
+            dist.destroy_process_group()
+            state["block"].close()
+            return None
+        n = msg[1]
+        lo, hi = shard_bounds(n, world_size)[rank]
+        inject_fault(state.pop("fault", None))
+        views = state["block"].views
+        X, y = torch.from_numpy(views["X"][lo:hi]), torch.from_numpy(views["y"][lo:hi])
+        return state["rank"].step(X, y, n)
+
+    serve(conn, handle)
+
+
+def _release(workers, block, store) -> None:
+    workers.close(graceful=True)
+    block.close()
+    store.clear()  # the rendezvous server goes with the last reference
+
+
+class DDPTrainer:
+    """``W`` DDP ranks spawned once (``torch.multiprocessing``, spawn) and driven from here.
+
+    ``DDPTrainer(layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
+    seed=0, world_size=2, lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0,
+    nesterov=False, threads_per_rank=None, device="cpu", max_batch=1024, timeout=60.0,
+    start_timeout=180.0)``; model and SGD arguments as ``impl_torch.MLP`` / ``make_sgd``.
+
+    ``step(X, y)`` puts the global batch in shared memory and returns once every rank has
+    done its forward, backward (with the all-reduce) and update (on CUDA, rank ``r`` uses
+    ``cuda:r`` and nccl, and its shard's host-to-device copy is part of the step). The
+    rendezvous store is served by this process on a port the OS picks (port 0).
+    ``_fault`` is test-only: ``"raise"``, ``"kill"`` or ``"hang"`` on the last rank's first
+    step. Attributes: ``world_size``, ``rank_threads``, ``rank_pids``, ``shm_name``, ``port``.
+    """
+
+    def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
+                 seed=0, world_size=2, lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, threads_per_rank=None, device="cpu", max_batch=1024,
+                 timeout=60.0, start_timeout=180.0, _fault=None):
+        self.spec = make_spec(layer_sizes, activation, loss, dtype)
+        for name, v in (("world_size", world_size), ("max_batch", max_batch)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if _fault not in (None, "raise", "kill", "hang"):
+            raise ValueError(f"_fault must be None, 'raise', 'kill' or 'hang', got {_fault!r}")
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr, momentum=momentum,
+                        dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        W = self.world_size = int(world_size)
+        self.max_batch, self.timeout, self.device = int(max_batch), float(timeout), device
+        self.threads_per_rank = int(threads_per_rank or max(1, available_cores() // W))
+        s = self.spec
+        config = {"layer_sizes": s.layer_sizes, "activation": s.activation, "loss": s.loss,
+                  "dtype": s.dtype, "seed": seed, "lr": lr, "momentum": momentum,
+                  "dampening": dampening, "weight_decay": weight_decay, "nesterov": nesterov}
+        fields = layout(X=((self.max_batch, s.n_in), DTYPES[s.dtype]),
+                        y=((self.max_batch,), np.int64))
+        store = dist.TCPStore(HOST, 0, None, True, timedelta(seconds=timeout),
+                              wait_for_workers=False)
+        self.port = store.port
+        self._block = SharedBlock(fields)
+        self.shm_name = self._block.name
+        args = [(W, self.port, config, self.threads_per_rank, device, self.timeout,
+                 self.shm_name, fields, _fault if r == W - 1 else None) for r in range(W)]
+        try:
+            self._workers = Workers(torch.multiprocessing.get_context("spawn"), _rank_worker,
+                                    args, "torch-ddp", start_timeout)
+        except BaseException:
+            self._block.close()
+            raise
+        self.rank_threads = [a["threads"] for a in self._workers.ready]
+        self.rank_pids = self._workers.pids
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _release, self._workers, self._block, [store])
+
+    def __repr__(self):
+        return (f"DDPTrainer(world_size={self.world_size}, threads_per_rank="
+                f"{self.threads_per_rank}, backend={_backend(self.device)!r})")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        """Stop the ranks, unlink the shared memory, shut the store; idempotent."""
+        self._closed = True
+        self._finalizer()
+
+    def _call(self, msgs, what):
+        try:
+            return self._workers.call(msgs, self.timeout, what)
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_open(self):
+        if self._closed:
+            raise RuntimeError("DDPTrainer is closed")
+
+    def step(self, X, y) -> float:
+        """One SGD step on the global batch over all ranks; its mean loss (before the update)."""
+        self._check_open()
+        s = self.spec
+        X = check_X(X.cpu().numpy() if torch.is_tensor(X) else X, s.n_in, DTYPES[s.dtype])
+        y = check_y(y.cpu().numpy() if torch.is_tensor(y) else y, len(X), s.n_out)
+        B = len(X)
+        if B > self.max_batch:
+            raise ValueError(f"batch of {B} samples exceeds max_batch={self.max_batch}")
+        bounds = shard_bounds(B, self.world_size)
+        self._block.views["X"][:B] = X
+        self._block.views["y"][:B] = y
+        losses = self._call([("step", B)] * self.world_size, "torch-ddp step")
+        return float(sum((hi - lo) / B * loss for (lo, hi), loss in zip(bounds, losses)))
+
+    def numpy_params(self, rank: int = 0) -> list:
+        """``[W1, b1, ...]`` of rank ``rank`` (all ranks hold the same), as NumPy arrays."""
+        self._check_open()
+        if not 0 <= rank < self.world_size:
+            raise ValueError(f"rank must lie in [0, {self.world_size}), got {rank}")
+        return self._call([("params", rank)] * self.world_size, "torch-ddp params")[rank]
+
+
+# ----------------------------------------------------------------- torchrun entry point
+def synthetic_data(n, n_in=784, n_out=10, dtype="float32", seed=0):
+    """MNIST-shaped data a linear teacher labels: ``X`` in [0, 1), ``y = argmax(X T)``."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, n_in)).astype(dtype)
+    teacher = rng.standard_normal((n_in, n_out))
+    return X, np.argmax((X - 0.5) @ teacher, axis=1)  # (n, n_in) @ (n_in, n_out)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="torchrun ... -m impl_torch.ddp",
+                                description="Train the torch twin with DDP on synthetic data.")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch", type=int, default=256, help="global batch, split over ranks")
+    p.add_argument("--hidden", type=int, nargs="*", default=[1024], help="hidden widths")
+    p.add_argument("--samples", type=int, default=8192)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (one GPU per local rank)")
+    p.add_argument("--threads", type=int, default=None, help="default: cores // local ranks")
+    p.add_argument("--timeout", type=float, default=60.0, help="collective timeout, seconds")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    if "RANK" not in os.environ:  # plain `python -m impl_torch.ddp`: a world of one
+        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1",
+                          MASTER_ADDR=HOST, MASTER_PORT=str(_free_port()))
+    local_rank = int(os.environ["LOCAL_RANK"])
+    device = torch.device("cuda", local_rank) if a.device == "cuda" else torch.device(a.device)
+    threads = a.threads or max(1, available_cores() // int(os.environ["LOCAL_WORLD_SIZE"]))
+    dist.init_process_group(_backend(a.device), timeout=timedelta(seconds=a.timeout),
+                            device_id=device if device.type == "cuda" else None)
+    try:
+        _train(a, device, threads)
+    finally:
+        dist.destroy_process_group()
+
+
+def _train(a, device, threads):
+    sizes = [784, *a.hidden, 10]
+    config = {"layer_sizes": sizes, "activation": "relu", "loss": "cross_entropy",
+              "dtype": a.dtype, "seed": a.seed, "lr": a.lr, "momentum": a.momentum,
+              "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}
+    r = Rank(config, threads, device)
+    W, rank = r.world_size, r.rank
+    X, y = synthetic_data(a.samples, dtype=a.dtype, seed=a.seed)  # the same on every rank
+    order = np.random.default_rng(a.seed + 1)  # the same batch order on every rank, too
+    if rank == 0:
+        print(f"torch-ddp: {W} rank(s) x {r.threads} thread(s), {dist.get_backend()}, MLP {sizes} "
+              f"{a.dtype}, global batch {a.batch}, {a.samples} samples", flush=True)
+    for epoch in range(1, a.epochs + 1):
+        t0, total = time.perf_counter(), torch.zeros(2, dtype=torch.float64)
+        idx = order.permutation(a.samples)
+        for start in range(0, a.samples - a.batch + 1, a.batch):  # full batches only
+            lo, hi = shard_bounds(a.batch, W)[rank]
+            take = idx[start + lo:start + hi]
+            loss = r.step(torch.from_numpy(X[take]), torch.from_numpy(y[take]), a.batch)
+            total += torch.tensor([loss * (hi - lo), hi - lo], dtype=torch.float64)
+        total = total.to(device)
+        dist.all_reduce(total)
+        if rank == 0:
+            print(f"epoch {epoch}/{a.epochs}  loss {float(total[0] / total[1]):.4f}  "
+                  f"{time.perf_counter() - t0:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
