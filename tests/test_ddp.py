@@ -60,6 +60,7 @@ def test_k_sgd_steps_equal_single_process(ddp):
 def test_threads_per_rank_are_set_and_read_back(ddp):
     assert ddp.threads_per_rank >= 1
     assert ddp.rank_threads == [ddp.threads_per_rank] * ddp.world_size
+    assert 0 < ddp.port < 2**16  # the store's port, picked by the OS (bound to port 0)
 
 
 def test_bad_calls_raise_before_reaching_the_ranks(ddp):
