@@ -102,17 +102,21 @@ class MLP:
     def _loss_and_dout(self, out, y, need_grad):
         """Loss value and dL/dZ_L for the output ``out`` = A_L."""
         B, C = out.shape
+        rows = np.arange(B)
         if self.spec.loss == "cross_entropy":
-            logp = act.log_softmax(out)  # (B, C)
-            loss = -logp[np.arange(B), y].mean()
+            # log softmax(z)_y = z_y - m - log(s), with m = max_k z_k, s = sum_k exp(z_k - m)
+            m = out.max(axis=1, keepdims=True)
+            e = np.exp(out - m)  # (B, C), every entry in (0, 1]
+            s = e.sum(axis=1, keepdims=True)
+            loss = (np.log(s[:, 0]) - (out[rows, y] - m[:, 0])).sum() / B
             if not need_grad:
                 return loss, None
-            dZ = np.exp(logp, out=logp)  # softmax(Z_L), reusing the buffer
-            dZ[np.arange(B), y] -= 1.0
-            dZ /= B
-            return loss, dZ
+            e /= s  # softmax(Z_L)
+            e[rows, y] -= 1.0
+            e *= 1.0 / B
+            return loss, e
         diff = out.copy()  # A_L - T
-        diff[np.arange(B), y] -= 1.0
+        diff[rows, y] -= 1.0
         loss = np.mean(diff * diff)
         if not need_grad:
             return loss, None
