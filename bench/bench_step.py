@@ -36,3 +36,14 @@ def test_forward(benchmark, open_runner, record, forward_case):
     b = REGISTRY[name]
     record(group="forward", backend=name, case=case, lib=b.lib, device=b.device,
            variant=b.variant, flops=forward_flops(case.layer_sizes, case.batch))
+
+
+def test_parallel_step(benchmark, open_runner, record, parallel_case):
+    """One data-parallel step over W processes (workers started before timing)."""
+    name, case = parallel_case
+    runner = open_runner(name, case)
+    benchmark(runner.step)
+    runner.check()
+    b = REGISTRY[name]
+    record(group="step", backend=name, case=case, lib=b.lib, device=b.device,
+           variant=f"w{case.world_size}", flops=step_flops(case.layer_sizes, case.batch))

@@ -55,7 +55,8 @@ class Backend:
     parallel: bool = False  # world_size > 1 meaningful
 
 
-_MODULES = ["bench.backends.numpy_backend", "bench.backends.torch_backend"]
+_MODULES = ["bench.backends.numpy_backend", "bench.backends.torch_backend",
+            "bench.backends.parallel_backend"]
 REGISTRY: dict = {}
 
 
