@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-REPEATS = 15
+REPEATS = 7
 
 
 def _median_time(fn, sync=lambda: None, repeats=REPEATS):

@@ -35,12 +35,13 @@ def _threads_for(backend, prof):
 
 
 def step_cases(config, sizes_of):
+    """``sizes_of(profile)`` gives ``[(layer_sizes, dtypes)]``."""
     prof = config._twins["profile"]
     out = []
     for b in _single_process_backends(config):
-        for sizes in sizes_of(prof):
+        for sizes, dtypes in sizes_of(prof):
             for batch in prof.batches:
-                for dtype in prof.dtypes:
+                for dtype in dtypes:
                     for t in _threads_for(b, prof):
                         out.append(((b.name, Case(sizes, batch, dtype, t)),
                                     grid.case_id(b.name, sizes, batch, dtype, t)))
@@ -95,7 +96,7 @@ def parametrize(metafunc):
     makers = {
         "step_case": lambda: step_cases(config, grid.step_sizes),
         "forward_case": lambda: step_cases(
-            config, lambda p: [(grid.N_IN, h, grid.N_OUT) for h in p.forward_widths]),
+            config, lambda p: [((grid.N_IN, h, grid.N_OUT), p.dtypes) for h in p.forward_widths]),
         "parallel_case": lambda: parallel_cases(config),
         "epoch_case": lambda: epoch_cases(config),
         "activation_case": lambda: activation_cases(config),

@@ -30,6 +30,7 @@ class Profile:
     widths: tuple  # one hidden layer: 784-H-10
     depths: tuple  # hidden layers at DEPTH_WIDTH
     depth_width: int
+    depth_dtypes: tuple  # dtypes of the depth sweep (the width sweep uses ``dtypes``)
     batches: tuple
     dtypes: tuple
     threads: tuple
@@ -53,21 +54,24 @@ def _world_sizes():
 
 def profile(name: str) -> Profile:
     if name == "smoke":
-        return Profile("smoke", widths=(16,), depths=(2,), depth_width=16, batches=(8,),
+        return Profile("smoke", widths=(16,), depths=(2,), depth_width=16,
+                       depth_dtypes=("float32",), batches=(8,),
                        dtypes=("float32", "float64"), threads=(1,), forward_widths=(16,),
                        parallel_widths=(16,), world_sizes=(1, 2), epoch_samples=500,
                        epoch_dtypes=("float32",), activation_elements=2**10, max_time=0.0,
                        min_rounds=1)
     if name == "quick":
-        return Profile("quick", widths=(16, 64, 256, 1024, 4096), depths=(1, 2, 4),
-                       depth_width=256, batches=(256,), dtypes=("float32", "float64"),
-                       threads=_threads(), forward_widths=(64, 1024), parallel_widths=(1024,),
+        return Profile("quick", widths=(16, 100, 512, 2048, 4096), depths=(1, 2, 4),
+                       depth_width=256, depth_dtypes=("float32",), batches=(256,),
+                       dtypes=("float32", "float64"), threads=_threads(),
+                       forward_widths=(100, 2048), parallel_widths=(1024,),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
                        max_time=0.25, min_rounds=5)
     if name == "full":
         return Profile("full", widths=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192),
-                       depths=(1, 2, 3, 4, 6), depth_width=512, batches=(32, 256, 1024),
+                       depths=(1, 2, 3, 4, 6), depth_width=512,
+                       depth_dtypes=("float32", "float64"), batches=(32, 256, 1024),
                        dtypes=("float32", "float64"), threads=_threads(),
                        forward_widths=(16, 128, 1024, 8192), parallel_widths=(256, 2048),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
@@ -94,8 +98,11 @@ def case_id(backend, layer_sizes, batch, dtype, threads, world_size=1) -> str:
 
 
 def step_sizes(p: Profile):
-    """Layer sizes of the step sweep: widths at one hidden layer, then the depth sweep."""
-    sizes = [(N_IN, h, N_OUT) for h in p.widths]
-    sizes += [(N_IN, *([p.depth_width] * d), N_OUT) for d in p.depths
-              if (N_IN, *([p.depth_width] * d), N_OUT) not in sizes]
+    """``[(layer_sizes, dtypes)]`` of the step sweep: widths at one hidden layer (784-H-10,
+    in every dtype), then the depth sweep at a fixed width (in ``depth_dtypes``)."""
+    sizes = [((N_IN, h, N_OUT), p.dtypes) for h in p.widths]
+    for d in p.depths:
+        deep = (N_IN, *([p.depth_width] * d), N_OUT)
+        if all(deep != s for s, _ in sizes):
+            sizes.append((deep, p.depth_dtypes))
     return sizes
