@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations as act
-from .checks import check_X, check_y
+from .checks import check_like, check_X, check_y
 from .spec import DTYPES, init_params, make_spec
 
 
@@ -56,6 +56,8 @@ class MLP:
         self.spec = make_spec(layer_sizes, activation, loss, dtype)
         self.np_dtype = DTYPES[self.spec.dtype]
         self.params = init_params(self.spec.layer_sizes, self.spec.dtype, seed)
+        self.grads = None  # model-owned gradient arrays, like torch's p.grad (train_step)
+        self._ws = {}  # scratch arrays reused across calls: no allocation, no page faults
 
     def __repr__(self):
         s = self.spec
@@ -66,14 +68,24 @@ class MLP:
     def n_params(self) -> int:
         return self.spec.n_params
 
+    def _scratch(self, key, shape):
+        """A model-owned array of ``shape``, reused by the next call that asks for ``key``."""
+        buf = self._ws.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._ws[key] = np.empty(shape, self.np_dtype)
+        return buf
+
     # ----------------------------------------------------------------- forward
     def _forward(self, X):
-        """All layer outputs ``[A_0 = X, A_1, ..., A_L]`` (A_L: logits or logistic output)."""
+        """All layer outputs ``[A_0 = X, A_1, ..., A_L]`` (A_L: logits or logistic output).
+
+        Hidden outputs live in scratch arrays (overwritten by the next call); A_L is new."""
         As = [X]
         n_layers = len(self.params) // 2
         for l in range(n_layers):
             W, b = self.params[2 * l], self.params[2 * l + 1]
-            Z = As[-1] @ W.T  # (B, n_in) @ (n_in, n_out) -> (B, n_out)
+            out = None if l == n_layers - 1 else self._scratch(("Z", l), (len(X), W.shape[0]))
+            Z = np.matmul(As[-1], W.T, out=out)  # (B, n_in) @ (n_in, n_out) -> (B, n_out)
             Z += b
             if l < n_layers - 1:
                 act.ACTIVATIONS[self.spec.activation][0](Z, out=Z)  # A_l = g(Z_l), in place
@@ -130,20 +142,32 @@ class MLP:
         y = check_y(y, len(X), self.spec.n_out)
         return float(self._loss_and_dout(self._forward(X)[-1], y, need_grad=False)[0])
 
-    def loss_and_grads(self, X, y):
-        """``(loss, grads)``: grads are new arrays in the order, shapes and dtype of params."""
+    def loss_and_grads(self, X, y, out=None):
+        """``(loss, grads)``, grads in the order, shapes and dtype of params: new arrays, or
+        written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given."""
         X = check_X(X, self.spec.n_in, self.np_dtype)
         y = check_y(y, len(X), self.spec.n_out)
+        grads = [None] * len(self.params) if out is None else check_like(out, self.params, "out")
         As = self._forward(X)
         loss, dZ = self._loss_and_dout(As[-1], y, need_grad=True)
         n_layers = len(self.params) // 2
-        grads = [None] * len(self.params)
         for l in reversed(range(n_layers)):
             A_prev, W = As[l], self.params[2 * l]
-            grads[2 * l] = dZ.T @ A_prev  # (n_out, B) @ (B, n_in) -> (n_out, n_in)
-            grads[2 * l + 1] = dZ.sum(axis=0)  # (n_out,)
+            # (n_out, B) @ (B, n_in) -> (n_out, n_in)
+            grads[2 * l] = np.matmul(dZ.T, A_prev, out=grads[2 * l])
+            grads[2 * l + 1] = np.sum(dZ, axis=0, out=grads[2 * l + 1])  # (n_out,)
             if l > 0:
-                dA = dZ @ W  # (B, n_out) @ (n_out, n_in) -> (B, n_in)
+                dA = self._scratch(("dA", l), A_prev.shape)
+                np.matmul(dZ, W, out=dA)  # (B, n_out) @ (n_out, n_in) -> (B, n_in)
                 _dact_inplace(self.spec.activation, dA, A_prev)
                 dZ = dA
         return float(loss), grads
+
+    def zero_grads(self) -> list:
+        """The model-owned gradient arrays (``self.grads``), created on first use, zeroed."""
+        if self.grads is None:
+            self.grads = [np.zeros_like(p) for p in self.params]
+        else:
+            for g in self.grads:
+                g.fill(0)
+        return self.grads

@@ -46,6 +46,7 @@ class SGD:
         self.lr, self.momentum, self.dampening = lr, momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov
         self.buffers = [None] * len(self.params)  # momentum buffers, created on first step
+        self._scratch = [None] * len(self.params)  # lr * d, reused: no allocation per step
 
     def step(self, grads):
         """Update every parameter in place. Checks all grads first: a bad call changes nothing."""
@@ -61,4 +62,6 @@ class SGD:
                     buf *= self.momentum
                     buf += (1 - self.dampening) * g
                 g = g + self.momentum * buf if self.nesterov else buf
-            p -= self.lr * g
+            if self._scratch[i] is None:
+                self._scratch[i] = np.empty_like(p)
+            p -= np.multiply(g, self.lr, out=self._scratch[i])

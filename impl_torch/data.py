@@ -5,9 +5,10 @@ Two loaders over in-memory tensors, both ``DataLoader``s:
 * ``per_sample_loader``: ``DataLoader(TensorDataset(X, y), batch_size, shuffle=True)``, as
   most people first write it. It fetches one sample at a time and collates the batch:
   Python work per *sample*.
-* ``batched_loader``: a ``TensorDataset`` whose ``__getitems__`` (the batched-fetch hook
-  ``DataLoader`` calls when a dataset has one) gathers the whole batch with one
-  ``index_select`` per tensor, and no collation. Same batches, far less Python per sample.
+* ``batched_loader``: a batch sampler that cuts one permutation tensor per epoch into
+  index tensors, and a ``TensorDataset`` whose ``__getitems__`` (the batched-fetch hook
+  ``DataLoader`` calls when a dataset has one) gathers each batch with one ``index_select``
+  per tensor, with no collation. Same batches, no Python work per sample.
 
 ``order="numpy"`` draws each epoch's permutation from ``np.random.default_rng(seed)``
 exactly as ``impl_numpy.batches`` does, so a test can feed both twins the same batches;
@@ -40,9 +41,37 @@ class NumpyOrderSampler(Sampler):
         return iter(self.rng.permutation(self.n).tolist())
 
 
-def _sampler(n, shuffle, seed, order):
+class PermutationBatchSampler(Sampler):
+    """Yields LongTensor index batches: one permutation per epoch, cut into ``batch_size``
+    pieces (the last one shorter unless ``drop_last``). Same order rules as ``_sampler``."""
+
+    def __init__(self, n, batch_size, shuffle=True, seed=0, drop_last=False, order="torch"):
+        _check_order(order)
+        self.n, self.batch_size, self.drop_last = n, batch_size, drop_last
+        self.shuffle, self.order = shuffle, order
+        self.rng = np.random.default_rng(seed)
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+
+    def __iter__(self):
+        if not self.shuffle:
+            perm = torch.arange(self.n)
+        elif self.order == "numpy":
+            perm = torch.from_numpy(self.rng.permutation(self.n))
+        else:
+            perm = torch.randperm(self.n, generator=self.gen)
+        yield from perm[: len(self) * self.batch_size].split(self.batch_size)
+
+
+def _check_order(order):
     if order not in ("torch", "numpy"):
         raise ValueError(f"order must be 'torch' or 'numpy', got {order!r}")
+
+
+def _sampler(n, shuffle, seed, order):
+    _check_order(order)
     if not shuffle:
         return SequentialSampler(range(n))
     if order == "numpy":
@@ -78,7 +107,7 @@ class BatchedTensorDataset(TensorDataset):
     """``TensorDataset`` that fetches a batch at once: ``index_select`` on each tensor."""
 
     def __getitems__(self, indices):
-        idx = torch.as_tensor(indices, dtype=torch.long)
+        idx = torch.as_tensor(indices, dtype=torch.long)  # already a tensor: no copy
         return tuple(t.index_select(0, idx) for t in self.tensors)
 
 
@@ -92,6 +121,5 @@ def batched_loader(X, y, batch_size, shuffle=True, seed=0, drop_last=False, orde
     _check_batch_size(batch_size)
     ds = _dataset(X, y)
     ds = BatchedTensorDataset(*ds.tensors)
-    return DataLoader(ds, batch_size=int(batch_size), drop_last=drop_last,
-                      sampler=_sampler(len(ds), shuffle, seed, order), collate_fn=_as_is,
-                      **kwargs)
+    sampler = PermutationBatchSampler(len(ds), int(batch_size), shuffle, seed, drop_last, order)
+    return DataLoader(ds, batch_sampler=sampler, collate_fn=_as_is, **kwargs)
