@@ -18,7 +18,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+from bench.schema import RESULTS_DIR
 
 from . import compare as cmp
 
@@ -113,9 +116,11 @@ def baseline(args) -> int:
     if args.repeats < 2:
         raise GateError("--repeats must be at least 2: the noise needs two runs")
     pytest_args = args.pytest_args or DEFAULT_PYTEST_ARGS
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = [run_benchmarks(pytest_args, Path(tmp, f"run{i}.json"))
-                for i in range(args.repeats)]
+    keep = Path(RESULTS_DIR)  # the runs stay there (git-ignored) for reports and audits
+    keep.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    runs = [run_benchmarks(pytest_args, keep / f"{stamp}-baseline-{i + 1}.json")
+            for i in range(args.repeats)]
     doc = cmp.make_baseline(runs)
     doc["pytest_args"] = pytest_args
     out = Path(args.out)

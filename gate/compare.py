@@ -13,9 +13,10 @@ Per benchmark, ``threshold = max(MIN_THRESHOLD, NOISE_K * noise)`` where ``noise
 largest relative deviation of one run's median from the median of medians over the
 baseline's repeated runs of unchanged code. A benchmark is a *suspect* when its change
 exceeds its threshold and a one-sided Mann-Whitney U test on the raw per-round samples
-says it is slower with ``p < ALPHA``; a suspect is a *regression* only if a re-run confirms
-it. Ratios between backends within one run (``torch-cpu / numpy`` at the same case) are
-machine-independent too and are reported beside the table.
+says it is slower with ``p < ALPHA`` (not applied below ``MIN_SAMPLES`` rounds); a suspect
+is a *regression* only if a re-run confirms it. Ratios between backends within one run
+(``torch-cpu / numpy`` at the same case) are machine-independent too and are reported
+beside the table.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ MIN_THRESHOLD = 0.05  # never flag a change under 5 %, however quiet the benchma
 NOISE_K = 3.0  # threshold = NOISE_K x the worst deviation seen between unchanged runs
 ALPHA = 0.01  # significance of the one-sided Mann-Whitney U test
 MAX_SAMPLES = 200  # raw samples kept per benchmark in the baseline
+MIN_SAMPLES = 5  # below this on either side the U test cannot reach ALPHA: not applied
 FINGERPRINT_KEYS = ("cpu_model", "cores", "numpy", "torch")
 
 
@@ -91,10 +93,12 @@ def thresholds_from_runs(runs: list, mode: str) -> dict:
     return out
 
 
-def slower_p(now: np.ndarray, base: np.ndarray) -> float:
-    """One-sided Mann-Whitney U p-value that ``now`` is stochastically larger than ``base``."""
-    if len(now) < 2 or len(base) < 2:
-        return 0.0 if now.min() > base.max() else 1.0
+def slower_p(now: np.ndarray, base: np.ndarray):
+    """One-sided Mann-Whitney U p-value that ``now`` is stochastically larger than ``base``;
+    None where there are too few samples for the test to mean anything (an epoch benchmark's
+    3 rounds: the smallest p of 3 vs 3 is 0.05). Those rely on threshold and re-run alone."""
+    if len(now) < MIN_SAMPLES or len(base) < MIN_SAMPLES:
+        return None
     return float(mannwhitneyu(now, base, alternative="greater").pvalue)
 
 
@@ -114,7 +118,7 @@ def compare(baseline: dict, run: dict, mode: str | None = None) -> list:
         base_samples = np.asarray(ref["samples"][mode], dtype=float)
         p = slower_p(samples(run, b, mode), base_samples)
         thr = ref["threshold"][mode]
-        if change > thr and p < ALPHA:
+        if change > thr and (p is None or p < ALPHA):
             verdict = "suspect"
         elif change < -thr:
             verdict = "faster"

@@ -97,6 +97,15 @@ def test_big_change_without_significance_is_not_flagged():
     assert _verdicts(cmp.compare(bl, run))["numpy"] == "ok"
 
 
+def test_few_rounds_rely_on_threshold_and_rerun_alone():
+    """With 3 rounds (an epoch benchmark) the U test cannot reach ALPHA: not applied."""
+    runs = [_run({"numpy": 0.5 * (1 + d)}, n=3, seed=i) for i, d in enumerate([0, 0.01, -0.01])]
+    bl = cmp.make_baseline(runs)
+    rows = cmp.compare(bl, _run({"numpy": 0.75}, n=3, seed=7))
+    assert rows[0]["p"] is None and rows[0]["verdict"] == "suspect"
+    assert cmp.compare(bl, _run({"numpy": 0.5}, n=3, seed=7))[0]["verdict"] == "ok"
+
+
 def test_ratios_between_backends_within_a_run():
     ratios = cmp.backend_ratios(_run(BASE))
     assert ratios == {"test_step[torch-cpu-h1024-b256-f32-t1]": pytest.approx(0.8, rel=0.05)}
