@@ -116,7 +116,7 @@ def baseline(args) -> int:
     if args.repeats < 2:
         raise GateError("--repeats must be at least 2: the noise needs two runs")
     pytest_args = args.pytest_args or DEFAULT_PYTEST_ARGS
-    keep = Path(RESULTS_DIR)  # the runs stay there (git-ignored) for reports and audits
+    keep = Path(args.keep)  # the runs stay there (git-ignored) for reports and audits
     keep.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     runs = [run_benchmarks(pytest_args, keep / f"{stamp}-baseline-{i + 1}.json")
@@ -148,6 +148,7 @@ def main(argv=None) -> int:
     b = sub.add_parser("baseline", help="rewrite the baseline from repeated runs")
     b.add_argument("--repeats", type=int, default=3, help="runs of unchanged code (%(default)s)")
     b.add_argument("--out", default=DEFAULT_BASELINE, help="where to write (%(default)s)")
+    b.add_argument("--keep", default=RESULTS_DIR, help="folder for the runs' JSON (%(default)s)")
     for p in (b, c):
         p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     args = ap.parse_args(argv)

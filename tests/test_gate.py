@@ -154,8 +154,10 @@ def _gate(*args, pytest_args=(), slowdown=None):
 
 @pytest.fixture(scope="module")
 def real_baseline(tmp_path_factory):
-    path = tmp_path_factory.mktemp("gate") / "baseline.json"
-    rc, out = _gate("baseline", "--repeats", "3", "--out", str(path), pytest_args=SLICE)
+    folder = tmp_path_factory.mktemp("gate")
+    path = folder / "baseline.json"
+    rc, out = _gate("baseline", "--repeats", "3", "--out", str(path), "--keep", str(folder),
+                    pytest_args=SLICE)
     assert rc == 0, out
     doc = json.loads(path.read_text())
     assert len(doc["benchmarks"]) == 4, out
