@@ -2,6 +2,7 @@
 
     python -m gate check [--baseline gate/baseline.json] [--run RUN.json]
     python -m gate baseline [--repeats 3] [--out gate/baseline.json] [-- PYTEST ARGS]
+    python -m gate baseline --runs RUN.json RUN.json ...   # from saved runs
 
 ``check`` runs the benchmarks the baseline was made from (unless ``--run`` gives a run's
 JSON), compares each with the baseline (``gate/compare.py`` says how), re-runs only the
@@ -59,7 +60,7 @@ def load_run(path) -> dict:
 def fmt(row) -> str:
     if row["verdict"] == "missing":
         return f"{row['name']:<58} {'':>10} {'':>10} {'':>8} {'':>6}  MISSING"
-    unit = 1e3 if row["mode"] == "absolute" else 1.0
+    unit = 1e3 if row["mode"] == "absolute" and isinstance(row["fullname"], str) else 1.0
     return (f"{row['name']:<58} {row['base'] * unit:>10.4g} {row['now'] * unit:>10.4g} "
             f"{row['change']:>+8.1%} {row['threshold']:>6.1%}  {row['verdict'].upper()}")
 
@@ -67,6 +68,7 @@ def fmt(row) -> str:
 def print_table(rows, mode):
     unit = "ms" if mode == "absolute" else "GFLOP-equivalents (time x calibrated rate)"
     print(f"\ngate: comparing in {mode} mode ({unit})")
+    print("(aggregate rows: geometric mean of their members' time ratios, baseline = 1)")
     print(f"{'benchmark':<58} {'baseline':>10} {'now':>10} {'change':>8} {'thresh':>6}  verdict")
     for row in rows:
         print(fmt(row))
@@ -78,15 +80,20 @@ def check(args) -> int:
         raise GateError(f"{args.baseline}: not a gate baseline")
     with tempfile.TemporaryDirectory() as tmp:
         run = load_run(args.run) if args.run else run_benchmarks(
-            baseline["pytest_args"] + args.pytest_args, Path(tmp, "now.json"))
+            baseline["pytest_args"] + args.pytest_args, Path(args.save or Path(tmp, "now.json")))
         mode = args.mode or cmp.choose_mode(baseline, run)
         rows = cmp.compare(baseline, run, mode)
         suspects = [r for r in rows if r["verdict"] == "suspect"]
         if suspects and not args.no_rerun:
             print(f"\ngate: {len(suspects)} suspect(s); re-running only those")
+            ids = []
+            for r in suspects:  # an aggregate's fullname is the list of its members
+                for f in ([r["fullname"]] if isinstance(r["fullname"], str) else r["fullname"]):
+                    if f not in ids:
+                        ids.append(f)
             rerun = run_benchmarks([*baseline["pytest_args"], *args.pytest_args,
-                                    f"--benchmark-max-time={RERUN_MAX_TIME}",
-                                    *[r["fullname"] for r in suspects]], Path(tmp, "rerun.json"))
+                                    f"--benchmark-max-time={RERUN_MAX_TIME}", *ids],
+                                   Path(tmp, "rerun.json"))
             again = {r["name"]: r for r in cmp.compare(baseline, rerun, mode)}
             for r in suspects:
                 second = again.get(r["name"])
@@ -113,25 +120,34 @@ def check(args) -> int:
 
 
 def baseline(args) -> int:
+    pytest_args = args.pytest_args or DEFAULT_PYTEST_ARGS
+    if args.runs:  # from saved runs of unchanged code
+        runs = [load_run(p) for p in args.runs]
+        return write_baseline(runs, pytest_args, Path(args.out))
     if args.repeats < 2:
         raise GateError("--repeats must be at least 2: the noise needs two runs")
-    pytest_args = args.pytest_args or DEFAULT_PYTEST_ARGS
     keep = Path(args.keep)  # the runs stay there (git-ignored) for reports and audits
     keep.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     runs = [run_benchmarks(pytest_args, keep / f"{stamp}-baseline-{i + 1}.json")
             for i in range(args.repeats)]
+    return write_baseline(runs, pytest_args, Path(args.out))
+
+
+def write_baseline(runs, pytest_args, out: Path) -> int:
     doc = cmp.make_baseline(runs)
     doc["pytest_args"] = pytest_args
-    out = Path(args.out)
     tmp_out = out.with_suffix(".json.tmp")
     tmp_out.write_text(json.dumps(doc, indent=1))
     tmp_out.replace(out)
     noisiest = sorted(doc["benchmarks"].items(), key=lambda kv: -kv[1]["noise"]["absolute"])
-    print(f"gate: wrote {out}: {len(doc['benchmarks'])} benchmarks from {args.repeats} runs")
+    print(f"gate: wrote {out}: {len(doc['benchmarks'])} benchmarks from {len(runs)} runs")
     for name, ref in noisiest[:5]:
         print(f"  noisiest: {name}: {ref['noise']['absolute']:.1%} -> threshold "
               f"{ref['threshold']['absolute']:.1%}")
+    for name, ref in doc["aggregates"].items():
+        print(f"  aggregate: {name} ({len(ref['members'])} benchmarks): noise "
+              f"{ref['noise']['absolute']:.1%} -> threshold {ref['threshold']['absolute']:.1%}")
     return 0
 
 
@@ -145,10 +161,13 @@ def main(argv=None) -> int:
     c.add_argument("--mode", choices=("absolute", "normalised"),
                    help="force a comparison mode (default: absolute iff same environment)")
     c.add_argument("--no-rerun", action="store_true", help="do not re-run suspects")
+    c.add_argument("--save", metavar="RUN.json", help="keep this run's JSON there")
     b = sub.add_parser("baseline", help="rewrite the baseline from repeated runs")
     b.add_argument("--repeats", type=int, default=3, help="runs of unchanged code (%(default)s)")
     b.add_argument("--out", default=DEFAULT_BASELINE, help="where to write (%(default)s)")
     b.add_argument("--keep", default=RESULTS_DIR, help="folder for the runs' JSON (%(default)s)")
+    b.add_argument("--runs", nargs="+", metavar="RUN.json",
+                   help="build from these saved runs of unchanged code instead of running")
     for p in (b, c):
         p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     args = ap.parse_args(argv)

@@ -9,6 +9,7 @@ NumPy benchmarks) and 1.2x slower (must fail too), using the test-only plugin
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -104,6 +105,38 @@ def test_few_rounds_rely_on_threshold_and_rerun_alone():
     rows = cmp.compare(bl, _run({"numpy": 0.75}, n=3, seed=7))
     assert rows[0]["p"] is None and rows[0]["verdict"] == "suspect"
     assert cmp.compare(bl, _run({"numpy": 0.5}, n=3, seed=7))[0]["verdict"] == "ok"
+
+
+def _sized_run(factors, seed):
+    """Four >= 400k-parameter NumPy steps, each off by its own factor (noise per row)."""
+    run = _run({"numpy": 0.010}, seed=seed)
+    template = run["benchmarks"][0]
+    run["benchmarks"] = []
+    for h, f in zip((512, 1024, 2048, 4096), factors):
+        b = copy.deepcopy(template)
+        b["name"] = f"test_step[numpy-h{h}-b256-f32-t1]"
+        b["fullname"] = f"bench/bench_step.py::{b['name']}"
+        b["stats"]["median"] *= h / 1024 * f
+        b["stats"]["data"] = [v * h / 1024 * f for v in b["stats"]["data"]]
+        b["extra_info"].update(n_params=795 * h, world_size=1)
+        run["benchmarks"].append(b)
+    return run
+
+
+def test_aggregate_catches_a_uniform_slowdown_hidden_in_row_noise():
+    # each row alone is noisy (+-15 % between unchanged runs) but the noise does not line up
+    runs = [_sized_run(f, seed=i) for i, f in enumerate(
+        [(1.0, 1.0, 1.0, 1.0), (1.15, 0.87, 1.15, 0.87), (0.87, 1.15, 0.87, 1.15)])]
+    bl = cmp.make_baseline(runs)
+    agg = "steps >= 400k params [numpy-t1]"
+    assert bl["aggregates"][agg]["threshold"]["absolute"] == pytest.approx(
+        cmp.AGG_MIN_THRESHOLD)
+    rows = {r["name"]: r for r in cmp.compare(bl, _sized_run((1.2, 1.2, 1.2, 1.2), seed=9))}
+    assert rows[agg]["verdict"] == "suspect"
+    assert rows[agg]["change"] == pytest.approx(0.2, rel=1e-6)
+    assert all(r["verdict"] == "ok" for n, r in rows.items() if n != agg)
+    rows = {r["name"]: r for r in cmp.compare(bl, _sized_run((1.0, 1.0, 1.0, 1.0), seed=9))}
+    assert rows[agg]["verdict"] == "ok"
 
 
 def test_ratios_between_backends_within_a_run():
