@@ -1,7 +1,8 @@
 """Once-per-run calibration: the machine's GEMM rate and copy bandwidth, per library.
 
 The GEMM probe times ``C = A @ B`` for a square shape and for the shapes of a training
-step's own products (784-2048-10 at batch 256: forward, weight gradient, input gradient),
+step's own products (784-2048-10 at batch 256: both layers' forward and weight gradient,
+and the second layer's input gradient; ``impl_numpy.spec.step_gemm_shapes``),
 per library (NumPy, torch on each device), dtype and thread count; the copy probe times a
 large ``dst[...] = src``. Each figure is the best of several repeats (peak, not typical).
 The report divides achieved GFLOP/s by the best GEMM rate of the same library, device,
@@ -14,10 +15,12 @@ import time
 
 import numpy as np
 
+from impl_numpy.spec import step_gemm_shapes
+
 from .threads import pinned
 
 SQUARE = 1024
-STEP_SHAPES = [(256, 784, 2048), (2048, 256, 784), (256, 2048, 784)]  # (m, k, n)
+STEP_SHAPES = step_gemm_shapes((784, 2048, 10), 256)  # (m, k, n) of each product
 COPY_BYTES = 64 * 2**20
 REPEATS = 5
 
