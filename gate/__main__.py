@@ -82,6 +82,10 @@ def check(args) -> int:
         run = load_run(args.run) if args.run else run_benchmarks(
             baseline["pytest_args"] + args.pytest_args, Path(args.save or Path(tmp, "now.json")))
         mode = args.mode or cmp.choose_mode(baseline, run)
+        same = cmp.fingerprint(run) == baseline["fingerprint"]
+        print(f"gate: environment {'matches' if same else 'differs from'} the baseline's; "
+              f"calibrated GEMM rates x{cmp.calibration_shift(baseline, run):.2f} of the "
+              f"baseline's -> {mode} comparison")
         rows = cmp.compare(baseline, run, mode)
         suspects = [r for r in rows if r["verdict"] == "suspect"]
         if suspects and not args.no_rerun:
