@@ -57,8 +57,14 @@ def default_slice(table: pd.DataFrame, run: str, group: str = "step") -> dict | 
 
 
 def select(table: pd.DataFrame, sl: dict, group: str = "step") -> pd.DataFrame:
-    """The single-process rows of ``group`` in slice ``sl``, sorted by parameter count."""
+    """The single-process rows of ``group`` in slice ``sl``, sorted by parameter count.
+
+    Only the width sweep (one hidden layer, 784-H-10) where the slice has one: the depth
+    sweep's deeper nets sit at other parameter counts for other reasons, and mixing both in
+    one line, fit or crossover would zig-zag. They stay in results.csv and the tables."""
     mask = (table["group"] == group) & (table["world_size"] == 1)
+    if "hidden_layers" in table and ((table["hidden_layers"] == 1) & mask).any():
+        mask &= table["hidden_layers"] == 1
     for k, v in sl.items():
         mask &= table[k] == v
     return table[mask].sort_values(["series", "n_params"])

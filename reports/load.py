@@ -103,6 +103,7 @@ def _record(path: Path, bench: dict) -> dict:
     row = {"name": name, **{k: info[k] for k in REQUIRED_KEYS}}
     row.update({k: info.get(k) for k in OPTIONAL_KEYS})
     row["layers"] = "-".join(str(s) for s in sizes)
+    row["hidden_layers"] = max(len(sizes) - 2, 0)
     del row["layer_sizes"]
     for key in ("threads", "world_size", "batch", "n_params"):
         row[key] = _number(path, name, key, info[key], integral=True)

@@ -71,7 +71,7 @@ def crossover_sentence(c) -> str:
     else:
         text = f"{c.series}: no crossover in the measured range ({span})"
         if c.measured_kind == "reverse":
-            text += "; it is ahead only at the small sizes"
+            text += "; it is ahead at some measured sizes but falls behind again at larger ones"
     if c.predicted_kind == "crossover":
         outside = not c.p_min <= c.predicted_p <= c.p_max
         return text + (f"; the fitted cost model predicts P* = {human(c.predicted_p)}"
