@@ -64,7 +64,7 @@ def profile(name: str) -> Profile:
         return Profile("quick", widths=(16, 100, 512, 2048, 4096), depths=(1, 2, 4),
                        depth_width=256, depth_dtypes=("float32",), batches=(256,),
                        dtypes=("float32", "float64"), threads=_threads(),
-                       forward_widths=(100, 2048), parallel_widths=(1024,),
+                       forward_widths=(100, 2048), parallel_widths=(2048,),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
                        max_time=0.25, min_rounds=5)

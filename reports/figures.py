@@ -196,18 +196,23 @@ def fig_gflops(table, slices):
         ys += list(g["gflops"])
         for r in g.drop_duplicates(["lib", "device", "peak_gflops"]).itertuples():
             if np.isfinite(r.peak_gflops):
-                ceilings[(sl["run"], r.lib, r.device)] = (r.peak_gflops, color(series))
+                # coloured by library (numpy-mp shares NumPy's ceiling, torch-ddp torch's)
+                lib_color = color("numpy" if r.lib == "numpy" else "torch-cpu")
+                ceilings[(sl["run"], r.lib, r.device)] = (r.peak_gflops, lib_color)
     if not ys:
         raise Skip("no step records with a FLOP count")
     merged: dict = {}  # one label per line, naming every run that shares it
     for (run, lib, device), (peak, c) in sorted(ceilings.items()):
         merged.setdefault((lib, device, peak, c), []).append(run)
-    for (lib, device, peak, c), names in merged.items():
+    by_height = sorted(merged.items(), key=lambda kv: -kv[0][2])
+    for i, ((lib, device, peak, c), names) in enumerate(by_height):
         ax.axhline(peak, color=c, lw=1.2, ls="--")
+        above = i % 2 == 0  # alternate above/below the line so close ceilings stay legible
         ax.annotate(f"{lib} GEMM ceiling ({device}): {peak:.0f} GFLOP/s"
                     + (f" - {', '.join(names)}" if many else ""), (1.0, peak),
-                    xycoords=("axes fraction", "data"), xytext=(-4, -3), va="top",
-                    textcoords="offset points", ha="right", fontsize=7, color=c, bbox=BOX)
+                    xycoords=("axes fraction", "data"), xytext=(-4, 3 if above else -3),
+                    va="bottom" if above else "top", textcoords="offset points", ha="right",
+                    fontsize=7, color=c, bbox=BOX)
     ax.set_xscale("log")
     tops = ys + [v for v, _ in ceilings.values()]
     _scale(ax, tops, "y")
