@@ -1,10 +1,11 @@
 """The regression gate: arithmetic on synthetic runs, then the real thing end to end.
 
-The end-to-end tests time a small slice of the suite (two sizes of at least 400k
-parameters, NumPy and torch, one thread) a few times: a baseline from 3 runs, then the
-gate on unchanged code (must pass), on NumPy made 1.5x slower (must fail and name the
-NumPy benchmarks) and 1.2x slower (must fail too), using the test-only plugin
-``tests/slow_backend.py``.
+The end-to-end tests carry the marker ``timing``: they assert on real timings, which flake on
+a shared machine, so they are opt-in (``make gate-proof``); the synthetic tests above prove
+the same logic deterministically in ``make test``. They time a slice of the suite (the four
+single-thread float32 steps of at least 400k parameters, NumPy and torch): a baseline from 3
+runs, then the gate on unchanged code (must pass), on NumPy made 1.5x slower and 1.2x slower
+(must fail and name NumPy, not torch), using the test-only plugin ``tests/slow_backend.py``.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def test_cli_on_saved_runs(tmp_path, capsys):
 
 # ------------------------------------------------------------------ end to end, real timing
 SLICE = ["--profile", "quick", "--backends", "numpy,torch-cpu",
-         "-k", "test_step and (h1024 or h4096) and f32 and t1"]
+         "-k", "test_step and f32 and t1 and (h512 or h2048 or h4096 or h256x4)"]
 
 
 def _gate(*args, pytest_args=(), slowdown=None):
@@ -203,24 +204,24 @@ def real_baseline(tmp_path_factory):
                     pytest_args=SLICE)
     assert rc == 0, out
     doc = json.loads(path.read_text())
-    assert len(doc["benchmarks"]) == 4, out
+    assert len(doc["benchmarks"]) == 8, out
     return path
 
 
-@pytest.mark.slow
+@pytest.mark.timing
 def test_gate_passes_on_unchanged_code(real_baseline):
     rc, out = _gate("check", "--baseline", str(real_baseline))
     assert rc == 0, out
 
 
-@pytest.mark.slow
+@pytest.mark.timing
 @pytest.mark.parametrize("factor", [1.5, 1.2])
 def test_gate_fails_on_slowed_numpy_and_names_it(real_baseline, factor):
     rc, out = _gate("check", "--baseline", str(real_baseline), slowdown=f"numpy={factor}")
     assert rc == 1, out
     fail_line = next(line for line in out.splitlines() if line.startswith("gate: FAIL"))
     # 1.5x: the rows themselves; 1.2x: at least the NumPy aggregate over >= 400k steps
-    named = ["numpy-h1024", "numpy-h4096"] if factor >= 1.5 else ["numpy-h", "[numpy-t1]"]
+    named = ["numpy-h", "[numpy-t1]"]
     assert any(n in fail_line for n in named), out
     assert "torch-cpu" not in fail_line, out
 
