@@ -56,6 +56,13 @@ def default_slice(table: pd.DataFrame, run: str, group: str = "step") -> dict | 
     return {"run": run, "dtype": dtype, "threads": threads, "batch": int(rows["batch"].max())}
 
 
+def _width_sweep(step: pd.DataFrame) -> pd.DataFrame:
+    """One-hidden-layer rows when there are any (see ``select``)."""
+    if "hidden_layers" in step and (step["hidden_layers"] == 1).any():
+        return step[step["hidden_layers"] == 1]
+    return step
+
+
 def select(table: pd.DataFrame, sl: dict, group: str = "step") -> pd.DataFrame:
     """The single-process rows of ``group`` in slice ``sl``, sorted by parameter count.
 
@@ -148,7 +155,7 @@ def measured_crossover(p, speedup) -> Crossover:
 def fit_table(table: pd.DataFrame) -> pd.DataFrame:
     """One fit per (run, dtype, threads, batch, series) of the single-process step group."""
     rows = []
-    step = table[(table["group"] == "step") & (table["world_size"] == 1)]
+    step = _width_sweep(table[(table["group"] == "step") & (table["world_size"] == 1)])
     for key, g in step.groupby(SLICE + ["series"], sort=True):
         if g["n_params"].nunique() < 2:
             continue
@@ -166,8 +173,8 @@ def crossover_table(table: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
     by_key = {tuple(r[c] for c in SLICE + ["series"]): Fit(r["a_us"], r["b_ns"], r["r2"],
                                                             r["n_sizes"])
               for r in fits.to_dict("records")}
-    step = table[(table["group"] == "step") & (table["world_size"] == 1)
-                 & table["speedup"].notna() & (table["series"] != REFERENCE)]
+    step = _width_sweep(table[(table["group"] == "step") & (table["world_size"] == 1)
+                              & table["speedup"].notna() & (table["series"] != REFERENCE)])
     for key, g in step.groupby(SLICE + ["series"], sort=True):
         if g["n_params"].nunique() < 2:
             continue

@@ -88,7 +88,7 @@ def fig_scaling(table, slices):
     ax.set_yticks(y, [b[0] for b in bars], fontsize=8)
     ax.invert_yaxis()
     ax.set(xlabel="median time per step (ms); whisker: IQR",
-           title=f"Thread and process scaling ({bars[0][5]}, global batch {bars[0][6]})")
+           title=f"Threads and processes: {bars[0][5]}, batch {bars[0][6]}")
     return fig, ("Step time of one size with 1 thread against all threads, and of the parallel "
                  "backends (torch-ddp, numpy-mp) with 1 and more processes; a shorter bar is "
                  "faster.")
