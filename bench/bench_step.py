@@ -23,9 +23,8 @@ def test_step(benchmark, open_runner, record, step_case):
     b = REGISTRY[name]
     gemm_s = None if benchmark.disabled else gemm_seconds(b.lib, case.layer_sizes, case.batch,
                                                           case.dtype, b.device)
-    record(group="step", backend=name, case=case, lib=b.lib, device=b.device, variant=b.variant,
-           flops=step_flops(case.layer_sizes, case.batch), peak=runner.peak_memory(),
-           gemm_s=gemm_s)
+    record(group="step", backend=name, case=case, flops=step_flops(case.layer_sizes, case.batch),
+           peak=runner.peak_memory(), gemm_s=gemm_s)
 
 
 def test_forward(benchmark, open_runner, record, forward_case):
@@ -33,9 +32,8 @@ def test_forward(benchmark, open_runner, record, forward_case):
     runner = open_runner(name, case)
     benchmark(runner.forward)
     runner.check()
-    b = REGISTRY[name]
-    record(group="forward", backend=name, case=case, lib=b.lib, device=b.device,
-           variant=b.variant, flops=forward_flops(case.layer_sizes, case.batch))
+    record(group="forward", backend=name, case=case,
+           flops=forward_flops(case.layer_sizes, case.batch))
 
 
 def test_parallel_step(benchmark, open_runner, record, parallel_case):
@@ -44,6 +42,5 @@ def test_parallel_step(benchmark, open_runner, record, parallel_case):
     runner = open_runner(name, case)
     benchmark(runner.step)
     runner.check()
-    b = REGISTRY[name]
-    record(group="step", backend=name, case=case, lib=b.lib, device=b.device,
-           variant=f"w{case.world_size}", flops=step_flops(case.layer_sizes, case.batch))
+    record(group="step", backend=name, case=case, variant=f"w{case.world_size}",
+           flops=step_flops(case.layer_sizes, case.batch))

@@ -82,11 +82,6 @@ def pytest_configure(config):
             bs.json.parent.mkdir(parents=True, exist_ok=True)
 
 
-def backend_selected(config, name) -> bool:
-    chosen = config._twins["backends"]
-    return chosen is None or name in chosen
-
-
 def pytest_collection_modifyitems(config, items):
     if not config.getoption("benchmark_only"):
         return
@@ -185,10 +180,15 @@ def open_runner():
 
 @pytest.fixture
 def record(benchmark):
-    """``record(group=..., backend=..., case=..., flops=..., ...)`` fills ``extra_info``."""
+    """``record(group=..., backend=..., case=..., flops=..., ...)`` fills ``extra_info``;
+    ``lib``, ``device`` and ``variant`` default to the registered backend's."""
     from .records import make_record
 
     def _record(**kw):
+        b = REGISTRY.get(kw["backend"])
+        if b is not None:
+            for key in ("lib", "device", "variant"):
+                kw.setdefault(key, getattr(b, key))
         median = None if benchmark.stats is None else float(benchmark.stats.stats.median)
         benchmark.extra_info.update(make_record(median=median, **kw))
 

@@ -33,14 +33,19 @@ def check_finite(params, shapes, out, out_shape, loss):
         assert np.isfinite(loss), f"non-finite loss {loss}"
 
 
+def setup_numpy(runner, case: Case) -> None:
+    """The NumPy twin, its SGD and the batch, on ``runner`` (shared by numpy and numpy-mp)."""
+    runner.case = case
+    runner.model = impl_numpy.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed)
+    runner.opt = impl_numpy.SGD(runner.model.params, lr=LR)
+    runner.X, runner.y = make_batch(case)
+    runner.shapes = [p.shape for p in runner.model.params]
+    runner.loss = runner.out = None
+
+
 class NumpyRunner:
     def __init__(self, case: Case):
-        self.case = case
-        self.model = impl_numpy.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed)
-        self.opt = impl_numpy.SGD(self.model.params, lr=LR)
-        self.X, self.y = make_batch(case)
-        self.shapes = [p.shape for p in self.model.params]
-        self.loss = self.out = None
+        setup_numpy(self, case)
         for _ in range(WARMUP):
             self.step()
             self.forward()

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import impl_numpy
 from impl_numpy.parallel import DataParallel
 
 from . import Backend, Case, register
-from .numpy_backend import LR, WARMUP, check_finite, make_batch
+from .numpy_backend import LR, WARMUP, check_finite, make_batch, setup_numpy
 
 
 class _ParallelRunner:
@@ -33,15 +32,10 @@ class _ParallelRunner:
 
 class NumpyMPRunner(_ParallelRunner):
     def __init__(self, case: Case):
-        self.case = case
-        self.model = impl_numpy.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed)
-        self.opt = impl_numpy.SGD(self.model.params, lr=LR)
-        self.X, self.y = make_batch(case)
-        self.shapes = [p.shape for p in self.model.params]
+        setup_numpy(self, case)
         self.dp = DataParallel(self.model, case.world_size, threads_per_worker=case.threads,
                                max_batch=case.batch)
         self._check_threads(self.dp.worker_threads, case)
-        self.loss = None
         for _ in range(WARMUP):
             self.step()
 
