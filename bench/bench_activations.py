@@ -5,7 +5,8 @@
 Memory-bound: each call reads N and writes N elements (``bytes = 8 N``), so the fair
 yardstick is the copy bandwidth (the ``copy`` row, and ``copy_gbps`` in the calibration).
 The NumPy twin's stable sigmoid makes temporaries (``exp(-|z|)`` and a mask) and so moves
-more than 8 N bytes; that cost is the twin's and is shown, not hidden.
+more than 8 N bytes; that cost is the twin's and is shown, not hidden. Each round is
+preceded by an untimed copy of the same array into a spare buffer (``bench/probe.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from impl_numpy import activations as act
 
 from .backends import REGISTRY, Case
+from .probe import timed
 from .threads import pinned
 
 CHECK_RTOL, CHECK_ATOL = 1e-5, 1e-6  # float32 results against a float64 reference
@@ -50,19 +52,22 @@ def test_activation(benchmark, record, activation_case, pytestconfig):
     x = np.random.default_rng(0).uniform(-4, 4, size=n).astype(np.float32)
     with pinned(threads):
         if b.lib == "numpy":
-            out = np.empty_like(x)
+            out, spare = np.empty_like(x), np.empty_like(x)
             fn = _numpy_fns(x, out)[activation]
+            probe = _numpy_fns(x, spare)["copy"]
             result = lambda: out  # noqa: E731
         else:
             import torch
 
             xt = torch.from_numpy(x).to(b.device)
-            outt = torch.empty_like(xt)
+            outt, sparet = torch.empty_like(xt), torch.empty_like(xt)
             sync = torch.cuda.synchronize if b.device == "cuda" else (lambda: None)
             fn = _torch_fns(xt, outt, sync)[activation]
+            probe = _torch_fns(xt, sparet, sync)["copy"]
             result = lambda: outt.cpu().numpy()  # noqa: E731
         fn()  # warm-up
-        benchmark(fn)
+        probe()
+        probed = timed(benchmark, fn, probe)
         got = result()
     assert got.shape == x.shape and np.isfinite(got).all(), f"bad {activation} output"
     expected = {"relu": np.maximum(x, 0), "tanh": np.tanh(x), "copy": x,
@@ -70,4 +75,4 @@ def test_activation(benchmark, record, activation_case, pytestconfig):
     np.testing.assert_allclose(got, expected, rtol=CHECK_RTOL, atol=CHECK_ATOL, err_msg=activation)
     record(group="activation", backend=name, case=Case((), n, "float32", threads), lib=b.lib,
            device=b.device, flops=0, nbytes=2 * x.nbytes, activation=activation,
-           samples=n)
+           samples=n, **probed)

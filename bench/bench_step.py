@@ -4,7 +4,9 @@
     pytest --benchmark-only bench/bench_step.py --profile full  # the whole grid
 
 Only ``runner.step()`` / ``runner.forward()`` is timed: data, model and optimizer are
-built and warmed up by ``open_runner`` before, the result is checked after.
+built and warmed up by ``open_runner`` before, the result is checked after. Single-process
+rounds are interleaved with an untimed GEMM probe (``bench/probe.py``) so the regression
+gate can compare times that the machine's drift has cancelled out of.
 """
 
 from __future__ import annotations
@@ -13,27 +15,33 @@ from impl_numpy.spec import forward_flops, step_flops
 
 from .backends import REGISTRY
 from .breakdown import gemm_seconds
+from .probe import gemm_probe, timed
+
+
+def _probe_for(name, case):
+    b = REGISTRY[name]
+    return gemm_probe(b.lib, b.device, case.dtype, case.batch, case.layer_sizes)
 
 
 def test_step(benchmark, open_runner, record, step_case):
     name, case = step_case
     runner = open_runner(name, case)
-    benchmark(runner.step)
+    probed = timed(benchmark, runner.step, _probe_for(name, case))
     runner.check()
     b = REGISTRY[name]
     gemm_s = None if benchmark.disabled else gemm_seconds(b.lib, case.layer_sizes, case.batch,
                                                           case.dtype, b.device)
     record(group="step", backend=name, case=case, flops=step_flops(case.layer_sizes, case.batch),
-           peak=runner.peak_memory(), gemm_s=gemm_s)
+           peak=runner.peak_memory(), gemm_s=gemm_s, **probed)
 
 
 def test_forward(benchmark, open_runner, record, forward_case):
     name, case = forward_case
     runner = open_runner(name, case)
-    benchmark(runner.forward)
+    probed = timed(benchmark, runner.forward, _probe_for(name, case))
     runner.check()
     record(group="forward", backend=name, case=case,
-           flops=forward_flops(case.layer_sizes, case.batch))
+           flops=forward_flops(case.layer_sizes, case.batch), **probed)
 
 
 def test_parallel_step(benchmark, open_runner, record, parallel_case):

@@ -67,7 +67,7 @@ def profile(name: str) -> Profile:
                        forward_widths=(100, 2048), parallel_widths=(2048,),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
-                       max_time=0.25, min_rounds=5)
+                       max_time=1.0, min_rounds=5)
     if name == "full":
         return Profile("full", widths=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192),
                        depths=(1, 2, 3, 4, 6), depth_width=512,
@@ -76,7 +76,7 @@ def profile(name: str) -> Profile:
                        forward_widths=(16, 128, 1024, 8192), parallel_widths=(256, 2048),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32", "float64"),
-                       activation_elements=ACTIVATION_ELEMENTS, max_time=0.5, min_rounds=7)
+                       activation_elements=ACTIVATION_ELEMENTS, max_time=1.0, min_rounds=7)
     raise ValueError(f"unknown profile {name!r}; choose smoke, quick or full")
 
 

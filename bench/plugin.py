@@ -72,9 +72,9 @@ def pytest_configure(config):
     if prof.name == "smoke" and not bs.only:
         bs.disabled = True  # run each benchmark once, untimed
     if not bs.disabled:
-        if config.getoption("benchmark_max_time") == 1.0:  # pytest-benchmark's default
+        if float(config.getoption("benchmark_max_time")) == 1.0:  # pytest-benchmark's default
             bs.options["max_time"] = prof.max_time
-        if config.getoption("benchmark_min_rounds") == 5:
+        if int(config.getoption("benchmark_min_rounds")) == 5:
             bs.options["min_rounds"] = prof.min_rounds
         if bs.json is None and not config.option.collectonly:
             stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -1,29 +1,35 @@
 r"""The gate's arithmetic: metrics, noise-derived thresholds, significance and verdicts.
 
-A benchmark's *metric* is its median time, expressed so that runs can be compared:
+A benchmark's *metric* is its median, expressed so that runs can be compared:
 
+* ``relative``   (preferred, wherever the row has one) the median over rounds of the round's
+                 time divided by the probe timed just before it (``bench/probe.py``: a GEMM
+                 or copy of the same library, dtype and threads). The machine's drift (steal,
+                 frequency, a neighbour) slows round and probe alike and cancels; a change to
+                 the twins slows only the round. It also holds on a faster or slower machine.
 * ``absolute``   the median in seconds, used only when both runs come from the same
-                 environment (same fingerprint: CPU model, cores, NumPy, torch, BLAS);
+                 environment (same fingerprint: CPU model, cores, NumPy, torch, BLAS) and a
+                 machine as fast as the baseline's;
 * ``normalised`` the median times the run's own calibrated rate of the same library,
                  dtype and threads (GEMM GFLOP/s for compute groups, copy GB/s for the
-                 activation group): a time in "units of the machine's own peak work",
-                 the inverse of an efficiency. It holds on a faster or slower machine.
+                 activation group): the inverse of an efficiency, for other machines.
 
-Per benchmark, ``threshold = max(MIN_THRESHOLD, NOISE_K * noise)`` where ``noise`` is the
-largest relative deviation of one run's median from the median of medians over the
-baseline's repeated runs of unchanged code. A benchmark is a *suspect* when its change
-exceeds its threshold and a one-sided Mann-Whitney U test on the raw per-round samples
-says it is slower with ``p < ALPHA`` (not applied below ``MIN_SAMPLES`` rounds); a suspect
-is a *regression* only if a re-run confirms it. Ratios between backends within one run
-(``torch-cpu / numpy`` at the same case) are machine-independent too and are reported
-beside the table.
+Rows without a probe (epochs, multi-process steps) use absolute or normalised. Copy rows time
+the machine, not the twins: they are shown (``info``) and never gated.
 
-*Aggregates.* One benchmark's noise on a shared machine can be 10-40 %, too much to see a
-1.2x slowdown in; the geometric mean of a backend's changes over all its single-process
-training steps of at least ``AGG_MIN_PARAMS`` parameters, per thread count, averages that
-noise down. Each such aggregate is gated like a benchmark (its own noise from the baseline
-runs, ``AGG_NOISE_K`` times it as threshold, re-run), so a backend made uniformly slower is
-caught even where no single row is.
+Per benchmark, ``threshold = max(floor, NOISE_K * noise)`` where ``noise`` is the largest
+relative deviation of one run's metric from the median over the baseline's repeated runs of
+unchanged code, and the floor is ``MIN_THRESHOLD[mode]``. A benchmark is a *suspect* when
+its change exceeds its threshold and a one-sided Mann-Whitney U test on the raw per-round
+samples says it is slower with ``p < ALPHA`` (not applied below ``MIN_SAMPLES`` rounds); a
+suspect is a *regression* only if a re-run confirms it. Ratios between backends within one
+run (``torch-cpu / numpy`` at the same case) are reported beside the table.
+
+*Aggregates.* The geometric mean of a backend's changes over all its single-process training
+steps of at least ``AGG_MIN_PARAMS`` parameters, per thread count, averages the rows' noise
+down. Each aggregate is gated like a benchmark (its own noise from the baseline runs,
+``AGG_NOISE_K`` times it, floor ``AGG_MIN_THRESHOLD[mode]``, re-run), so a backend made
+uniformly 1.2x slower is caught even where no single row is.
 """
 
 from __future__ import annotations
@@ -35,12 +41,15 @@ import statistics
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-MIN_THRESHOLD = 0.25  # one row: never flag less (3 runs underrate a row's noise on a VM)
+MODES = ("relative", "absolute", "normalised")
+# one row: never flag less (a few runs underrate a row's noise; times drift 10-40 % between
+# processes on a shared VM, relative times a few %)
+MIN_THRESHOLD = {"relative": 0.15, "absolute": 0.30, "normalised": 0.30}
 NOISE_K = 5.0  # threshold = NOISE_K x the worst deviation seen between unchanged runs
 AGG_MIN_PARAMS = 400_000  # backend aggregates: single-process steps of at least this size
 AGG_MIN_MEMBERS = 2
 AGG_NOISE_K = 3.0  # an aggregate's noise is an average's: better estimated, less heavy-tailed
-AGG_MIN_THRESHOLD = 0.10  # and its floor
+AGG_MIN_THRESHOLD = {"relative": 0.08, "absolute": 0.15, "normalised": 0.15}
 ALPHA = 0.01  # significance of the one-sided Mann-Whitney U test
 MAX_SAMPLES = 200  # raw samples kept per benchmark in the baseline
 MIN_SAMPLES = 5  # below this on either side the U test cannot reach ALPHA: not applied
@@ -79,12 +88,27 @@ def rate(run: dict, rec: dict) -> float:
     return max(rows)
 
 
+def has_relative(bench: dict) -> bool:
+    e = bench["extra_info"]
+    return e.get("relative") is not None and bool(e.get("probe_data"))
+
+
+def gated(extra_info: dict) -> bool:
+    """Copy rows time the machine's memory, not the twins: shown, never gated."""
+    return extra_info.get("activation") != "copy"
+
+
 def samples(run: dict, bench: dict, mode: str) -> np.ndarray:
     data = np.asarray(bench["stats"].get("data") or [bench["stats"]["median"]], dtype=float)
+    if mode == "relative":
+        probe = np.asarray(bench["extra_info"]["probe_data"], dtype=float)
+        return data[-len(probe):] / probe
     return data * rate(run, bench["extra_info"]) if mode == "normalised" else data
 
 
 def metric(run: dict, bench: dict, mode: str) -> float:
+    if mode == "relative":
+        return float(bench["extra_info"]["relative"])
     m = bench["stats"]["median"]
     return m * rate(run, bench["extra_info"]) if mode == "normalised" else m
 
@@ -94,14 +118,15 @@ def thresholds_from_runs(runs: list, mode: str) -> dict:
     per = {}
     for run in runs:
         for b in run["benchmarks"]:
-            per.setdefault(short_name(b), []).append(metric(run, b, mode))
+            if mode != "relative" or has_relative(b):
+                per.setdefault(short_name(b), []).append(metric(run, b, mode))
     out = {}
     for name, values in per.items():
-        if len(values) < 2:
+        if len(values) < len(runs) or len(values) < 2:
             continue
         mid = statistics.median(values)
         noise = max(abs(v / mid - 1.0) for v in values)
-        out[name] = (max(MIN_THRESHOLD, NOISE_K * noise), noise)
+        out[name] = (max(MIN_THRESHOLD[mode], NOISE_K * noise), noise)
     return out
 
 
@@ -129,8 +154,16 @@ def _geomean(values) -> float:
     return float(np.exp(np.mean(np.log(values))))
 
 
+def _verdict(change, thr, p=None) -> str:
+    if change > thr and (p is None or p < ALPHA):
+        return "suspect"
+    return "faster" if change < -thr else "ok"
+
+
 def compare(baseline: dict, run: dict, mode: str | None = None) -> list:
-    """One row per benchmark of the baseline: name, base, now, change, threshold, p, verdict."""
+    """One row per benchmark of the baseline, then one per aggregate: name, mode, base, now,
+    change, threshold, p, verdict. ``mode`` is the timed mode of rows without a probe
+    (default: ``choose_mode``); rows with a probe in both runs compare relative times."""
     mode = mode or choose_mode(baseline, run)
     by_name = {short_name(b): b for b in run["benchmarks"]}
     rows = []
@@ -139,20 +172,14 @@ def compare(baseline: dict, run: dict, mode: str | None = None) -> list:
         if b is None:
             rows.append({"name": name, "mode": mode, "verdict": "missing"})
             continue
-        base_metric = ref["metric"][mode]
-        now_metric = metric(run, b, mode)
-        change = now_metric / base_metric - 1.0
-        base_samples = np.asarray(ref["samples"][mode], dtype=float)
-        p = slower_p(samples(run, b, mode), base_samples)
-        thr = ref["threshold"][mode]
-        if change > thr and (p is None or p < ALPHA):
-            verdict = "suspect"
-        elif change < -thr:
-            verdict = "faster"
-        else:
-            verdict = "ok"
-        rows.append({"name": name, "fullname": b["fullname"], "mode": mode,
-                     "base": base_metric, "now": now_metric, "change": change,
+        m = "relative" if "relative" in ref["metric"] and has_relative(b) else mode
+        base_metric = ref["metric"][m]
+        change = metric(run, b, m) / base_metric - 1.0
+        p = slower_p(samples(run, b, m), np.asarray(ref["samples"][m], dtype=float))
+        thr = ref["threshold"][m]
+        verdict = _verdict(change, thr, p) if gated(ref["extra_info"]) else "info"
+        rows.append({"name": name, "fullname": b["fullname"], "mode": m,
+                     "base": base_metric, "now": metric(run, b, m), "change": change,
                      "threshold": thr, "p": p, "verdict": verdict})
     by_row = {r["name"]: r for r in rows}
     for agg, ref in sorted(baseline.get("aggregates", {}).items()):
@@ -160,12 +187,15 @@ def compare(baseline: dict, run: dict, mode: str | None = None) -> list:
         if any(m is None or m["verdict"] == "missing" for m in members):
             rows.append({"name": agg, "mode": mode, "verdict": "missing"})
             continue
-        change = _geomean([1.0 + m["change"] for m in members]) - 1.0
-        thr = ref["threshold"][mode]
-        verdict = "suspect" if change > thr else "faster" if change < -thr else "ok"
-        rows.append({"name": agg, "fullname": [m["fullname"] for m in members], "mode": mode,
+        rel = all(r["mode"] == "relative" for r in members) and "relative" in ref["threshold"]
+        m = "relative" if rel else mode
+        changes = [1.0 + r["change"] if rel else metric(run, by_name[r["name"]], mode)
+                   / baseline["benchmarks"][r["name"]]["metric"][mode] for r in members]
+        change = _geomean(changes) - 1.0
+        thr = ref["threshold"][m]
+        rows.append({"name": agg, "fullname": [r["fullname"] for r in members], "mode": m,
                      "base": 1.0, "now": 1.0 + change, "change": change, "threshold": thr,
-                     "p": None, "verdict": verdict})
+                     "p": None, "verdict": _verdict(change, thr)})
     return rows
 
 
@@ -221,33 +251,39 @@ def make_baseline(runs: list) -> dict:
     fps = [fingerprint(r) for r in runs]
     if any(fp != fps[0] for fp in fps):
         raise ValueError("baseline runs come from different environments")
-    thr = {m: thresholds_from_runs(runs, m) for m in ("absolute", "normalised")}
+    thr = {m: thresholds_from_runs(runs, m) for m in MODES}
     benches = {}
     names = set.intersection(*({short_name(b) for b in r["benchmarks"]} for r in runs))
     for name in sorted(names):
         entries = [(r, next(b for b in r["benchmarks"] if short_name(b) == name)) for r in runs]
         ref = {"metric": {}, "samples": {}, "threshold": {}, "noise": {}}
-        for mode in ("absolute", "normalised"):
+        for mode in MODES:
+            if name not in thr[mode]:
+                continue  # relative: not every run has a probe for this row
             values = [metric(r, b, mode) for r, b in entries]
             mid_run, mid_b = sorted(entries, key=lambda e: metric(e[0], e[1], mode))[
                 len(entries) // 2]
             ref["metric"][mode] = statistics.median(values)
             ref["samples"][mode] = subsample(samples(mid_run, mid_b, mode))
             ref["threshold"][mode], ref["noise"][mode] = thr[mode][name]
-        ref["extra_info"] = entries[0][1]["extra_info"]
+        ref["extra_info"] = {k: v for k, v in entries[0][1]["extra_info"].items()
+                             if k != "probe_data"}
         benches[name] = ref
     aggregates = {}
     for agg, members in aggregate_members(
             {n: r["extra_info"] for n, r in benches.items()}).items():
         ref = {"members": members, "threshold": {}, "noise": {}}
-        for mode in ("absolute", "normalised"):
+        for mode in MODES:
+            if any(mode not in benches[n]["metric"] for n in members):
+                continue
             per_run = [_geomean([metric(r, next(b for b in r["benchmarks"]
                                                 if short_name(b) == n), mode)
                                  / benches[n]["metric"][mode] for n in members])
                        for r in runs]
             mid = statistics.median(per_run)
             ref["noise"][mode] = max(abs(v / mid - 1.0) for v in per_run)
-            ref["threshold"][mode] = max(AGG_MIN_THRESHOLD, AGG_NOISE_K * ref["noise"][mode])
+            ref["threshold"][mode] = max(AGG_MIN_THRESHOLD[mode],
+                                         AGG_NOISE_K * ref["noise"][mode])
         aggregates[agg] = ref
     info = copy.deepcopy(runs[0]["machine_info"]["mlp_twins"])
     for g in info["calibration"]["gemm"]:  # the median of the runs' calibrations, per probe
@@ -258,5 +294,6 @@ def make_baseline(runs: list) -> dict:
     return {"format": "mlp-twins-gate/1", "fingerprint": fps[0],
             "machine_info": info, "runs": len(runs),
             "constants": {"MIN_THRESHOLD": MIN_THRESHOLD, "NOISE_K": NOISE_K, "ALPHA": ALPHA,
-                          "AGG_NOISE_K": AGG_NOISE_K, "AGG_MIN_PARAMS": AGG_MIN_PARAMS},
+                          "AGG_NOISE_K": AGG_NOISE_K, "AGG_MIN_THRESHOLD": AGG_MIN_THRESHOLD,
+                          "AGG_MIN_PARAMS": AGG_MIN_PARAMS},
             "benchmarks": benches, "aggregates": aggregates}

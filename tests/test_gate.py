@@ -25,20 +25,24 @@ from gate.__main__ import main as gate_main
 RNG_SEED = 0
 
 
-def _run(medians, gflops=100.0, cpu="cpu-A", jitter=0.01, n=50, seed=RNG_SEED):
-    """A synthetic run: ``medians`` maps backend name -> median seconds (step, h1024)."""
+def _run(medians, gflops=100.0, cpu="cpu-A", jitter=0.01, n=50, seed=RNG_SEED, probe=None):
+    """A synthetic run: ``medians`` maps backend name -> median seconds (step, h1024).
+    With ``probe`` (seconds), each round has a probe time before it, as ``bench/probe.py``."""
     rng = np.random.default_rng(seed)
     benches = []
     for backend, med in medians.items():
-        data = (med * (1 + jitter * rng.standard_normal(n))).tolist()
+        data = med * (1 + jitter * rng.standard_normal(n))
         name = f"test_step[{backend}-h1024-b256-f32-t1]"
-        benches.append({
-            "name": name, "fullname": f"bench/bench_step.py::{name}",
-            "stats": {"median": med, "data": data},
-            "extra_info": {"group": "step", "backend": backend, "threads": 1,
-                           "lib": "numpy" if backend == "numpy" else "torch",
-                           "device": "cpu", "dtype": "float32"},
-        })
+        extra = {"group": "step", "backend": backend, "threads": 1,
+                 "lib": "numpy" if backend == "numpy" else "torch",
+                 "device": "cpu", "dtype": "float32"}
+        if probe is not None:
+            probe_data = probe * (1 + jitter * rng.standard_normal(n))
+            extra.update(probe_data=probe_data.tolist(),
+                         relative=float(np.median(data / probe_data)))
+        benches.append({"name": name, "fullname": f"bench/bench_step.py::{name}",
+                        "stats": {"median": med, "data": data.tolist()},
+                        "extra_info": extra})
     gemm = [{"lib": lib, "device": "cpu", "dtype": "float32", "threads": 1, "gflops": gflops,
              "m": 1024, "k": 1024, "n": 1024}
             for lib in ("numpy", "torch")]
@@ -65,7 +69,7 @@ def test_thresholds_come_from_noise_with_a_floor():
     bl = _baseline()
     ref = bl["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
     assert ref["noise"]["absolute"] == pytest.approx(0.01, rel=1e-6)
-    assert ref["threshold"]["absolute"] == pytest.approx(cmp.MIN_THRESHOLD)
+    assert ref["threshold"]["absolute"] == pytest.approx(cmp.MIN_THRESHOLD["absolute"])
     noisy = [_run({"numpy": 0.010 * (1 + d)}, seed=i) for i, d in enumerate([0, 0.1, -0.05])]
     ref = cmp.make_baseline(noisy)["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
     assert ref["threshold"]["absolute"] == pytest.approx(cmp.NOISE_K * 0.1, rel=1e-6)
@@ -141,13 +145,60 @@ def test_aggregate_catches_a_uniform_slowdown_hidden_in_row_noise():
     bl = cmp.make_baseline(runs)
     agg = "steps >= 400k params [numpy-t1]"
     assert bl["aggregates"][agg]["threshold"]["absolute"] == pytest.approx(
-        cmp.AGG_MIN_THRESHOLD)
+        cmp.AGG_MIN_THRESHOLD["absolute"])
     rows = {r["name"]: r for r in cmp.compare(bl, _sized_run((1.2, 1.2, 1.2, 1.2), seed=9))}
     assert rows[agg]["verdict"] == "suspect"
     assert rows[agg]["change"] == pytest.approx(0.2, rel=1e-6)
     assert all(r["verdict"] == "ok" for n, r in rows.items() if n != agg)
     rows = {r["name"]: r for r in cmp.compare(bl, _sized_run((1.0, 1.0, 1.0, 1.0), seed=9))}
     assert rows[agg]["verdict"] == "ok"
+
+
+PROBE_S = 0.0025  # a synthetic probe: 4x shorter than NumPy's step
+
+
+def _probed_baseline():
+    runs = [_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i, probe=PROBE_S * (1 + d))
+            for i, d in enumerate([0.0, 0.2, -0.1])]  # the machine drifts; the ratio holds
+    return cmp.make_baseline(runs)
+
+
+def test_probed_rows_compare_relative_times_and_ignore_machine_drift():
+    bl = _probed_baseline()
+    ref = bl["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
+    assert ref["metric"]["relative"] == pytest.approx(4.0, rel=0.02)
+    assert ref["threshold"]["relative"] == pytest.approx(cmp.MIN_THRESHOLD["relative"])
+    assert ref["threshold"]["absolute"] > 0.5  # the same runs' absolute times moved 30 %
+    # the whole machine 1.4x slower (round and probe alike): nothing to see
+    drifted = _run({k: v * 1.4 for k, v in BASE.items()}, seed=5, probe=PROBE_S * 1.4)
+    rows = cmp.compare(bl, drifted)
+    assert {r["mode"] for r in rows} == {"relative"}
+    assert set(_verdicts(rows).values()) == {"ok"}
+    # NumPy's rounds 1.2x slower, the probe not: caught and named, torch untouched
+    slowed = _run({"numpy": 0.012, "torch-cpu": 0.008}, seed=5, probe=PROBE_S)
+    rows = cmp.compare(bl, slowed)
+    assert _verdicts(rows) == {"numpy": "suspect", "torch-cpu": "ok"}
+    assert rows[0]["change"] == pytest.approx(0.2, abs=0.02) and rows[0]["p"] < cmp.ALPHA
+
+
+def test_rows_without_a_probe_fall_back_to_timed_comparison():
+    bl = _probed_baseline()
+    rows = cmp.compare(bl, _run(BASE, seed=5))  # an older run: no probe data
+    assert {r["mode"] for r in rows} <= {"absolute", "normalised"}
+    bl = _baseline()  # a baseline without probes, a run with them
+    rows = cmp.compare(bl, _run(BASE, seed=5, probe=PROBE_S))
+    assert {r["mode"] for r in rows} <= {"absolute", "normalised"}
+
+
+def test_copy_rows_are_shown_but_never_gated():
+    def with_copy(run):
+        for b in run["benchmarks"]:
+            b["extra_info"].update(group="activation", activation="copy")
+        return run
+    bl = cmp.make_baseline([with_copy(_run(BASE, seed=i, probe=PROBE_S)) for i in range(3)])
+    rows = cmp.compare(bl, with_copy(_run({k: 3 * v for k, v in BASE.items()}, seed=7,
+                                          probe=PROBE_S)))
+    assert {r["verdict"] for r in rows} == {"info"}
 
 
 def test_ratios_between_backends_within_a_run():

@@ -1,0 +1,80 @@
+"""Interleaved probes: a fixed reference kernel timed just before every timed round.
+
+A shared machine drifts: the same step takes 22 ms in one process and 28 ms in the next
+(CPU steal, frequency, a neighbour's memory traffic), so a time stored in one run says
+little about a time measured in another. A probe cancels that drift. Before each round
+of a benchmark (``benchmark.pedantic(..., setup=...)``, untimed) we time a kernel whose
+cost our code cannot change (a GEMM of the library's BLAS, or a copy); the benchmark's
+*relative* time is ``median(round time / the probe time just before it)``. Whatever slows
+the machine for a second slows both; a change to the twins slows only the round.
+
+* step / forward: the GEMM ``(batch x n_in) @ (n_in x min(H, PROBE_MAX_WIDTH))`` of the
+  same library, device, dtype and threads (``H`` the first hidden width: the probe is
+  sized like the work, so it stays cheap for small models);
+* activation: a copy of the same array (the memory-bound yardstick).
+
+Rounds are budgeted like pytest-benchmark's own: ``max_time / (round + probe)``, at least
+``min_rounds``, so the profile's total time does not grow. Each round starts after the
+probe has touched its own arrays, i.e. with caches holding other data, as a training loop
+whose data pipeline runs between steps.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+from .calibrate import _gemm_numpy, _gemm_torch
+
+PROBE_MAX_WIDTH = 512
+MAX_ROUNDS = 2000
+
+
+def gemm_probe(lib: str, device: str, dtype: str, batch: int, layer_sizes) -> callable:
+    """A synchronised GEMM shaped like the first layer of ``layer_sizes`` at ``batch``."""
+    m, k, n = batch, layer_sizes[0], min(layer_sizes[1], PROBE_MAX_WIDTH)
+    if lib == "numpy":
+        fn, sync = _gemm_numpy(m, k, n, dtype)
+    else:
+        fn, sync = _gemm_torch(m, k, n, dtype, device)
+    if sync is None:
+        return fn
+
+    def call():
+        fn()
+        sync()
+
+    return call
+
+
+def _once(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def timed(benchmark, fn, probe) -> dict:
+    """Time ``fn`` with pytest-benchmark, each round preceded by an (untimed) ``probe``.
+
+    Returns the record keys ``probe_data`` (the probe's seconds before each timed round,
+    aligned with ``stats.data``) and ``relative`` (median of round / probe); empty when
+    timing is disabled (the smoke pass calls both once).
+    """
+    if benchmark.disabled:
+        benchmark.pedantic(fn, setup=lambda: _once(probe) and None, rounds=1)
+        return {}
+    est = min(_once(fn) + _once(probe) for _ in range(2))
+    rounds = max(benchmark._min_rounds, math.ceil(benchmark._max_time / est))
+    rounds = min(rounds, MAX_ROUNDS)
+    probe_s = []
+
+    def setup():
+        probe_s.append(_once(probe))
+
+    benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1)
+    probe_s = probe_s[-rounds:]  # the warm-up round's probe is not paired with a sample
+    data = benchmark.stats.stats.data
+    assert len(data) == len(probe_s), "probe times out of step with the rounds"
+    return {"probe_data": probe_s,
+            "relative": statistics.median(t / p for t, p in zip(data, probe_s))}
