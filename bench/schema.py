@@ -40,7 +40,9 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
 Optional extra keys: ``gemm_s`` ("step", single-process: median seconds of the step's own
 matrix products timed alone, same library and layouts, ``bench/breakdown.py``; the share
 of the step spent in GEMM is ``gemm_s / median``); ``n_samples`` and ``data`` ("epoch":
-epoch size and "synthetic" or "mnist").
+epoch size and "synthetic" or "mnist"); ``probe_data`` and ``relative`` (single-process
+"step", "forward" and "activation": the seconds of the untimed probe run before each timed
+round, aligned with ``stats.data``, and the median of round / probe; ``bench/probe.py``).
 
 ``machine_info["mlp_twins"]`` (once per run)
     ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cores``,

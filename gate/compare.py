@@ -49,7 +49,7 @@ NOISE_K = 5.0  # threshold = NOISE_K x the worst deviation seen between unchange
 AGG_MIN_PARAMS = 400_000  # backend aggregates: single-process steps of at least this size
 AGG_MIN_MEMBERS = 2
 AGG_NOISE_K = 3.0  # an aggregate's noise is an average's: better estimated, less heavy-tailed
-AGG_MIN_THRESHOLD = {"relative": 0.08, "absolute": 0.15, "normalised": 0.15}
+AGG_MIN_THRESHOLD = {"relative": 0.10, "absolute": 0.15, "normalised": 0.15}
 ALPHA = 0.01  # significance of the one-sided Mann-Whitney U test
 MAX_SAMPLES = 200  # raw samples kept per benchmark in the baseline
 MIN_SAMPLES = 5  # below this on either side the U test cannot reach ALPHA: not applied
