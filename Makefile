@@ -63,7 +63,7 @@ check-perf: $(STAMP)
 	$(PY) -m gate check
 
 baseline: $(STAMP)
-	$(PY) -m gate baseline --repeats 3
+	$(PY) -m gate baseline --repeats 4
 
 # The gate's end-to-end proof on real timings (opt-in: timed tests flake on shared machines)
 gate-proof: $(STAMP)

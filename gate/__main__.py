@@ -1,7 +1,7 @@
 """The performance gate's command line.
 
     python -m gate check [--baseline gate/baseline.json] [--run RUN.json]
-    python -m gate baseline [--repeats 3] [--out gate/baseline.json] [-- PYTEST ARGS]
+    python -m gate baseline [--repeats 4] [--out gate/baseline.json] [-- PYTEST ARGS]
     python -m gate baseline --runs RUN.json RUN.json ...   # from saved runs
 
 ``check`` runs the benchmarks the baseline was made from (unless ``--run`` gives a run's
@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     c.add_argument("--no-rerun", action="store_true", help="do not re-run suspects")
     c.add_argument("--save", metavar="RUN.json", help="keep this run's JSON there")
     b = sub.add_parser("baseline", help="rewrite the baseline from repeated runs")
-    b.add_argument("--repeats", type=int, default=3, help="runs of unchanged code (%(default)s)")
+    b.add_argument("--repeats", type=int, default=4, help="runs of unchanged code (%(default)s)")
     b.add_argument("--out", default=DEFAULT_BASELINE, help="where to write (%(default)s)")
     b.add_argument("--keep", default=RESULTS_DIR, help="folder for the runs' JSON (%(default)s)")
     b.add_argument("--runs", nargs="+", metavar="RUN.json",

@@ -3,9 +3,10 @@
 The end-to-end tests carry the marker ``timing``: they assert on real timings, which flake on
 a shared machine, so they are opt-in (``make gate-proof``); the synthetic tests above prove
 the same logic deterministically in ``make test``. They time a slice of the suite (the four
-single-thread float32 steps of at least 400k parameters, NumPy and torch): a baseline from 3
-runs, then the gate on unchanged code (must pass), on NumPy made 1.5x slower and 1.2x slower
-(must fail and name NumPy, not torch), using the test-only plugin ``tests/slow_backend.py``.
+single-thread float32 steps of at least 400k parameters, NumPy and torch, each round with its
+probe): a baseline from 3 runs, then the gate on unchanged code (must pass), on NumPy made
+1.5x slower and 1.2x slower (must fail and name NumPy, not torch), using the test-only plugin
+``tests/slow_backend.py``.
 """
 
 from __future__ import annotations
