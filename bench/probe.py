@@ -65,6 +65,8 @@ def timed(benchmark, fn, probe) -> dict:
         benchmark.pedantic(fn, setup=lambda: _once(probe) and None, rounds=1)
         return {}
     est = min(_once(fn) + _once(probe) for _ in range(2))
+    # the fixture's own budget (--benchmark-max-time / -min-rounds, or the profile's); it
+    # keeps them in these attributes, which its own auto-calibration reads too
     rounds = max(benchmark._min_rounds, math.ceil(benchmark._max_time / est))
     rounds = min(rounds, MAX_ROUNDS)
     probe_s = []

@@ -1,0 +1,74 @@
+"""The interleaved probe (bench/probe.py): pairing, rounds budget and the probe kernels."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from bench import probe as pr
+
+ROUND_S, PROBE_S = 0.002, 0.001  # a fake round and probe: relative = 2
+
+
+class FakeBenchmark:
+    """Just enough of pytest-benchmark's fixture: pedantic() with setup, raw data kept."""
+
+    def __init__(self, max_time=0.05, min_rounds=5, disabled=False):
+        self._max_time, self._min_rounds, self.disabled = max_time, min_rounds, disabled
+        self.calls = []
+
+    def pedantic(self, fn, setup=None, rounds=1, iterations=1, warmup_rounds=0):
+        assert iterations == 1
+        data = []
+        for i in range(warmup_rounds + rounds):
+            self.calls.append("setup")
+            setup()
+            self.calls.append("round")
+            t0 = time.perf_counter()
+            fn()
+            if i >= warmup_rounds:
+                data.append(time.perf_counter() - t0)
+        self.stats = SimpleNamespace(stats=SimpleNamespace(data=data))
+        self.rounds = rounds
+
+
+def _sleeper(seconds):
+    return lambda: time.sleep(seconds)
+
+
+def test_every_timed_round_is_paired_with_the_probe_just_before_it():
+    bench = FakeBenchmark()
+    got = pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S))
+    assert len(got["probe_data"]) == len(bench.stats.stats.data) == bench.rounds
+    assert bench.calls[::2] == ["setup"] * (bench.rounds + 1)  # probe, round, probe, round...
+    assert got["relative"] == pytest.approx(ROUND_S / PROBE_S, rel=0.5)  # sleep is coarse
+    assert all(p >= PROBE_S for p in got["probe_data"])
+
+
+def test_rounds_fit_the_time_budget_with_the_probe_counted():
+    bench = FakeBenchmark(max_time=0.06, min_rounds=2)
+    pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S))
+    assert 2 <= bench.rounds <= 0.06 / (ROUND_S + PROBE_S) + 1
+    bench = FakeBenchmark(max_time=0.0, min_rounds=7)
+    pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S))
+    assert bench.rounds == 7
+
+
+def test_disabled_benchmark_runs_probe_and_round_once_and_records_nothing():
+    calls = []
+    bench = FakeBenchmark(disabled=True)
+    got = pr.timed(bench, lambda: calls.append("round"), lambda: calls.append("probe"))
+    assert got == {} and calls == ["probe", "round"]
+
+
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+def test_gemm_probe_is_shaped_like_the_first_layer_and_capped(lib):
+    probe = pr.gemm_probe(lib, "cpu", "float32", 8, (784, 4096, 10))
+    out = probe()
+    out = out.numpy() if hasattr(out, "numpy") else out
+    assert out.shape == (8, pr.PROBE_MAX_WIDTH) and np.isfinite(out).all()
+    small = pr.gemm_probe(lib, "cpu", "float64", 4, (20, 16, 3))()
+    assert tuple(small.shape) == (4, 16)
