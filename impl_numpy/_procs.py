@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 import traceback
+import weakref
 from multiprocessing import connection
 from multiprocessing.shared_memory import SharedMemory
 
@@ -252,3 +253,42 @@ class Workers:
         for c in self.conns:
             c.close()
         self.procs, self.conns = [], []
+
+
+def _release(workers, block, keep) -> None:
+    workers.close(graceful=True)
+    block.close()
+    keep.clear()  # e.g. DDP's rendezvous store: it goes with the last reference
+
+
+class Pool:
+    """The life cycle both parallel engines share: workers started over a shared block, one
+    ``close()`` (explicit, on leaving ``with``, or at garbage collection), no call once closed."""
+
+    def _start(self, ctx, target, args, name, start_timeout, block, keep=None) -> list:
+        """Start ``Workers``; on failure unlink ``block`` and re-raise. Returns their ready
+        messages. ``keep``: a list of objects released (cleared) with the pool."""
+        try:
+            self._workers = Workers(ctx, target, args, name, start_timeout)
+        except BaseException:
+            block.close()
+            raise
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _release, self._workers, block,
+                                           keep if keep is not None else [])
+        return self._workers.ready
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers and unlink the shared memory; idempotent."""
+        self._closed = True
+        self._finalizer()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"{type(self).__name__} is closed")

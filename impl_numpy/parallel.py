@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import weakref
 
 import numpy as np
 
 from ._procs import (
+    Pool,
     SharedBlock,
     WorkerError,
-    Workers,
     available_cores,
     inject_fault,
     layout,
@@ -66,12 +65,7 @@ def _split(flat, shapes) -> list:
     return out
 
 
-def _release(workers, block) -> None:
-    workers.close(graceful=True)
-    block.close()
-
-
-class DataParallel:
+class DataParallel(Pool):
     """``DataParallel(model, world_size, threads_per_worker=None, max_batch=1024,
     timeout=60.0, start_timeout=120.0)``: W spawned workers computing shard gradients.
 
@@ -108,40 +102,26 @@ class DataParallel:
         config = (s.layer_sizes, s.activation, s.loss, s.dtype)
         args = [(self.shm_name, fields, config, self.threads_per_worker,
                  _fault if r == W - 1 else None) for r in range(W)]
-        try:
-            self._workers = Workers(multiprocessing.get_context(self.start_method), _worker,
-                                    args, "numpy-mp worker", start_timeout)
-        except BaseException:
-            self._block.close()
-            raise
-        self.worker_threads = [a["threads"] for a in self._workers.ready]
+        ready = self._start(multiprocessing.get_context(self.start_method), _worker, args,
+                            "numpy-mp worker", start_timeout, self._block)
+        self.worker_threads = [a["threads"] for a in ready]
         self.worker_pids = self._workers.pids
         views = self._block.views
         self._params = _split(views["params"], self._shapes)
         self._grads = views["grads"]
-        self._closed = False
-        self._finalizer = weakref.finalize(self, _release, self._workers, self._block)
 
     def __repr__(self):
         return (f"DataParallel(world_size={self.world_size}, threads_per_worker="
                 f"{self.threads_per_worker}, start_method={self.start_method!r})")
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def close(self) -> None:
         """Stop the workers and unlink the shared memory; idempotent."""
-        self._closed = True
         self._params = self._grads = None
-        self._finalizer()
+        super().close()
 
     def loss_and_grads(self, X, y):
         """``(loss, grads)`` of the global batch, as ``model.loss_and_grads(X, y)`` would give."""
-        if self._closed:
-            raise RuntimeError("DataParallel is closed")
+        self._check_open()
         s = self.model.spec
         X = check_X(X, s.n_in, self.model.np_dtype)
         y = check_y(y, len(X), s.n_out)

@@ -34,7 +34,6 @@ import argparse
 import os
 import socket
 import time
-import weakref
 from datetime import timedelta
 
 import numpy as np
@@ -45,9 +44,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from impl_numpy._procs import (
+    Pool,
     SharedBlock,
     WorkerError,
-    Workers,
     available_cores,
     inject_fault,
     layout,
@@ -139,13 +138,7 @@ def _rank_worker(rank, conn, world_size, port, config, threads, device, timeout,
     serve(conn, handle)
 
 
-def _release(workers, block, store) -> None:
-    workers.close(graceful=True)
-    block.close()
-    store.clear()  # the rendezvous server goes with the last reference
-
-
-class DDPTrainer:
+class DDPTrainer(Pool):
     """``W`` DDP ranks spawned once (``torch.multiprocessing``, spawn) and driven from here.
 
     ``DDPTrainer(layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
@@ -189,31 +182,14 @@ class DDPTrainer:
         self.shm_name = self._block.name
         args = [(W, self.port, config, self.threads_per_rank, device, self.timeout,
                  self.shm_name, fields, _fault if r == W - 1 else None) for r in range(W)]
-        try:
-            self._workers = Workers(torch.multiprocessing.get_context("spawn"), _rank_worker,
-                                    args, "torch-ddp", start_timeout)
-        except BaseException:
-            self._block.close()
-            raise
-        self.rank_threads = [a["threads"] for a in self._workers.ready]
+        ready = self._start(torch.multiprocessing.get_context("spawn"), _rank_worker, args,
+                            "torch-ddp", start_timeout, self._block, keep=[store])
+        self.rank_threads = [a["threads"] for a in ready]
         self.rank_pids = self._workers.pids
-        self._closed = False
-        self._finalizer = weakref.finalize(self, _release, self._workers, self._block, [store])
 
     def __repr__(self):
         return (f"DDPTrainer(world_size={self.world_size}, threads_per_rank="
                 f"{self.threads_per_rank}, backend={_backend(self.device)!r})")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self) -> None:
-        """Stop the ranks, unlink the shared memory, shut the store; idempotent."""
-        self._closed = True
-        self._finalizer()
 
     def _call(self, msgs, what):
         try:
@@ -221,10 +197,6 @@ class DDPTrainer:
         except BaseException:
             self.close()
             raise
-
-    def _check_open(self):
-        if self._closed:
-            raise RuntimeError("DDPTrainer is closed")
 
     def step(self, X, y) -> float:
         """One SGD step on the global batch over all ranks; its mean loss (before the update)."""
