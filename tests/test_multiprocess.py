@@ -61,6 +61,19 @@ def assert_no_leftovers(pids, shm_name):
     assert not shm_exists(shm_name), f"shared memory {shm_name} left behind"
 
 
+def assert_fails_fast_and_cleanly(call, message, who, pids, shm_name):
+    """``call()`` raises ``WorkerError`` matching ``message`` and naming ``who`` within
+    ``FAIL_WITHIN_S``, leaves no process or segment behind, and the engine is closed after."""
+    t0 = time.monotonic()
+    with pytest.raises(WorkerError, match=message) as err:
+        call()
+    assert time.monotonic() - t0 < FAIL_WITHIN_S
+    assert who in str(err.value)
+    assert_no_leftovers(pids, shm_name)
+    with pytest.raises(RuntimeError, match="closed"):
+        call()
+
+
 def interrupt_main_after(seconds):
     """Ctrl-C as a terminal sends it: SIGINT, delivered to the main thread."""
     main = threading.main_thread().ident
@@ -164,14 +177,8 @@ def test_failing_worker_fails_the_call_fast_and_cleanly(fault, message):
     model = impl_numpy.MLP(SIZES, dtype="float64")
     X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
     pool = DataParallel(model, 2, max_batch=8, timeout=HANG_TIMEOUT_S, _fault=fault)
-    t0 = time.monotonic()
-    with pytest.raises(WorkerError, match=message) as err:
-        pool.loss_and_grads(X, y)
-    assert time.monotonic() - t0 < FAIL_WITHIN_S
-    assert "rank 1" in str(err.value)
-    assert_no_leftovers(pool.worker_pids, pool.shm_name)
-    with pytest.raises(RuntimeError, match="closed"):
-        pool.loss_and_grads(X, y)
+    assert_fails_fast_and_cleanly(lambda: pool.loss_and_grads(X, y), message, "rank 1",
+                                  pool.worker_pids, pool.shm_name)
 
 
 def test_ctrl_c_in_the_parent_leaves_nothing_behind():
