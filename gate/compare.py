@@ -122,8 +122,8 @@ def thresholds_from_runs(runs: list, mode: str) -> dict:
                 per.setdefault(short_name(b), []).append(metric(run, b, mode))
     out = {}
     for name, values in per.items():
-        if len(values) < len(runs) or len(values) < 2:
-            continue
+        if len(values) < len(runs):
+            continue  # not in every run (relative: a run without probes)
         mid = statistics.median(values)
         noise = max(abs(v / mid - 1.0) for v in values)
         out[name] = (max(MIN_THRESHOLD[mode], NOISE_K * noise), noise)
@@ -173,13 +173,13 @@ def compare(baseline: dict, run: dict, mode: str | None = None) -> list:
             rows.append({"name": name, "mode": mode, "verdict": "missing"})
             continue
         m = "relative" if "relative" in ref["metric"] and has_relative(b) else mode
-        base_metric = ref["metric"][m]
-        change = metric(run, b, m) / base_metric - 1.0
+        base_metric, now_metric = ref["metric"][m], metric(run, b, m)
+        change = now_metric / base_metric - 1.0
         p = slower_p(samples(run, b, m), np.asarray(ref["samples"][m], dtype=float))
         thr = ref["threshold"][m]
         verdict = _verdict(change, thr, p) if gated(ref["extra_info"]) else "info"
         rows.append({"name": name, "fullname": b["fullname"], "mode": m,
-                     "base": base_metric, "now": metric(run, b, m), "change": change,
+                     "base": base_metric, "now": now_metric, "change": change,
                      "threshold": thr, "p": p, "verdict": verdict})
     by_row = {r["name"]: r for r in rows}
     for agg, ref in sorted(baseline.get("aggregates", {}).items()):
