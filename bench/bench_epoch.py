@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from impl_numpy.spec import step_flops
+from core.flops import step_flops
 
 from .backends import REGISTRY
 from .epochs import make_epoch

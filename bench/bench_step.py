@@ -11,7 +11,7 @@ gate can compare times that the machine's drift has cancelled out of.
 
 from __future__ import annotations
 
-from impl_numpy.spec import forward_flops, step_flops
+from core.flops import forward_flops, step_flops
 
 from .backends import REGISTRY
 from .breakdown import gemm_seconds

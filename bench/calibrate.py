@@ -2,7 +2,7 @@
 
 The GEMM probe times ``C = A @ B`` for a square shape and for the shapes of a training
 step's own products (784-2048-10 at batch 256: both layers' forward and weight gradient,
-and the second layer's input gradient; ``impl_numpy.spec.step_gemm_shapes``),
+and the second layer's input gradient; ``core.flops.step_gemm_shapes``),
 per library (NumPy, torch on each device), dtype and thread count; the copy probe times a
 large ``dst[...] = src``. Each figure is the best of several repeats (peak, not typical).
 The report divides achieved GFLOP/s by the best GEMM rate of the same library, device,
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from impl_numpy.spec import step_gemm_shapes
+from core.flops import step_gemm_shapes
 
 from .threads import pinned
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from impl_numpy.spec import n_params
+from core.spec import n_params
 
 from .schema import RECORD_KEYS, SCHEMA_VERSION, SUITE
 

@@ -24,7 +24,7 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
     ``batch``        samples per step (global batch for parallel backends)
     ``layer_sizes``  e.g. [784, 100, 10]; [] for "activation"
     ``n_params``     weights + biases
-    ``flops``        FLOPs of one timed call (``impl_numpy.spec.step_flops`` for a step,
+    ``flops``        FLOPs of one timed call (``core.flops.step_flops`` for a step,
                      ``forward_flops`` for a forward, steps x step_flops for an epoch, 0 for
                      an activation)
     ``bytes``        bytes read + written by one timed call ("activation" only, else 0)

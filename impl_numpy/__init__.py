@@ -1,12 +1,15 @@
 """The NumPy twin: an MLP with hand-written backprop, SGD with torch's semantics,
 a shuffle/batch/repeat iterator and ``.npz`` checkpoints. Imports NumPy only."""
 
+from core.flops import step_flops
+from core.init import init_params
+from core.spec import n_params
+
 from . import activations
 from .data import batches
 from .io import load, save
 from .mlp import MLP
 from .sgd import SGD
-from .spec import init_params, n_params, step_flops
 from .train import train_step
 
 __all__ = ["MLP", "SGD", "activations", "batches", "init_params", "load", "n_params", "save",

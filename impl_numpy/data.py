@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.checks import check_batch_size
+
 
 class batches:  # noqa: N801  (used like a function, as DataLoader is)
     def __init__(self, X, y, batch_size, shuffle=True, seed=0, drop_last=False):
@@ -21,11 +23,7 @@ class batches:  # noqa: N801  (used like a function, as DataLoader is)
         if X.ndim < 1 or y.ndim < 1 or len(X) != len(y):
             raise ValueError(f"X and y must have the same length, got shapes "
                              f"{X.shape} and {y.shape}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.X, self.y, self.batch_size = X, y, int(batch_size)
+        self.X, self.y, self.batch_size = X, y, check_batch_size(batch_size)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.rng = np.random.default_rng(seed)
 

@@ -1,32 +1,25 @@
 """Checkpoints: ``save(path, model)`` writes ``.npz``; ``load(path)`` reads it back.
 
-``load`` also reads a checkpoint written by ``impl_torch.save`` (a ``torch.save`` zip)
-*without importing torch*: a whitelisting unpickler rebuilds each tensor from its raw
-storage bytes. Nothing else is ever unpickled (``np.load(..., allow_pickle=False)``
-for ``.npz``), so a checkpoint cannot run code.
+The format, and the reader that also takes an ``impl_torch`` checkpoint without importing
+torch, live in ``core.checkpoint``; either twin's checkpoint loads into the other.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import pickle
-import zipfile
-from collections import OrderedDict
 
 import numpy as np
 
+from core.checkpoint import FORMAT, param_names, read_checkpoint
+
 from .checks import check_like
 from .mlp import MLP
-
-FORMAT = "mlp-twins/1"
-_CONFIG_KEYS = ("layer_sizes", "activation", "loss", "dtype")
 
 
 def save(path, model: MLP) -> None:
     """Write params ``W1, b1, ...`` and the spec to ``path`` (an ``.npz``), atomically."""
     s = model.spec
-    arrays = {f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}": p for i, p in enumerate(model.params)}
+    arrays = dict(zip(param_names(len(model.params)), model.params))
     meta = {"format": np.array(FORMAT), "layer_sizes": np.array(s.layer_sizes, dtype=np.int64),
             "activation": np.array(s.activation), "loss": np.array(s.loss),
             "dtype": np.array(s.dtype)}
@@ -37,87 +30,9 @@ def save(path, model: MLP) -> None:
     os.replace(tmp, path)
 
 
-def read_checkpoint(path):
-    """``(config dict, [W1, b1, ...])`` from an ``.npz`` or an ``impl_torch`` checkpoint."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not a checkpoint (neither .npz nor torch.save zip)")
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
-    if any(n.endswith("data.pkl") for n in names):
-        return _read_torch(path)
-    with np.load(path, allow_pickle=False) as f:
-        if "format" not in f or str(f["format"]) != FORMAT:
-            raise ValueError(f"{path} is not an {FORMAT} checkpoint")
-        config = {"layer_sizes": tuple(int(v) for v in f["layer_sizes"]),
-                  "activation": str(f["activation"]), "loss": str(f["loss"]),
-                  "dtype": str(f["dtype"])}
-        n = 2 * (len(config["layer_sizes"]) - 1)
-        params = [f[f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}"] for i in range(n)]
-    return config, params
-
-
 def load(path) -> MLP:
     """A new ``MLP`` with the checkpoint's spec and params (validated shape and dtype)."""
     config, params = read_checkpoint(path)
     model = MLP(**config)
     model.params = [np.array(p) for p in check_like(params, model.params, "checkpoint")]
     return model
-
-
-# ------------------------------------------------------ torch.save, read without torch
-_STORAGE_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64,
-                   "LongStorage": np.int64, "IntStorage": np.int32}
-
-
-class _StateDict(OrderedDict):
-    """OrderedDict that accepts the ``_metadata`` attribute torch pickles onto state_dicts."""
-
-
-def _rebuild_tensor(storage, offset, size, stride, *_ignored):
-    data, itemsize = storage
-    if not size:
-        return data[offset].copy()
-    strides = tuple(s * itemsize for s in stride)
-    return np.lib.stride_tricks.as_strided(data[offset:], shape=size, strides=strides).copy()
-
-
-class _TorchUnpickler(pickle.Unpickler):
-    def __init__(self, file, zf, prefix):
-        super().__init__(file)
-        self.zf, self.prefix = zf, prefix
-
-    def find_class(self, module, name):
-        if (module, name) == ("collections", "OrderedDict"):
-            return _StateDict
-        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-            return _rebuild_tensor
-        if module == "torch" and name in _STORAGE_DTYPES:
-            return _STORAGE_DTYPES[name]
-        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
-
-    def persistent_load(self, pid):
-        kind, dtype, key, _location, numel = pid
-        if kind != "storage" or dtype not in _STORAGE_DTYPES.values():
-            raise pickle.UnpicklingError(f"unsupported storage {pid!r}")
-        raw = self.zf.read(f"{self.prefix}/data/{key}")
-        data = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"), count=numel)
-        return data, data.itemsize
-
-
-def _read_torch(path):
-    with zipfile.ZipFile(path) as zf:
-        pkl = next(n for n in zf.namelist() if n.endswith("/data.pkl"))
-        prefix = pkl[: -len("/data.pkl")]
-        try:
-            obj = _TorchUnpickler(io.BytesIO(zf.read(pkl)), zf, prefix).load()
-        except (pickle.UnpicklingError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"{path}: not a readable impl_torch checkpoint ({e})") from None
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an {FORMAT} checkpoint")
-    config = dict(obj["config"])
-    config["layer_sizes"] = tuple(config["layer_sizes"])
-    params = list(obj["state_dict"].values())
-    return config, params

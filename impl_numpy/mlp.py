@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.init import init_params
+from core.spec import DTYPES, make_spec
+
 from . import activations as act
 from .checks import check_like, check_X, check_y
-from .spec import DTYPES, init_params, make_spec
 
 
 def _dact_inplace(name, dA, A):

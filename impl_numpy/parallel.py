@@ -29,7 +29,7 @@ state its threads left it (a lock held by a thread that does not exist in the ch
 deadlock; only some OpenBLAS builds guard against it) and a thread count set for the
 parent. A spawned worker imports NumPy afresh and limits its BLAS pool with threadpoolctl
 to ``threads_per_worker`` (default: cores // W); the count it reads back is
-``.worker_threads``. Failures: see ``impl_numpy._procs`` (bounded waits, ``WorkerError``).
+``.worker_threads``. Failures: see ``core.procs`` (bounded waits, ``WorkerError``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import os
 
 import numpy as np
 
-from ._procs import (
+from core.procs import (
     Pool,
     SharedBlock,
     WorkerError,
@@ -49,6 +49,7 @@ from ._procs import (
     serve,
     shard_bounds,
 )
+
 from .checks import check_X, check_y
 from .mlp import MLP
 

@@ -19,27 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.checks import check_sgd_args
+
 from .checks import check_like
 
 
 class SGD:
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
-        for name, value in (("lr", lr), ("momentum", momentum), ("dampening", dampening),
-                            ("weight_decay", weight_decay)):
-            if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(
-                    value, bool):
-                raise TypeError(f"{name} must be a number, got {value!r}")
-            if not np.isfinite(value):
-                raise ValueError(f"Invalid {name} value: {value}")
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        check_sgd_args(lr, momentum, dampening, weight_decay, nesterov)
         self.params = list(params)
         if not self.params:
             raise ValueError("SGD got an empty parameter list")

@@ -1,5 +1,7 @@
 """Input validation for the torch twin; the twin of ``impl_numpy.checks``.
 
+Rules both twins share (batch size, SGD arguments) live in ``core.checks``.
+
 Accepts tensors or anything ``torch.as_tensor`` takes (NumPy arrays, lists).
 Checks run before any state changes. On an accelerator the finiteness and label
 range checks read one value back to the host (a synchronisation).

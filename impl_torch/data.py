@@ -27,6 +27,8 @@ from torch.utils.data import (
     TensorDataset,
 )
 
+from core.checks import check_batch_size
+
 
 class NumpyOrderSampler(Sampler):
     """Yields ``np.random.default_rng(seed).permutation(n)``, a fresh one per epoch."""
@@ -87,17 +89,10 @@ def _dataset(X, y):
     return TensorDataset(X, y)
 
 
-def _check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-
-
 def per_sample_loader(X, y, batch_size, shuffle=True, seed=0, drop_last=False, order="torch",
                       **kwargs):
     """The textbook ``DataLoader``: one ``__getitem__`` per sample, then collate."""
-    _check_batch_size(batch_size)
+    batch_size = check_batch_size(batch_size)
     ds = _dataset(X, y)
     return DataLoader(ds, batch_size=int(batch_size), drop_last=drop_last,
                       sampler=_sampler(len(ds), shuffle, seed, order), **kwargs)
@@ -118,7 +113,7 @@ def _as_is(batch):
 def batched_loader(X, y, batch_size, shuffle=True, seed=0, drop_last=False, order="torch",
                    **kwargs):
     """One fetch per batch (``__getitems__`` + ``index_select``), no per-sample collate."""
-    _check_batch_size(batch_size)
+    batch_size = check_batch_size(batch_size)
     ds = _dataset(X, y)
     ds = BatchedTensorDataset(*ds.tensors)
     sampler = PermutationBatchSampler(len(ds), int(batch_size), shuffle, seed, drop_last, order)

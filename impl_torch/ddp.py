@@ -23,7 +23,7 @@ cores // ranks-per-node under torchrun, which otherwise leaves OMP_NUM_THREADS=1
 the count back (``DDPTrainer.rank_threads``; torchrun: printed by rank 0).
 
 Failures: every collective has ``timeout`` (not the 30-minute default), and the parent of
-``DDPTrainer`` watches its ranks with bounded waits (``impl_numpy._procs``): a rank that
+``DDPTrainer`` watches its ranks with bounded waits (``core.procs``): a rank that
 raises, dies or hangs makes ``step`` raise ``WorkerError`` with its traceback or signal
 within seconds, and the ranks, the shared memory and the rendezvous store are all cleaned up.
 """
@@ -43,7 +43,7 @@ import torch.multiprocessing
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from impl_numpy._procs import (
+from core.procs import (
     Pool,
     SharedBlock,
     WorkerError,
@@ -53,10 +53,10 @@ from impl_numpy._procs import (
     serve,
     shard_bounds,
 )
-from impl_numpy.checks import check_X, check_y
-from impl_numpy.spec import DTYPES, make_spec
+from core.spec import DTYPES, make_spec
 
-from .mlp import MLP
+from .checks import check_X, check_y
+from .mlp import MLP, TORCH_DTYPES
 from .train import make_sgd
 
 __all__ = ["DDPTrainer", "Rank", "WorkerError", "shard_bounds"]
@@ -202,8 +202,8 @@ class DDPTrainer(Pool):
         """One SGD step on the global batch over all ranks; its mean loss (before the update)."""
         self._check_open()
         s = self.spec
-        X = check_X(X.cpu().numpy() if torch.is_tensor(X) else X, s.n_in, DTYPES[s.dtype])
-        y = check_y(y.cpu().numpy() if torch.is_tensor(y) else y, len(X), s.n_out)
+        X = check_X(X, s.n_in, TORCH_DTYPES[s.dtype], "cpu").numpy()  # host copy for the block
+        y = check_y(y, len(X), s.n_out, "cpu").numpy()
         B = len(X)
         if B > self.max_batch:
             raise ValueError(f"batch of {B} samples exceeds max_batch={self.max_batch}")

@@ -2,27 +2,23 @@
 
 The file is ``torch.save({"format", "config", "state_dict"})``, read back with
 ``torch.load(..., weights_only=True)`` (no arbitrary unpickling). ``load`` also reads an
-``impl_numpy`` ``.npz`` (``allow_pickle=False``); ``impl_numpy.load`` reads these files
+``impl_numpy`` ``.npz`` (``allow_pickle=False``); ``core.checkpoint`` reads these files
 without torch. Either twin's checkpoint loads into the other.
 """
 
 from __future__ import annotations
 
 import os
-import zipfile
 
 import torch
 
-from impl_numpy.io import FORMAT
-from impl_numpy.io import read_checkpoint as read_numpy_checkpoint
+from core.checkpoint import FORMAT, config_of, is_torch_zip, read_checkpoint
 
 from .mlp import MLP
 
 
 def save(path, model: MLP) -> None:
-    s = model.spec
-    config = {"layer_sizes": list(s.layer_sizes), "activation": s.activation, "loss": s.loss,
-              "dtype": s.dtype}
+    config = config_of(model.spec)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     path = os.fspath(path)
     tmp = path + ".tmp"
@@ -34,10 +30,8 @@ def load(path, device="cpu") -> MLP:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
-    is_torch = zipfile.is_zipfile(path) and any(
-        n.endswith("data.pkl") for n in zipfile.ZipFile(path).namelist())
-    if not is_torch:  # an impl_numpy .npz (or garbage, which read_numpy_checkpoint refuses)
-        config, params = read_numpy_checkpoint(path)
+    if not is_torch_zip(path):  # an impl_numpy .npz (or garbage, which read_checkpoint refuses)
+        config, params = read_checkpoint(path)
     else:
         obj = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(obj, dict) or obj.get("format") != FORMAT:

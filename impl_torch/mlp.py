@@ -2,7 +2,7 @@
 
 Built from ``nn.Linear`` and activation modules; autograd does the backward pass that
 ``impl_numpy`` writes by hand. The same arguments give exactly ``impl_numpy.MLP``'s
-initial params (drawn by ``impl_numpy.spec.init_params``), so twins start identical.
+initial params (drawn by ``core.init.init_params``), so twins start identical.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from impl_numpy.spec import init_params, make_spec
+from core.init import init_params
+from core.spec import make_spec
 
 from .checks import check_X, check_y
 

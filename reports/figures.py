@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from bench.schema import CHAPTER_LAYER_SIZES
-from impl_numpy.spec import n_params
+from core.spec import n_params
 
 from .analysis import REFERENCE, human, select
 

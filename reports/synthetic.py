@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from bench.schema import SCHEMA_VERSION, SUITE
-from impl_numpy.spec import n_params, step_flops
+from core.flops import step_flops
+from core.spec import n_params
 
 HIDDEN = (16, 64, 100, 256, 1024, 4096)  # 784-h-10; h = 100 is the chapter's 79,510 params
 # backend -> (lib, device, a seconds, b seconds per parameter)

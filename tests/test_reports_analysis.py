@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from impl_numpy.spec import n_params, step_flops
+from core.flops import step_flops
+from core.spec import n_params
 from reports import analysis, synthetic
 from reports.analysis import Fit, measured_crossover, predicted_crossover
 from reports.load import load_runs

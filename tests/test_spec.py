@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from impl_numpy.spec import forward_flops, n_params, step_flops, step_gemm_shapes
+from core.flops import forward_flops, step_flops, step_gemm_shapes
+from core.spec import n_params
 
 
 def test_chapter_mlp_has_79510_parameters():

@@ -1,7 +1,7 @@
-"""The configuration both twins share: names, validation, initial weights and work counts.
+"""The network description both twins share: names, validation and the parameter count.
 
-This module is NumPy-only; ``impl_torch`` imports it so that the same arguments mean
-the same network in both twins (and the same initial parameters, drawn here).
+NumPy-only; both twins build their ``MLP`` from ``make_spec`` so that the same arguments
+mean the same network in both (initial weights: ``core.init``; work counts: ``core.flops``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import ACTIVATIONS, ALIASES
-
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+ALIASES = {"logistic": "sigmoid"}  # the chapter's name for sigmoid
 LOSSES = ("cross_entropy", "mse")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -91,50 +91,3 @@ def check_dtype(dtype) -> str:
 def n_params(layer_sizes) -> int:
     """Weights plus biases: sum of (fan_in + 1) * fan_out. 784-100-10 -> 79,510."""
     return sum((a + 1) * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
-
-
-def init_params(layer_sizes, dtype="float32", seed=0) -> list:
-    """``[W1, b1, W2, b2, ...]`` with ``W`` of shape (fan_out, fan_in), like ``nn.Linear``.
-
-    ``nn.Linear``'s default init (kaiming_uniform with a=sqrt(5)) is U(-1/sqrt(fan_in),
-    1/sqrt(fan_in)) for both W and b. Draws are made in float64 from
-    ``np.random.default_rng(seed)`` (W then b, layer by layer) and then rounded to
-    ``dtype``, so float32 and float64 twins start from the same values.
-    """
-    rng = np.random.default_rng(seed)
-    params = []
-    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
-        bound = 1.0 / np.sqrt(fan_in)
-        params.append(rng.uniform(-bound, bound, size=(fan_out, fan_in)).astype(dtype))
-        params.append(rng.uniform(-bound, bound, size=(fan_out,)).astype(dtype))
-    return params
-
-
-def step_flops(layer_sizes, batch) -> int:
-    """Exact FLOPs of the matrix products in one training step on ``batch`` samples.
-
-    Per layer of fan_in x fan_out: forward ``Z = A W^T`` and weight gradient
-    ``dW = dZ^T A`` are 2*B*fan_in*fan_out each; the input gradient ``dA = dZ W``
-    costs the same but is skipped for the first layer (nobody needs dL/dX).
-    About 6*B*P for a deep net, a bit less here. Elementwise work is not counted.
-    """
-    total = 0
-    for i, (a, b) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
-        total += (4 if i == 0 else 6) * batch * a * b
-    return total
-
-
-def step_gemm_shapes(layer_sizes, batch) -> list:
-    """``(m, k, n)`` of every matrix product in a step, in the order ``step_flops`` counts:
-    per layer the forward (B, fan_in) x (fan_in, fan_out), the weight gradient
-    (fan_out, B) x (B, fan_in) and, past the first layer, the input gradient
-    (B, fan_out) x (fan_out, fan_in). ``sum(2*m*k*n) == step_flops``."""
-    shapes = []
-    for i, (a, b) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
-        shapes += [(batch, a, b), (b, batch, a)] + ([(batch, b, a)] if i > 0 else [])
-    return shapes
-
-
-def forward_flops(layer_sizes, batch) -> int:
-    """FLOPs of the forward matrix products alone: 2*B*fan_in*fan_out per layer."""
-    return sum(2 * batch * a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
