@@ -19,7 +19,7 @@ STAMP      := $(VENV)/.installed
 REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 
-.PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check lint clean
+.PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check twins-diff lint clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
@@ -32,6 +32,7 @@ help:
 	@echo "  baseline    rewrite gate/baseline.json from 3 runs of the current code"
 	@echo "  gate-proof  the gate on real timings: passes unchanged code, catches 1.5x and 1.2x"
 	@echo "  gpu-check   CUDA tests + quick sweep with CUDA + report, all in $(GPU_OUT)/"
+	@echo "  twins-diff  lines removed/added/shared between impl_numpy/F and impl_torch/F"
 	@echo "  lint clean install"
 
 $(STAMP): pyproject.toml Makefile
@@ -72,6 +73,9 @@ gate-proof: $(STAMP)
 # One prepared run on a machine with an NVIDIA GPU: see bench/gpu_check.sh.
 gpu-check: $(STAMP)
 	bash bench/gpu_check.sh $(PY) $(GPU_OUT)
+
+twins-diff: $(STAMP)
+	$(PY) -m tests.twins_diff
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -66,7 +66,7 @@ class TorchEpoch(_Base):
         self.torch, self.device = torch, device
         self.model = impl_torch.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed,
                                     device=device)
-        self.opt = impl_torch.make_sgd(self.model, LR)
+        self.opt = impl_torch.SGD(self.model.params, LR)
         Xt, yt = torch.from_numpy(X.astype(case.dtype, copy=False)), torch.from_numpy(y)
         b = case.batch
         self.non_blocking = pipeline == "torch-pinned"

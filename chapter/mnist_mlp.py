@@ -123,7 +123,7 @@ def train_twins(X_train, y_train, X_test, y_test, epochs, lr=LR, batch=BATCH,
 
 def _train_twins(X_train, y_train, X_test, y_test, epochs, lr, batch, dtype, seed) -> dict:
     npm, tm = make_twins(X_train.shape[1], dtype)
-    opt, topt = impl_numpy.SGD(npm.params, lr=lr), impl_torch.make_sgd(tm, lr)
+    opt, topt = impl_numpy.SGD(npm.params, lr=lr), impl_torch.SGD(tm.params, lr=lr)
     np_loader = impl_numpy.batches(X_train, y_train, batch, seed=seed, drop_last=True)
     t_loader = impl_torch.batched_loader(X_train, y_train, batch, seed=seed, drop_last=True,
                                          order="numpy")

@@ -37,3 +37,12 @@ def check_sgd_args(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=F
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+
+def check_pool_args(world_size, max_batch, fault=None) -> None:
+    """A data-parallel pool's sizes: positive ints (never a bool); ``fault`` is test-only."""
+    for name, v in (("world_size", world_size), ("max_batch", max_batch)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if fault not in (None, "raise", "kill", "hang"):
+        raise ValueError(f"_fault must be None, 'raise', 'kill' or 'hang', got {fault!r}")

@@ -1,6 +1,6 @@
 """Worker processes and shared memory for the parallel backends, with bounded waits.
 
-Used by ``impl_numpy.parallel`` (``numpy-mp``) and ``impl_torch.ddp`` (``torch-ddp``);
+Used by ``impl_numpy.parallel`` (``numpy-mp``) and ``impl_torch.parallel`` (``torch-ddp``);
 standard library and NumPy only. The contract:
 
 * ``Workers(ctx, target, args, name)`` starts one process per entry of ``args`` from the

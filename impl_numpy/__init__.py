@@ -1,5 +1,9 @@
 """The NumPy twin: an MLP with hand-written backprop, SGD with torch's semantics,
-a shuffle/batch/repeat iterator and ``.npz`` checkpoints. Imports NumPy only."""
+a shuffle/batch/repeat iterator and ``.npz`` checkpoints. Imports NumPy only.
+
+Both twins export the same names (``import impl_numpy as tw`` or ``import impl_torch as tw``);
+the data-parallel trainer is in ``.parallel``. Shared rules and formats are in ``core``.
+"""
 
 from core.flops import step_flops
 from core.init import init_params

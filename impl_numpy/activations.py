@@ -1,15 +1,17 @@
 r"""Activation functions and their derivatives, in NumPy.
 
-Each ``*_grad(z)`` is the derivative of the activation with respect to its net
-input ``z`` (not its output), evaluated elementwise.
+Both twins: ``relu``, ``tanh``, ``sigmoid`` (forward, optional ``out``), ``*_backward(dA, A)``
+(``dA *= g'(z)`` in place, from the output ``A = g(z)``: what backprop needs), ``*_grad(z)``
+(the derivative with respect to the net input ``z``, built on ``*_backward``), ``softmax``,
+``log_softmax`` and ``ACTIVATIONS``: name -> ``Activation(forward, grad, backward)``.
 
 .. math::
 
-    \sigma(z) = \frac{1}{1 + e^{-z}}, \qquad \sigma'(z) = \sigma(z)\,(1 - \sigma(z))
+    \sigma(z) = \frac{1}{1 + e^{-z}}, \qquad \sigma'(z) = \sigma(z)\,(1 - \sigma(z)) = a (1 - a)
 
-    \tanh'(z) = 1 - \tanh^2(z)
+    \tanh'(z) = 1 - \tanh^2(z) = 1 - a^2
 
-    \mathrm{relu}(z) = \max(0, z), \qquad \mathrm{relu}'(z) = [z > 0]
+    \mathrm{relu}(z) = \max(0, z), \qquad \mathrm{relu}'(z) = [z > 0] = [a > 0]
 
     \mathrm{softmax}(z)_k = \frac{e^{z_k - m}}{\sum_j e^{z_j - m}}, \quad m = \max_j z_j
 
@@ -20,9 +22,25 @@ as in PyTorch's autograd.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numpy as np
 
 
+class Activation(NamedTuple):
+    forward: Callable  # g(z, out=None)
+    grad: Callable  # g'(z), with respect to the net input z
+    backward: Callable  # backward(dA, A): dA *= g'(z), from the output A = g(z), in place
+
+
+def _real(z):
+    """``z`` as an array of floats (integers become float64)."""
+    z = np.asarray(z)
+    return z if z.dtype.kind == "f" else z.astype(np.float64)
+
+
+# ----------------------------------------------------------------- sigmoid
 def sigmoid(z, out=None):
     """Logistic function, stable for any finite ``z``: only ``e = exp(-|z|) <= 1`` is formed.
 
@@ -37,29 +55,47 @@ def sigmoid(z, out=None):
     return r
 
 
+def sigmoid_backward(dA, A):
+    dA *= A * (1.0 - A)  # sigma'(z) = a (1 - a)
+    return dA
+
+
 def sigmoid_grad(z):
-    s = sigmoid(z)
-    return s * (1.0 - s)
+    a = sigmoid(_real(z))
+    return sigmoid_backward(np.ones_like(a), a)
 
 
+# -------------------------------------------------------------------- tanh
 def tanh(z, out=None):
     return np.tanh(z, out=out)
 
 
+def tanh_backward(dA, A):
+    dA *= 1.0 - A * A  # tanh'(z) = 1 - a^2
+    return dA
+
+
 def tanh_grad(z):
-    t = np.tanh(z)
-    return 1.0 - t * t
+    a = tanh(_real(z))
+    return tanh_backward(np.ones_like(a), a)
 
 
+# -------------------------------------------------------------------- relu
 def relu(z, out=None):
     return np.maximum(z, 0, out=out)
 
 
+def relu_backward(dA, A):
+    np.multiply(dA, A > 0, out=dA)  # relu'(z) = [z > 0] = [a > 0]
+    return dA
+
+
 def relu_grad(z):
-    z = np.asarray(z)
-    return (z > 0).astype(z.dtype if z.dtype.kind == "f" else np.float64)
+    a = relu(_real(z))
+    return relu_backward(np.ones_like(a), a)
 
 
+# ----------------------------------------------------------------- softmax
 def softmax(z, axis=-1):
     """Row-wise softmax (over ``axis``), shifted by the row max so exp never overflows."""
     z = np.asarray(z)
@@ -75,10 +111,10 @@ def log_softmax(z, axis=-1):
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-# name -> (forward, derivative w.r.t. net input); "logistic" is the chapter's name for sigmoid
+# name -> Activation; "logistic" is the chapter's name for sigmoid
 ACTIVATIONS = {
-    "relu": (relu, relu_grad),
-    "tanh": (tanh, tanh_grad),
-    "sigmoid": (sigmoid, sigmoid_grad),
+    "relu": Activation(relu, relu_grad, relu_backward),
+    "tanh": Activation(tanh, tanh_grad, tanh_backward),
+    "sigmoid": Activation(sigmoid, sigmoid_grad, sigmoid_backward),
 }
 ALIASES = {"logistic": "sigmoid"}

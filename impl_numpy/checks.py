@@ -1,7 +1,11 @@
 """Input validation for the NumPy twin: clear errors instead of broadcasting tracebacks.
 
 Every public entry point validates *before* it touches any state, so a call that
-fails leaves the model and the optimizer exactly as they were.
+fails leaves the model and the optimizer exactly as they were. Rules both twins share
+(batch size, SGD arguments) live in ``core.checks``.
+
+Accepts arrays or anything ``np.asarray`` takes (lists, CPU tensors). Everything stays on
+the host; there is no device to read back from.
 """
 
 from __future__ import annotations
@@ -10,12 +14,12 @@ import numpy as np
 
 
 def check_X(X, n_features: int, dtype) -> np.ndarray:
-    """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype``."""
+    """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on the host."""
     X = np.asarray(X)
     if X.dtype.kind not in "fiu":
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
     if X.shape[0] == 0:
         raise ValueError("X is an empty batch (0 samples)")
     if X.shape[1] != n_features:
@@ -28,12 +32,12 @@ def check_X(X, n_features: int, dtype) -> np.ndarray:
 
 
 def check_y(y, n_samples: int, n_classes: int) -> np.ndarray:
-    """1-D integer class labels in ``[0, n_classes)``, one per sample."""
+    """1-D integer class labels in ``[0, n_classes)``, one per sample, on the host."""
     y = np.asarray(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
+        raise ValueError(f"y must be 1-D (n_samples,), got shape {tuple(y.shape)}")
     if len(y) != n_samples:
         raise ValueError(f"len(y) = {len(y)} does not match len(X) = {n_samples}")
     lo, hi = int(y.min()), int(y.max())
@@ -50,8 +54,9 @@ def check_like(arrays, reference, what: str) -> list:
     out = []
     for i, (a, r) in enumerate(zip(arrays, reference)):
         a = np.asarray(a)
-        if a.shape != r.shape:
-            raise ValueError(f"{what}[{i}] has shape {a.shape}, expected {r.shape}")
+        if tuple(a.shape) != tuple(r.shape):
+            raise ValueError(f"{what}[{i}] has shape {tuple(a.shape)}, expected "
+                             f"{tuple(r.shape)}")
         if a.dtype != r.dtype:
             raise TypeError(f"{what}[{i}] has dtype {a.dtype}, expected {r.dtype}")
         out.append(a)

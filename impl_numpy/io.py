@@ -1,7 +1,8 @@
-"""Checkpoints: ``save(path, model)`` writes ``.npz``; ``load(path)`` reads it back.
+"""Checkpoints: ``save(path, model)`` writes an ``.npz``; ``load(path)`` reads it back.
 
 The format, and the reader that also takes an ``impl_torch`` checkpoint without importing
 torch, live in ``core.checkpoint``; either twin's checkpoint loads into the other.
+Here: ``np.savez`` of ``W1, b1, ...`` beside the spec; read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .mlp import MLP
 
 
 def save(path, model: MLP) -> None:
-    """Write params ``W1, b1, ...`` and the spec to ``path`` (an ``.npz``), atomically."""
+    """Write the params ``W1, b1, ...`` and the spec to ``path``, atomically."""
     s = model.spec
     arrays = dict(zip(param_names(len(model.params)), model.params))
     meta = {"format": np.array(FORMAT), "layer_sizes": np.array(s.layer_sizes, dtype=np.int64),

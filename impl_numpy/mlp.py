@@ -1,4 +1,4 @@
-r"""A multilayer perceptron with hand-written backpropagation, in NumPy.
+r"""The NumPy twin's MLP: the network below, its backward pass written by hand at the end.
 
 Shapes: ``B`` samples, layer ``l`` maps ``n_{l-1}`` to ``n_l`` features, ``C = n_L`` classes.
 
@@ -15,14 +15,9 @@ for ``mse`` (``A_L = \sigma(Z_L)``). Losses, as torch's ``CrossEntropyLoss()`` a
     L_{CE} = -\frac{1}{B}\sum_i \log \mathrm{softmax}(Z_L)_{i, y_i}, \qquad
     L_{MSE} = \frac{1}{BC}\sum_{i,k} (A_{L,ik} - T_{ik})^2
 
-Backward (``\odot`` elementwise; ``g'`` is written in terms of the output ``A``):
-
-.. math::
-    dZ_L = \tfrac{1}{B}(\mathrm{softmax}(Z_L) - T) \;\; (CE), \qquad
-    dZ_L = \tfrac{2}{BC}(A_L - T) \odot A_L \odot (1 - A_L) \;\; (MSE)
-
-    dW_l = dZ_l^T A_{l-1}, \quad db_l = \textstyle\sum_i dZ_{l,i}, \quad
-    dA_{l-1} = dZ_l W_l, \quad dZ_{l-1} = dA_{l-1} \odot g'(A_{l-1})
+Both twins: ``loss`` returns a float; ``loss_and_grads`` a float and the gradients in the
+order of ``params``; ``train_step`` uses the model-owned gradients of ``zero_grads``.
+Backward: by hand, in the last section (the equations are there).
 """
 
 from __future__ import annotations
@@ -36,29 +31,19 @@ from . import activations as act
 from .checks import check_like, check_X, check_y
 
 
-def _dact_inplace(name, dA, A):
-    """dA *= g'(Z), where g'(Z) is computed from the layer's output A = g(Z)."""
-    if name == "relu":
-        np.multiply(dA, A > 0, out=dA)  # relu'(z) = [z > 0] = [a > 0]
-    elif name == "tanh":
-        dA *= 1.0 - A * A  # tanh'(z) = 1 - a^2
-    else:  # sigmoid
-        dA *= A * (1.0 - A)  # sigma'(z) = a (1 - a)
-
-
 class MLP:
     """``MLP(layer_sizes, activation="relu", loss="cross_entropy", dtype="float32", seed=0)``.
 
     ``params`` is ``[W1, b1, W2, b2, ...]`` with ``W`` of shape (fan_out, fan_in), as in
-    ``nn.Linear``; ``impl_torch.MLP`` with the same arguments starts from the same values.
+    ``nn.Linear``; both twins built with the same arguments start from the same values.
     """
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy",
                  dtype="float32", seed=0):
         self.spec = make_spec(layer_sizes, activation, loss, dtype)
-        self.np_dtype = DTYPES[self.spec.dtype]
+        self.dtype = DTYPES[self.spec.dtype]
         self.params = init_params(self.spec.layer_sizes, self.spec.dtype, seed)
-        self.grads = None  # model-owned gradient arrays, like torch's p.grad (train_step)
+        self.grads = None  # model-owned gradient arrays, like torch's p.grad (zero_grads)
         self._ws = {}  # scratch arrays reused across calls: no allocation, no page faults
 
     def __repr__(self):
@@ -70,51 +55,84 @@ class MLP:
     def n_params(self) -> int:
         return self.spec.n_params
 
-    def _scratch(self, key, shape):
-        """A model-owned array of ``shape``, reused by the next call that asks for ``key``."""
-        buf = self._ws.get(key)
-        if buf is None or buf.shape != shape:
-            buf = self._ws[key] = np.empty(shape, self.np_dtype)
-        return buf
-
     # ----------------------------------------------------------------- forward
-    def _forward(self, X):
-        """All layer outputs ``[A_0 = X, A_1, ..., A_L]`` (A_L: logits or logistic output).
-
-        Hidden outputs live in scratch arrays (overwritten by the next call); A_L is new."""
-        As = [X]
-        n_layers = len(self.params) // 2
-        for l in range(n_layers):
-            W, b = self.params[2 * l], self.params[2 * l + 1]
-            out = None if l == n_layers - 1 else self._scratch(("Z", l), (len(X), W.shape[0]))
-            Z = np.matmul(As[-1], W.T, out=out)  # (B, n_in) @ (n_in, n_out) -> (B, n_out)
-            Z += b
-            if l < n_layers - 1:
-                act.ACTIVATIONS[self.spec.activation][0](Z, out=Z)  # A_l = g(Z_l), in place
-            elif self.spec.loss == "mse":
-                act.sigmoid(Z, out=Z)  # logistic output layer
-            As.append(Z)
-        return As
-
     def forward(self, X):
         """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``."""
-        return self._forward(check_X(X, self.spec.n_in, self.np_dtype))[-1]
+        X = check_X(X, self.spec.n_in, self.dtype)
+        return self._forward(X)[-1]  # (B, n_in) -> (B, C), one matmul per layer
 
     def predict_proba(self, X):
         """Class probabilities: softmax of the logits (``cross_entropy``), or the logistic
         outputs normalised to sum to one per row (``mse``)."""
         out = self.forward(X)
         if self.spec.loss == "cross_entropy":
-            return act.softmax(out)
+            return act.softmax(out, axis=1)
         return out / out.sum(axis=1, keepdims=True)
 
     def predict(self, X):
         """Predicted class labels, shape (B,)."""
-        return np.argmax(self.forward(X), axis=1)
+        return self.forward(X).argmax(axis=1)
 
     # -------------------------------------------------------------------- loss
+    def loss(self, X, y) -> float:
+        """The mean batch loss, as a Python float."""
+        X = check_X(X, self.spec.n_in, self.dtype)
+        y = check_y(y, len(X), self.spec.n_out)
+        return float(self._loss_and_dout(self._forward(X)[-1], y, need_grad=False)[0])
+
+    def loss_and_grads(self, X, y, out=None):
+        """``(loss, grads)``, grads in the order, shapes and dtype of params: new arrays, or
+        written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given."""
+        X = check_X(X, self.spec.n_in, self.dtype)
+        y = check_y(y, len(X), self.spec.n_out)
+        grads = [None] * len(self.params) if out is None else check_like(out, self.params, "out")
+        As = self._forward(X)
+        loss, dZ = self._loss_and_dout(As[-1], y, need_grad=True)
+        return float(loss), self._backward(As, dZ, grads)
+
+    def zero_grads(self) -> list:
+        """The model-owned gradient arrays (``self.grads``), created on first use, zeroed."""
+        if self.grads is None:
+            self.grads = [np.zeros_like(p) for p in self.params]
+        else:
+            for g in self.grads:
+                g.fill(0)
+        return self.grads
+
+    # ------------------------ only in this twin: the forward cache and the backward pass
+    def _scratch(self, key, shape):
+        """A model-owned array of ``shape``, reused by the next call that asks for ``key``."""
+        buf = self._ws.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._ws[key] = np.empty(shape, self.dtype)
+        return buf
+
+    def _forward(self, X):
+        """All layer outputs ``[A_0 = X, A_1, ..., A_L]`` (A_L: logits or logistic output).
+
+        Hidden outputs live in scratch arrays (overwritten by the next call); A_L is new."""
+        As = [X]
+        n_layers = len(self.params) // 2
+        g = act.ACTIVATIONS[self.spec.activation].forward
+        for l in range(n_layers):
+            W, b = self.params[2 * l], self.params[2 * l + 1]
+            out = None if l == n_layers - 1 else self._scratch(("Z", l), (len(X), W.shape[0]))
+            Z = np.matmul(As[-1], W.T, out=out)  # (B, n_in) @ (n_in, n_out) -> (B, n_out)
+            Z += b
+            if l < n_layers - 1:
+                g(Z, out=Z)  # A_l = g(Z_l), in place
+            elif self.spec.loss == "mse":
+                act.sigmoid(Z, out=Z)  # logistic output layer
+            As.append(Z)
+        return As
+
     def _loss_and_dout(self, out, y, need_grad):
-        """Loss value and dL/dZ_L for the output ``out`` = A_L."""
+        r"""Loss value and dL/dZ_L for the output ``out`` = A_L.
+
+        .. math::
+            dZ_L = \tfrac{1}{B}(\mathrm{softmax}(Z_L) - T) \;\; (CE), \qquad
+            dZ_L = \tfrac{2}{BC}(A_L - T) \odot A_L \odot (1 - A_L) \;\; (MSE)
+        """
         B, C = out.shape
         rows = np.arange(B)
         if self.spec.loss == "cross_entropy":
@@ -136,24 +154,20 @@ class MLP:
             return loss, None
         dZ = diff
         dZ *= 2.0 / (B * C)
-        dZ *= out * (1.0 - out)  # sigma'(Z_L) = A_L (1 - A_L)
+        act.sigmoid_backward(dZ, out)  # dZ *= sigma'(Z_L) = A_L (1 - A_L)
         return loss, dZ
 
-    def loss(self, X, y) -> float:
-        X = check_X(X, self.spec.n_in, self.np_dtype)
-        y = check_y(y, len(X), self.spec.n_out)
-        return float(self._loss_and_dout(self._forward(X)[-1], y, need_grad=False)[0])
+    def _backward(self, As, dZ, grads) -> list:
+        r"""Fill ``grads`` from the layer outputs ``As`` and ``dZ = dL/dZ_L``, last layer first.
 
-    def loss_and_grads(self, X, y, out=None):
-        """``(loss, grads)``, grads in the order, shapes and dtype of params: new arrays, or
-        written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given."""
-        X = check_X(X, self.spec.n_in, self.np_dtype)
-        y = check_y(y, len(X), self.spec.n_out)
-        grads = [None] * len(self.params) if out is None else check_like(out, self.params, "out")
-        As = self._forward(X)
-        loss, dZ = self._loss_and_dout(As[-1], y, need_grad=True)
-        n_layers = len(self.params) // 2
-        for l in reversed(range(n_layers)):
+        ``\odot`` is elementwise; ``g'`` is computed from the output ``A`` (``*_backward``):
+
+        .. math::
+            dW_l = dZ_l^T A_{l-1}, \quad db_l = \textstyle\sum_i dZ_{l,i}, \quad
+            dA_{l-1} = dZ_l W_l, \quad dZ_{l-1} = dA_{l-1} \odot g'(A_{l-1})
+        """
+        g_backward = act.ACTIVATIONS[self.spec.activation].backward
+        for l in reversed(range(len(self.params) // 2)):
             A_prev, W = As[l], self.params[2 * l]
             # (n_out, B) @ (B, n_in) -> (n_out, n_in)
             grads[2 * l] = np.matmul(dZ.T, A_prev, out=grads[2 * l])
@@ -161,15 +175,5 @@ class MLP:
             if l > 0:
                 dA = self._scratch(("dA", l), A_prev.shape)
                 np.matmul(dZ, W, out=dA)  # (B, n_out) @ (n_out, n_in) -> (B, n_in)
-                _dact_inplace(self.spec.activation, dA, A_prev)
-                dZ = dA
-        return float(loss), grads
-
-    def zero_grads(self) -> list:
-        """The model-owned gradient arrays (``self.grads``), created on first use, zeroed."""
-        if self.grads is None:
-            self.grads = [np.zeros_like(p) for p in self.params]
-        else:
-            for g in self.grads:
-                g.fill(0)
-        return self.grads
+                dZ = g_backward(dA, A_prev)
+        return grads

@@ -39,6 +39,7 @@ import os
 
 import numpy as np
 
+from core.checks import check_pool_args
 from core.procs import (
     Pool,
     SharedBlock,
@@ -86,15 +87,11 @@ class DataParallel(Pool):
     def __init__(self, model: MLP, world_size: int, threads_per_worker: int | None = None,
                  max_batch: int = 1024, timeout: float = 60.0, start_timeout: float = 120.0,
                  _fault: str | None = None):
-        for name, v in (("world_size", world_size), ("max_batch", max_batch)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if _fault not in (None, "raise", "kill", "hang"):
-            raise ValueError(f"_fault must be None, 'raise', 'kill' or 'hang', got {_fault!r}")
+        check_pool_args(world_size, max_batch, _fault)
         W = self.world_size = int(world_size)
         self.model, self.max_batch, self.timeout = model, int(max_batch), float(timeout)
         self.threads_per_worker = int(threads_per_worker or max(1, available_cores() // W))
-        s, dtype = model.spec, model.np_dtype
+        s, dtype = model.spec, model.dtype
         self._shapes = [p.shape for p in model.params]
         fields = layout(X=((self.max_batch, s.n_in), dtype), y=((self.max_batch,), np.int64),
                         params=((s.n_params,), dtype), grads=((W, s.n_params), dtype))
@@ -124,7 +121,7 @@ class DataParallel(Pool):
         """``(loss, grads)`` of the global batch, as ``model.loss_and_grads(X, y)`` would give."""
         self._check_open()
         s = self.model.spec
-        X = check_X(X, s.n_in, self.model.np_dtype)
+        X = check_X(X, s.n_in, self.model.dtype)
         y = check_y(y, len(X), s.n_out)
         B = len(X)
         if B > self.max_batch:

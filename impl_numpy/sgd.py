@@ -13,6 +13,8 @@ For each parameter ``p`` with gradient ``g`` (``mu`` momentum, ``tau`` dampening
     p \leftarrow p - \eta d
 
 The first step copies the gradient into the momentum buffer (no dampening), as torch does.
+Both twins: ``SGD(model.params, lr, ...)``; this twin's ``step(grads)`` takes the
+gradients, the torch twin's ``step()`` reads them from ``p.grad`` (autograd put them there).
 """
 
 from __future__ import annotations

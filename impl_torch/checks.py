@@ -1,24 +1,27 @@
-"""Input validation for the torch twin; the twin of ``impl_numpy.checks``.
+"""Input validation for the torch twin: clear errors instead of broadcasting tracebacks.
 
-Rules both twins share (batch size, SGD arguments) live in ``core.checks``.
+Every public entry point validates *before* it touches any state, so a call that
+fails leaves the model and the optimizer exactly as they were. Rules both twins share
+(batch size, SGD arguments) live in ``core.checks``.
 
-Accepts tensors or anything ``torch.as_tensor`` takes (NumPy arrays, lists).
-Checks run before any state changes. On an accelerator the finiteness and label
-range checks read one value back to the host (a synchronisation).
+Accepts tensors or anything ``torch.as_tensor`` takes (NumPy arrays, lists). On an
+accelerator the finiteness and label range checks read one value back to the host.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
 def check_X(X, n_features: int, dtype, device) -> torch.Tensor:
+    """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on ``device``."""
     X = torch.as_tensor(X)
     if X.dtype.is_complex or X.dtype == torch.bool:
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
-    if X.dim() != 2:
+    if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
     if X.shape[0] == 0:
         raise ValueError("X is an empty batch (0 samples)")
@@ -34,10 +37,11 @@ def check_X(X, n_features: int, dtype, device) -> torch.Tensor:
 
 
 def check_y(y, n_samples: int, n_classes: int, device) -> torch.Tensor:
+    """1-D integer class labels in ``[0, n_classes)``, one per sample, on ``device``."""
     y = torch.as_tensor(y)
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
-    if y.dim() != 1:
+    if y.ndim != 1:
         raise ValueError(f"y must be 1-D (n_samples,), got shape {tuple(y.shape)}")
     if len(y) != n_samples:
         raise ValueError(f"len(y) = {len(y)} does not match len(X) = {n_samples}")
@@ -46,3 +50,21 @@ def check_y(y, n_samples: int, n_classes: int, device) -> torch.Tensor:
     if lo < 0 or hi >= n_classes:
         raise ValueError(f"labels must lie in [0, {n_classes}), got values in [{lo}, {hi}]")
     return y
+
+
+def check_like(arrays, reference, what: str) -> list:
+    """``arrays`` must match ``reference`` one-to-one in count, shape and dtype."""
+    arrays = list(arrays)
+    if len(arrays) != len(reference):
+        raise ValueError(f"{what}: expected {len(reference)} arrays, got {len(arrays)}")
+    out = []
+    for i, (a, r) in enumerate(zip(arrays, reference)):
+        a = a if isinstance(a, torch.Tensor) else np.asarray(a)
+        if tuple(a.shape) != tuple(r.shape):
+            raise ValueError(f"{what}[{i}] has shape {tuple(a.shape)}, expected "
+                             f"{tuple(r.shape)}")
+        a = torch.as_tensor(a)
+        if a.dtype != r.dtype:
+            raise TypeError(f"{what}[{i}] has dtype {a.dtype}, expected {r.dtype}")
+        out.append(a)
+    return out

@@ -1,14 +1,24 @@
-"""The input pipeline with ``torch.utils.data``: shuffle, batch, repeat.
+"""The input pipeline: shuffle, batch, repeat. ``DataLoader``s over in-memory tensors.
 
-Two loaders over in-memory tensors, both ``DataLoader``s:
+``batches(X, y, 32)`` is an iterable: each ``for`` loop over it is one epoch, drawn
+with a fresh permutation from one ``np.random.default_rng(seed)``, so iterating
+again *repeats* the data in a new order, reproducibly for a given seed::
+
+    loader = batches(X, y, batch_size=32, shuffle=True, seed=0)
+    for epoch in range(3):
+        for Xb, yb in loader:
+            ...
+
+Both twins' ``batches`` given the same arguments yield the same batches (NumPy arrays in
+one, tensors here). Only in this twin, two loaders that show what ``DataLoader`` costs:
 
 * ``per_sample_loader``: ``DataLoader(TensorDataset(X, y), batch_size, shuffle=True)``, as
   most people first write it. It fetches one sample at a time and collates the batch:
   Python work per *sample*.
-* ``batched_loader``: a batch sampler that cuts one permutation tensor per epoch into
-  index tensors, and a ``TensorDataset`` whose ``__getitems__`` (the batched-fetch hook
-  ``DataLoader`` calls when a dataset has one) gathers each batch with one ``index_select``
-  per tensor, with no collation. Same batches, no Python work per sample.
+* ``batched_loader`` (what ``batches`` is): a batch sampler that cuts one permutation tensor
+  per epoch into index tensors, and a ``TensorDataset`` whose ``__getitems__`` (the
+  batched-fetch hook ``DataLoader`` calls when a dataset has one) gathers each batch with one
+  ``index_select`` per tensor, with no collation. Same batches, no Python work per sample.
 
 ``order="numpy"`` draws each epoch's permutation from ``np.random.default_rng(seed)``
 exactly as ``impl_numpy.batches`` does, so a test can feed both twins the same batches;
@@ -30,6 +40,12 @@ from torch.utils.data import (
 from core.checks import check_batch_size
 
 
+def batches(X, y, batch_size, shuffle=True, seed=0, drop_last=False):
+    """``batched_loader(..., order="numpy")``: the NumPy twin's batches, as tensors."""
+    return batched_loader(X, y, batch_size, shuffle, seed, drop_last, order="numpy")
+
+
+# ------------------------------------- only in this twin: DataLoader variants and samplers
 class NumpyOrderSampler(Sampler):
     """Yields ``np.random.default_rng(seed).permutation(n)``, a fresh one per epoch."""
 

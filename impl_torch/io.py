@@ -1,9 +1,9 @@
-"""Checkpoints through ``state_dict``: ``save(path, model)`` / ``load(path)``.
+"""Checkpoints: ``save(path, model)`` writes a ``torch.save`` zip; ``load(path)`` reads it back.
 
-The file is ``torch.save({"format", "config", "state_dict"})``, read back with
-``torch.load(..., weights_only=True)`` (no arbitrary unpickling). ``load`` also reads an
-``impl_numpy`` ``.npz`` (``allow_pickle=False``); ``core.checkpoint`` reads these files
-without torch. Either twin's checkpoint loads into the other.
+The format, and the reader that also takes an ``impl_torch`` checkpoint without importing
+torch, live in ``core.checkpoint``; either twin's checkpoint loads into the other.
+Here: ``torch.save({"format", "config", "state_dict"})``; read with ``weights_only=True``
+(no arbitrary unpickling), or with ``core.checkpoint`` for an ``impl_numpy`` ``.npz``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .mlp import MLP
 
 
 def save(path, model: MLP) -> None:
+    """Write the params (a ``state_dict``) and the spec to ``path``, atomically."""
     config = config_of(model.spec)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     path = os.fspath(path)
@@ -27,6 +28,7 @@ def save(path, model: MLP) -> None:
 
 
 def load(path, device="cpu") -> MLP:
+    """A new ``MLP`` with the checkpoint's spec and params (validated shape and dtype)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")

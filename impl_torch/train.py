@@ -1,24 +1,19 @@
-"""One training step, the unit every benchmark times. Twin of ``impl_numpy.train``."""
+"""One training step, the unit every benchmark times: forward, backward, SGD update.
+
+Both twins: ``train_step(model, opt, X, y) -> float``, the batch loss before the update; the
+gradients land in the model's own storage (``model.grads``).
+"""
 
 from __future__ import annotations
 
-import torch
-
-from core.checks import check_sgd_args
-
-
-def make_sgd(model, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-    """``torch.optim.SGD`` over the model's params, with the twin's argument names; refuses
-    what ``impl_numpy.SGD`` refuses (``core.checks.check_sgd_args``)."""
-    check_sgd_args(lr, momentum, dampening, weight_decay, nesterov)
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, dampening=dampening,
-                           weight_decay=weight_decay, nesterov=nesterov)
-
 
 def train_step(model, opt, X, y) -> float:
-    """Forward, backward and SGD update on one batch; returns the batch loss (before the update)."""
+    """Forward, backward and SGD update on one batch; returns the batch loss (before the update).
+
+    Backward: autograd on ``model.loss_tensor``, into the model's own tensors (``p.grad``);
+    ``opt.step`` reads them. The loss is read back last: one sync, after the update."""
     opt.zero_grad(set_to_none=True)
-    loss = model.loss(X, y)
+    loss = model.loss_tensor(X, y)
     loss.backward()
     opt.step()
     return loss.item()

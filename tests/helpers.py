@@ -34,7 +34,7 @@ def problem(rng, n, n_in, n_out, dtype="float64"):
 def torch_grads(model, X, y):
     """Loss and gradients of the torch twin by autograd, as NumPy arrays."""
     model.zero_grad(set_to_none=True)
-    loss = model.loss(torch.from_numpy(X), torch.from_numpy(y))
+    loss = model.loss_tensor(torch.from_numpy(X), torch.from_numpy(y))
     loss.backward()
     return loss.item(), [p.grad.numpy().copy() for p in model.parameters()]
 

@@ -42,7 +42,7 @@ def test_one_book_step_is_one_twin_step_at_the_equivalent_lr():
     book = [p - mnist_mlp.BOOK_LR * g for p, g in zip(start, mnist_mlp.book_grads(start, X, y))]
     npm, tm = mnist_mlp.make_twins(784)
     impl_numpy.train_step(npm, impl_numpy.SGD(npm.params, lr=mnist_mlp.LR), X, y)
-    impl_torch.train_step(tm, impl_torch.make_sgd(tm, mnist_mlp.LR), torch.from_numpy(X),
+    impl_torch.train_step(tm, impl_torch.SGD(tm.params, mnist_mlp.LR), torch.from_numpy(X),
                           torch.from_numpy(y))
     assert mnist_mlp.LR == 1.0
     assert_params_close(npm.params, book, BOOK_STEP_RTOL, "impl_numpy at lr 1.0 vs book")

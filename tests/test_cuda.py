@@ -48,7 +48,7 @@ def test_k_sgd_steps_on_cuda_equal_the_cpu_twin(dtype, no_tf32):
     npm = impl_numpy.MLP(SIZES, dtype=dtype, seed=3)
     tm = impl_torch.MLP(SIZES, dtype=dtype, seed=3, device="cuda")
     assert tm.device.type == "cuda"
-    opt, topt = impl_numpy.SGD(npm.params, **SGD_ARGS), impl_torch.make_sgd(tm, **SGD_ARGS)
+    opt, topt = impl_numpy.SGD(npm.params, **SGD_ARGS), impl_torch.SGD(tm.params, **SGD_ARGS)
     for step in range(STEPS):
         X, y = problem(rng, int(rng.integers(1, 64)), SIZES[0], SIZES[-1], dtype)
         loss_np = impl_numpy.train_step(npm, opt, X, y)

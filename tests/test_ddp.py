@@ -1,4 +1,4 @@
-"""torch-ddp (``impl_torch.ddp.DDPTrainer``): W DistributedDataParallel ranks (gloo) leave
+"""torch-ddp (``impl_torch.parallel.DDPTrainer``): W DistributedDataParallel ranks (gloo) leave
 the params of single-process SGD on the global batch, even or uneven; a rank that raises or
 is killed fails the step within seconds with its error; nothing is left behind after
 success, failure or Ctrl-C. Each trainer start costs seconds (torch imports per rank), so
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import impl_torch
-from impl_torch.ddp import DDPTrainer
+from impl_torch.parallel import DDPTrainer
 
 from .helpers import TRAIN_RTOL, assert_params_close, problem
 from .test_multiprocess import (
@@ -48,7 +48,7 @@ def ddp(request):
 def test_k_sgd_steps_equal_single_process(ddp):
     """Runs first on each trainer: the ranks start from the twin's initial params."""
     ref = impl_torch.MLP(SIZES, activation="tanh", dtype="float64", seed=1)
-    opt = impl_torch.make_sgd(ref, **SGD_ARGS)
+    opt = impl_torch.SGD(ref.params, **SGD_ARGS)
     rng = np.random.default_rng(0)
     for step, B in enumerate(BATCHES):
         X, y = problem(rng, B, SIZES[0], SIZES[-1])

@@ -39,7 +39,7 @@ def test_bad_batch_is_refused_and_changes_nothing(twin, case):
         step = impl_numpy.train_step
     else:
         model, before = tm, tm.numpy_params()
-        opt, step = impl_torch.make_sgd(model, 0.1, momentum=0.9), impl_torch.train_step
+        opt, step = impl_torch.SGD(model.params, 0.1, momentum=0.9), impl_torch.train_step
         X, y = torch.as_tensor(X), torch.as_tensor(y)
     with pytest.raises(exc, match=message):
         step(model, opt, X, y)

@@ -1,4 +1,5 @@
-"""impl_numpy.SGD against torch.optim.SGD: same updates, same refusals."""
+"""impl_numpy.SGD against torch.optim.SGD: same updates, same refusals; impl_torch.SGD
+refuses exactly what impl_numpy.SGD refuses."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import impl_torch
 from impl_numpy import SGD
 
 SGD_RTOL = 1e-12  # float64, a few update steps on the same gradients
@@ -49,16 +51,21 @@ def test_updates_match_torch(config):
 def test_refuses_what_torch_refuses(kw, message):
     with pytest.raises(ValueError, match=message):
         SGD([np.zeros(2)], **kw)
+    with pytest.raises(ValueError, match=message):
+        impl_torch.SGD([torch.zeros(2, requires_grad=True)], **kw)
     with pytest.raises(ValueError):
         torch.optim.SGD([torch.zeros(2, requires_grad=True)], **kw)
 
 
 def test_refuses_non_finite_hyperparameters():
     """Stricter than torch, which accepts lr=nan and then silently produces NaN params."""
-    with pytest.raises(ValueError, match="lr"):
-        SGD([np.zeros(2)], lr=float("nan"))
-    with pytest.raises(TypeError, match="momentum must be a number"):
-        SGD([np.zeros(2)], lr=0.1, momentum="0.9")
+    for make, param in ((SGD, np.zeros(2)), (impl_torch.SGD, torch.zeros(2, requires_grad=True))):
+        with pytest.raises(ValueError, match="lr"):
+            make([param], lr=float("nan"))
+        with pytest.raises(TypeError, match="momentum must be a number"):
+            make([param], lr=0.1, momentum="0.9")
+        with pytest.raises(ValueError, match="empty parameter list"):
+            make([], lr=0.1)
 
 
 def test_bad_grads_change_nothing():

@@ -32,7 +32,7 @@ def test_k_sgd_steps_leave_twins_equal(activation, loss, opt_name, dtype):
     sizes = [20, 16, 12, 5]
     npm, tm = twins(sizes, activation=activation, loss=loss, dtype=dtype, seed=1)
     kw = OPTIMIZERS[opt_name]
-    opt, topt = impl_numpy.SGD(npm.params, lr=0.05, **kw), impl_torch.make_sgd(tm, 0.05, **kw)
+    opt, topt = impl_numpy.SGD(npm.params, lr=0.05, **kw), impl_torch.SGD(tm.params, 0.05, **kw)
     for step in range(STEPS):
         X, y = problem(rng, int(rng.integers(1, 40)), sizes[0], sizes[-1], dtype)
         loss_np = impl_numpy.train_step(npm, opt, X, y)
@@ -51,8 +51,8 @@ def test_digits_same_accuracy_with_same_batches():
     idx = rng.permutation(len(X))
     train, test = idx[:1400], idx[1400:]
     npm, tm = twins([64, 64, 10], activation="relu", dtype="float32", seed=0)
-    opt, topt = impl_numpy.SGD(npm.params, lr=0.1, momentum=0.9), impl_torch.make_sgd(
-        tm, 0.1, momentum=0.9)
+    opt, topt = impl_numpy.SGD(npm.params, lr=0.1, momentum=0.9), impl_torch.SGD(
+        tm.params, 0.1, momentum=0.9)
     np_loader = impl_numpy.batches(X[train], y[train], 32, seed=42)
     t_loader = impl_torch.batched_loader(X[train], y[train], 32, seed=42, order="numpy")
     for _epoch in range(8):

@@ -51,7 +51,7 @@ class NumpyMPRunner(_ParallelRunner):
 
 class DDPRunner(_ParallelRunner):
     def __init__(self, case: Case):
-        from impl_torch.ddp import DDPTrainer
+        from impl_torch.parallel import DDPTrainer
 
         self.case = case
         self.X, self.y = make_batch(case)

@@ -32,7 +32,7 @@ class TorchRunner:
         self.sync = _sync_for(device)
         self.model = impl_torch.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed,
                                     device=device)
-        self.opt = impl_torch.make_sgd(self.model, LR)
+        self.opt = impl_torch.SGD(self.model.params, LR)
         X, y = make_batch(case)
         self.X, self.y = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
         self.shapes = [tuple(p.shape) for p in self.model.parameters()]

@@ -1,31 +1,35 @@
-"""``torch-ddp``: the torch twin under ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA).
+"""``torch-ddp``: data-parallel SGD for the torch twin under ``DistributedDataParallel``.
 
-Run it with torchrun (trains on synthetic MNIST-shaped data, rank 0 prints the loss per epoch)::
-
-    torchrun --standalone --nproc-per-node=2 -m impl_torch.ddp --epochs 3 --batch 256
-
-or drive ``W`` ranks from one Python process, as the tests and benchmarks do::
+The PyTorch way: ``W`` ranks (gloo on CPU, nccl on CUDA), started once and reused, each run
+the twin's own ``MLP`` and ``SGD`` on one shard of the global batch; DDP all-reduces the
+gradients during ``backward``, so every rank makes the same update. Driven from one Python
+process, as the tests and benchmarks do::
 
     with DDPTrainer([784, 1024, 10], world_size=2, lr=0.1, momentum=0.9) as ddp:
         loss = ddp.step(X, y)          # every rank's forward, backward, all-reduce and update
         params = ddp.numpy_params()
 
-Both launch paths run the same ``Rank``: ``W`` ranks each take a contiguous shard of the
-global batch of ``B`` rows (``shard_bounds``: the first ``B mod W`` ranks take one row more;
-``B < W`` raises ``ValueError``). DDP averages gradients *equally* over ranks, so rank ``r``
-scales its shard-mean loss by ``W * n_r / B`` before ``backward``; the all-reduced gradient
-is then ``sum_r (n_r / B) grad_r``, the single-process gradient on the global batch (up to
-summation order) whether or not ``W`` divides ``B``, and every rank's ``torch.optim.SGD``
-makes the twin's update. The loss reported is the global-batch mean, ``sum_r n_r/B loss_r``.
+or launched by torchrun (synthetic MNIST-shaped data, rank 0 prints the loss per epoch)::
+
+    torchrun --standalone --nproc-per-node=2 -m impl_torch.parallel --epochs 3 --batch 256
+
+One step: the parent copies the global batch into one shared-memory segment and sends every
+rank ``("step", B)``; rank ``r`` reads its rows, runs forward and ``backward`` (the all-reduce
+happens there, bucket by bucket) and ``SGD.step``; both launch paths run this ``Rank``.
+
+Uneven batches. Rank ``r`` takes the contiguous rows ``shard_bounds(B, W)[r]``: the first
+``B mod W`` ranks take one row more; ``B < W`` raises ``ValueError``. DDP averages gradients
+*equally* over ranks, so rank ``r`` scales its shard-mean loss by ``W * n_r / B`` before
+``backward``; the all-reduced gradient is then ``sum_r (n_r / B) grad_r``, the
+single-process gradient on the global batch (up to summation order) whether or not ``W``
+divides ``B``. The loss reported is the global-batch mean, ``sum_r n_r/B loss_r``.
 
 Threads: each rank calls ``torch.set_num_threads(threads_per_rank)`` (default cores // W, or
 cores // ranks-per-node under torchrun, which otherwise leaves OMP_NUM_THREADS=1) and reads
-the count back (``DDPTrainer.rank_threads``; torchrun: printed by rank 0).
-
-Failures: every collective has ``timeout`` (not the 30-minute default), and the parent of
-``DDPTrainer`` watches its ranks with bounded waits (``core.procs``): a rank that
-raises, dies or hangs makes ``step`` raise ``WorkerError`` with its traceback or signal
-within seconds, and the ranks, the shared memory and the rendezvous store are all cleaned up.
+the count back (``DDPTrainer.rank_threads``; torchrun: printed by rank 0). Failures: every
+collective has ``timeout`` (not the 30-minute default), and the parent watches its ranks
+with bounded waits (``core.procs``, ``WorkerError``); the ranks, the shared memory and the
+rendezvous store are all cleaned up.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import torch.multiprocessing
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from core.checks import check_pool_args
 from core.procs import (
     Pool,
     SharedBlock,
@@ -56,22 +61,23 @@ from core.procs import (
 from core.spec import DTYPES, make_spec
 
 from .checks import check_X, check_y
-from .mlp import MLP, TORCH_DTYPES
-from .train import make_sgd
+from .mlp import DTYPES as TORCH_DTYPES
+from .mlp import MLP
+from .sgd import SGD
 
 __all__ = ["DDPTrainer", "Rank", "WorkerError", "shard_bounds"]
 HOST = "127.0.0.1"
 
 
 class _Loss(nn.Module):
-    """``forward(X, y)`` is the twin's own ``MLP.loss``: DDP must see the forward it syncs."""
+    """``forward(X, y)`` is the twin's ``MLP.loss_tensor``: DDP must see the forward it syncs."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
     def forward(self, X, y):
-        return self.model.loss(X, y)
+        return self.model.loss_tensor(X, y)
 
 
 class Rank:
@@ -88,7 +94,7 @@ class Rank:
                          config["dtype"], config["seed"], device=self.device)
         ids = [self.device.index] if self.device.type == "cuda" else None
         self.ddp = DDP(_Loss(self.model), device_ids=ids)
-        self.opt = make_sgd(self.model, **opt_kw)
+        self.opt = SGD(self.model.params, **opt_kw)
 
     def step(self, X, y, n_global: int) -> float:
         """SGD step on this rank's shard ``X, y`` of a ``n_global``-row batch; its shard loss."""
@@ -100,51 +106,13 @@ class Rank:
         return loss.item()
 
 
-def _backend(device: str) -> str:
-    return "nccl" if torch.device(device).type == "cuda" else "gloo"
-
-
-def _rank_worker(rank, conn, world_size, port, config, threads, device, timeout, shm_name,
-                 fields, fault):
-    """A rank started by ``DDPTrainer``: joins the group through the parent's store, then
-    answers ``("step", B)``, ``("params",)`` and ``("close",)``."""
-    state = {"fault": fault}
-
-    def handle(msg):
-        if msg[0] == "ready":
-            dev = torch.device(device)
-            if dev.type == "cuda":
-                dev = torch.device("cuda", rank)
-                torch.cuda.set_device(dev)
-            store = dist.TCPStore(HOST, port, world_size, False, timedelta(seconds=timeout))
-            dist.init_process_group(_backend(device), store=store, rank=rank,
-                                    world_size=world_size, timeout=timedelta(seconds=timeout))
-            state["block"] = SharedBlock(fields, name=shm_name)
-            r = state["rank"] = Rank(config, threads, dev)
-            return {"threads": r.threads, "pid": os.getpid()}
-        if msg[0] == "params":
-            return state["rank"].model.numpy_params() if msg[1] == rank else None
-        if msg[0] == "close":
-            dist.destroy_process_group()
-            state["block"].close()
-            return None
-        n = msg[1]
-        lo, hi = shard_bounds(n, world_size)[rank]
-        inject_fault(state.pop("fault", None))
-        views = state["block"].views
-        X, y = torch.from_numpy(views["X"][lo:hi]), torch.from_numpy(views["y"][lo:hi])
-        return state["rank"].step(X, y, n)
-
-    serve(conn, handle)
-
-
 class DDPTrainer(Pool):
     """``W`` DDP ranks spawned once (``torch.multiprocessing``, spawn) and driven from here.
 
     ``DDPTrainer(layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
     seed=0, world_size=2, lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0,
     nesterov=False, threads_per_rank=None, device="cpu", max_batch=1024, timeout=60.0,
-    start_timeout=180.0)``; model and SGD arguments as ``impl_torch.MLP`` / ``make_sgd``.
+    start_timeout=180.0)``; model and SGD arguments as ``impl_torch.MLP`` / ``impl_torch.SGD``.
 
     ``step(X, y)`` puts the global batch in shared memory and returns once every rank has
     done its forward, backward (with the all-reduce) and update (on CUDA, rank ``r`` uses
@@ -159,13 +127,9 @@ class DDPTrainer(Pool):
                  nesterov=False, threads_per_rank=None, device="cpu", max_batch=1024,
                  timeout=60.0, start_timeout=180.0, _fault=None):
         self.spec = make_spec(layer_sizes, activation, loss, dtype)
-        for name, v in (("world_size", world_size), ("max_batch", max_batch)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if _fault not in (None, "raise", "kill", "hang"):
-            raise ValueError(f"_fault must be None, 'raise', 'kill' or 'hang', got {_fault!r}")
-        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr, momentum=momentum,
-                        dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        check_pool_args(world_size, max_batch, _fault)
+        SGD([torch.zeros(1, requires_grad=True)], lr=lr, momentum=momentum,
+            dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         W = self.world_size = int(world_size)
         self.max_batch, self.timeout, self.device = int(max_batch), float(timeout), device
         self.threads_per_rank = int(threads_per_rank or max(1, available_cores() // W))
@@ -221,7 +185,46 @@ class DDPTrainer(Pool):
         return self._call([("params", rank)] * self.world_size, "torch-ddp params")[rank]
 
 
-# ----------------------------------------------------------------- torchrun entry point
+def _backend(device: str) -> str:
+    return "nccl" if torch.device(device).type == "cuda" else "gloo"
+
+
+def _rank_worker(rank, conn, world_size, port, config, threads, device, timeout, shm_name,
+                 fields, fault):
+    """A rank started by ``DDPTrainer``: joins the group through the parent's store, then
+    answers ``("step", B)``, ``("params",)`` and ``("close",)``."""
+    state = {"fault": fault}
+
+    def handle(msg):
+        if msg[0] == "ready":
+            dev = torch.device(device)
+            if dev.type == "cuda":
+                dev = torch.device("cuda", rank)
+                torch.cuda.set_device(dev)
+            store = dist.TCPStore(HOST, port, world_size, False, timedelta(seconds=timeout))
+            dist.init_process_group(_backend(device), store=store, rank=rank,
+                                    world_size=world_size, timeout=timedelta(seconds=timeout))
+            state["block"] = SharedBlock(fields, name=shm_name)
+            r = state["rank"] = Rank(config, threads, dev)
+            return {"threads": r.threads, "pid": os.getpid()}
+        if msg[0] == "params":
+            return state["rank"].model.numpy_params() if msg[1] == rank else None
+        if msg[0] == "close":
+            dist.destroy_process_group()
+            state["block"].close()
+            return None
+        n = msg[1]
+        lo, hi = shard_bounds(n, world_size)[rank]
+        inject_fault(state.pop("fault", None))
+        views = state["block"].views
+        X, y = torch.from_numpy(views["X"][lo:hi]), torch.from_numpy(views["y"][lo:hi])
+        return state["rank"].step(X, y, n)
+
+    serve(conn, handle)
+
+
+
+# ------------------------------------------- only in this twin: the torchrun entry point
 def synthetic_data(n, n_in=784, n_out=10, dtype="float32", seed=0):
     """MNIST-shaped data a linear teacher labels: ``X`` in [0, 1), ``y = argmax(X T)``."""
     rng = np.random.default_rng(seed)
@@ -237,7 +240,7 @@ def _free_port() -> int:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="torchrun ... -m impl_torch.ddp",
+    p = argparse.ArgumentParser(prog="torchrun ... -m impl_torch.parallel",
                                 description="Train the torch twin with DDP on synthetic data.")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch", type=int, default=256, help="global batch, split over ranks")
@@ -251,7 +254,7 @@ def main(argv=None) -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="collective timeout, seconds")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    if "RANK" not in os.environ:  # plain `python -m impl_torch.ddp`: a world of one
+    if "RANK" not in os.environ:  # plain `python -m impl_torch.parallel`: one rank
         os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1",
                           MASTER_ADDR=HOST, MASTER_PORT=str(_free_port()))
     local_rank = int(os.environ["LOCAL_RANK"])
