@@ -11,7 +11,6 @@ the other), using the test-only plugin ``tests/slow_backend.py``.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -20,37 +19,50 @@ import sys
 import numpy as np
 import pytest
 
+from bench import runfile, synthetic
 from gate import compare as cmp
 from gate.__main__ import main as gate_main
+from gate.baseline import make_baseline
 
 RNG_SEED = 0
 
 
-def _run(medians, gflops=100.0, cpu="cpu-A", jitter=0.01, n=50, seed=RNG_SEED, probe=None):
-    """A synthetic run: ``medians`` maps backend name -> median seconds (step, h1024).
-    With ``probe`` (seconds), each round has a probe time before it, as ``bench/probe.py``."""
+def _noisy(median, rng, jitter, n):
+    return median * (1 + jitter * rng.standard_normal(n))
+
+
+def _step(backend, med, data, h=1024, **extra):
+    """One single-thread float32 step entry named as the suite names it."""
+    return synthetic.record("step", backend, "numpy" if backend == "numpy" else "torch", "cpu",
+                            (784, h, 10), 256, med, threads=1, data=data.tolist(),
+                            name=f"test_step[{backend}-h{h}-b256-f32-t1]", **extra)
+
+
+def _doc(medians, gflops=100.0, cpu="cpu-A", jitter=0.01, n=50, seed=RNG_SEED, probe=None):
+    """A synthetic run document: ``medians`` maps backend name -> median seconds (step,
+    h1024). With ``probe`` (seconds), each round has a probe time before it, as
+    ``bench/probe.py``."""
     rng = np.random.default_rng(seed)
     benches = []
     for backend, med in medians.items():
-        data = med * (1 + jitter * rng.standard_normal(n))
-        name = f"test_step[{backend}-h1024-b256-f32-t1]"
-        extra = {"group": "step", "backend": backend, "threads": 1,
-                 "lib": "numpy" if backend == "numpy" else "torch",
-                 "device": "cpu", "dtype": "float32"}
+        data, extra = _noisy(med, rng, jitter, n), {}
         if probe is not None:
-            probe_data = probe * (1 + jitter * rng.standard_normal(n))
+            probe_data = _noisy(probe, rng, jitter, n)
             extra.update(probe_data=probe_data.tolist(),
                          relative=float(np.median(data / probe_data)))
-        benches.append({"name": name, "fullname": f"bench/bench_step.py::{name}",
-                        "stats": {"median": med, "data": data.tolist()},
-                        "extra_info": extra})
-    gemm = [{"lib": lib, "device": "cpu", "dtype": "float32", "threads": 1, "gflops": gflops,
-             "m": 1024, "k": 1024, "n": 1024}
-            for lib in ("numpy", "torch")]
-    info = {"cpu_model": cpu, "cores": 2, "numpy": "2", "torch": "2",
-            "blas": [{"user_api": "blas", "internal_api": "openblas", "version": "0.3"}],
-            "gpu": None, "calibration": {"gemm": gemm, "copy_gbps": []}}
-    return {"machine_info": {"mlp_twins": info}, "benchmarks": benches}
+        benches.append(_step(backend, med, data, **extra))
+    return _wrap(benches, gflops, cpu)
+
+
+def _wrap(benches, gflops=100.0, cpu="cpu-A"):
+    """The run around ``benches``: one thread, both libraries calibrated at ``gflops``."""
+    return synthetic.run_doc(benches, threads=1, gemm={"numpy": gflops, "torch": gflops},
+                             cpu_model=cpu)
+
+
+def _run(*args, **kw):
+    """``_doc`` as the gate reads it (``bench.runfile.parse``)."""
+    return runfile.parse(_doc(*args, **kw), "synthetic.json")
 
 
 BASE = {"numpy": 0.010, "torch-cpu": 0.008}
@@ -59,7 +71,7 @@ BASE = {"numpy": 0.010, "torch-cpu": 0.008}
 def _baseline():
     runs = [_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i)
             for i, d in enumerate([0.0, 0.01, -0.01])]
-    return cmp.make_baseline(runs)
+    return make_baseline(runs)
 
 
 def _verdicts(rows):
@@ -72,7 +84,7 @@ def test_thresholds_come_from_noise_with_a_floor():
     assert ref["noise"]["absolute"] == pytest.approx(0.01, rel=1e-6)
     assert ref["threshold"]["absolute"] == pytest.approx(cmp.MIN_THRESHOLD["absolute"])
     noisy = [_run({"numpy": 0.010 * (1 + d)}, seed=i) for i, d in enumerate([0, 0.1, -0.05])]
-    ref = cmp.make_baseline(noisy)["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
+    ref = make_baseline(noisy)["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
     assert ref["threshold"]["absolute"] == pytest.approx(cmp.NOISE_K * 0.1, rel=1e-6)
 
 
@@ -108,7 +120,7 @@ def test_same_environment_on_a_slower_host_compares_normalised():
 def test_big_change_without_significance_is_not_flagged():
     bl = _baseline()
     run = _run(BASE, seed=3)
-    b = run["benchmarks"][0]
+    b = run.benchmarks[0]
     b["stats"]["data"] = (np.asarray(b["stats"]["data"]) * 0.5).tolist() + [1.0] * 3
     b["stats"]["median"] = 0.016  # median moved, but most samples are faster: p is large
     assert _verdicts(cmp.compare(bl, run))["numpy"] == "ok"
@@ -117,7 +129,7 @@ def test_big_change_without_significance_is_not_flagged():
 def test_few_rounds_rely_on_threshold_and_rerun_alone():
     """With 3 rounds (an epoch benchmark) the U test cannot reach ALPHA: not applied."""
     runs = [_run({"numpy": 0.5 * (1 + d)}, n=3, seed=i) for i, d in enumerate([0, 0.01, -0.01])]
-    bl = cmp.make_baseline(runs)
+    bl = make_baseline(runs)
     rows = cmp.compare(bl, _run({"numpy": 0.75}, n=3, seed=7))
     assert rows[0]["p"] is None and rows[0]["verdict"] == "suspect"
     assert cmp.compare(bl, _run({"numpy": 0.5}, n=3, seed=7))[0]["verdict"] == "ok"
@@ -125,25 +137,17 @@ def test_few_rounds_rely_on_threshold_and_rerun_alone():
 
 def _sized_run(factors, seed):
     """Four >= 400k-parameter NumPy steps, each off by its own factor (noise per row)."""
-    run = _run({"numpy": 0.010}, seed=seed)
-    template = run["benchmarks"][0]
-    run["benchmarks"] = []
-    for h, f in zip((512, 1024, 2048, 4096), factors):
-        b = copy.deepcopy(template)
-        b["name"] = f"test_step[numpy-h{h}-b256-f32-t1]"
-        b["fullname"] = f"bench/bench_step.py::{b['name']}"
-        b["stats"]["median"] *= h / 1024 * f
-        b["stats"]["data"] = [v * h / 1024 * f for v in b["stats"]["data"]]
-        b["extra_info"].update(n_params=795 * h, world_size=1)
-        run["benchmarks"].append(b)
-    return run
+    base = _noisy(0.010, np.random.default_rng(seed), 0.01, 50)
+    benches = [_step("numpy", 0.010 * h / 1024 * f, base * h / 1024 * f, h=h)
+               for h, f in zip((512, 1024, 2048, 4096), factors)]
+    return runfile.parse(_wrap(benches), "sized.json")
 
 
 def test_aggregate_catches_a_uniform_slowdown_hidden_in_row_noise():
     # each row alone is noisy (+-15 % between unchanged runs) but the noise does not line up
     runs = [_sized_run(f, seed=i) for i, f in enumerate(
         [(1.0, 1.0, 1.0, 1.0), (1.15, 0.87, 1.15, 0.87), (0.87, 1.15, 0.87, 1.15)])]
-    bl = cmp.make_baseline(runs)
+    bl = make_baseline(runs)
     agg = "steps >= 400k params [numpy-t1]"
     assert bl["aggregates"][agg]["threshold"]["absolute"] == pytest.approx(
         cmp.AGG_MIN_THRESHOLD["absolute"])
@@ -161,7 +165,7 @@ PROBE_S = 0.0025  # a synthetic probe: 4x shorter than NumPy's step
 def _probed_baseline():
     runs = [_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i, probe=PROBE_S * (1 + d))
             for i, d in enumerate([0.0, 0.2, -0.1])]  # the machine drifts; the ratio holds
-    return cmp.make_baseline(runs)
+    return make_baseline(runs)
 
 
 def test_probed_rows_compare_relative_times_and_ignore_machine_drift():
@@ -193,10 +197,10 @@ def test_rows_without_a_probe_fall_back_to_timed_comparison():
 
 def test_copy_rows_are_shown_but_never_gated():
     def with_copy(run):
-        for b in run["benchmarks"]:
+        for b in run.benchmarks:
             b["extra_info"].update(group="activation", activation="copy")
         return run
-    bl = cmp.make_baseline([with_copy(_run(BASE, seed=i, probe=PROBE_S)) for i in range(3)])
+    bl = make_baseline([with_copy(_run(BASE, seed=i, probe=PROBE_S)) for i in range(3)])
     rows = cmp.compare(bl, with_copy(_run({k: 3 * v for k, v in BASE.items()}, seed=7,
                                           probe=PROBE_S)))
     assert {r["verdict"] for r in rows} == {"info"}
@@ -209,17 +213,17 @@ def test_ratios_between_backends_within_a_run():
 
 def test_baseline_needs_two_runs_of_one_environment():
     with pytest.raises(ValueError, match="at least 2 runs"):
-        cmp.make_baseline([_run(BASE)])
+        make_baseline([_run(BASE)])
     with pytest.raises(ValueError, match="different environments"):
-        cmp.make_baseline([_run(BASE), _run(BASE, cpu="other")])
+        make_baseline([_run(BASE), _run(BASE, cpu="other")])
 
 
 def test_cli_on_saved_runs(tmp_path, capsys):
     bl = _baseline()
     bl["pytest_args"] = []
     (tmp_path / "bl.json").write_text(json.dumps(bl))
-    (tmp_path / "ok.json").write_text(json.dumps(_run(BASE, seed=5)))
-    bad = _run({"numpy": 0.02, "torch-cpu": 0.008}, seed=5)
+    (tmp_path / "ok.json").write_text(json.dumps(_doc(BASE, seed=5)))
+    bad = _doc({"numpy": 0.02, "torch-cpu": 0.008}, seed=5)
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     args = ["check", "--baseline", str(tmp_path / "bl.json"), "--no-rerun", "--run"]
     assert gate_main([*args, str(tmp_path / "ok.json")]) == 0
@@ -228,7 +232,8 @@ def test_cli_on_saved_runs(tmp_path, capsys):
     assert "FAIL" in out and "test_step[numpy-h1024-b256-f32-t1]" in out
     (tmp_path / "junk.json").write_text("{")
     assert gate_main([*args, str(tmp_path / "junk.json")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "junk.json" in err and "not JSON" in err and err.count("\n") == 1
 
 
 # ------------------------------------------------------------------ end to end, real timing
