@@ -57,6 +57,8 @@ round, aligned with ``stats.data``, and the median of round / probe; ``bench/pro
     produced no record (skipped, failed, interrupted), ``complete``: bool.
 """
 
+from core.spec import n_params
+
 SUITE = "mlp-twins"
 SCHEMA_VERSION = 1
 GROUPS = ("step", "forward", "epoch", "activation")
@@ -64,5 +66,6 @@ RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", 
                "world_size", "batch", "layer_sizes", "n_params", "flops", "bytes",
                "samples_per_s", "peak_mem_bytes", "pipeline", "input_s", "activation",
                "variant")
-CHAPTER_LAYER_SIZES = (784, 100, 10)  # the chapter's MNIST MLP: 79,510 parameters
+CHAPTER_LAYER_SIZES = (784, 100, 10)  # the chapter's MNIST MLP
+CHAPTER_N_PARAMS = n_params(CHAPTER_LAYER_SIZES)  # 79,510 weights + biases
 RESULTS_DIR = "results/runs"  # relative to the repository root
