@@ -18,6 +18,7 @@ STAMP      := $(VENV)/.installed
 
 REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
+BASELINE_REPEATS ?= 4
 
 .PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check twins-diff lint clean
 
@@ -29,7 +30,7 @@ help:
 	@echo "  bench       the quick sweep alone; JSON in results/runs/"
 	@echo "  bench-full  the whole grid (~30 min on 2 cores)"
 	@echo "  check-perf  quick sweep compared with gate/baseline.json; fails on a regression"
-	@echo "  baseline    rewrite gate/baseline.json from 3 runs of the current code"
+	@echo "  baseline    rewrite gate/baseline.json from $(BASELINE_REPEATS) runs of the current code"
 	@echo "  gate-proof  the gate on real timings: passes unchanged code, catches 1.5x and 1.2x"
 	@echo "  gpu-check   CUDA tests + quick sweep with CUDA + report, all in $(GPU_OUT)/"
 	@echo "  twins-diff  lines removed/added/shared between impl_numpy/F and impl_torch/F"
@@ -64,7 +65,7 @@ check-perf: $(STAMP)
 	$(PY) -m gate check
 
 baseline: $(STAMP)
-	$(PY) -m gate baseline --repeats 4
+	$(PY) -m gate baseline --repeats $(BASELINE_REPEATS)
 
 # The gate's end-to-end proof on real timings (opt-in: timed tests flake on shared machines)
 gate-proof: $(STAMP)

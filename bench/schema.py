@@ -1,4 +1,4 @@
-"""The contract between the benchmarks (``bench/``) and the reports (``reports/``).
+"""The contract between the benchmarks (``bench/``) and their readers (``reports/``, ``gate/``).
 
 A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.json``;
 ``pytest --benchmark-json=PATH`` overrides). On top of pytest-benchmark's own keys:
@@ -37,32 +37,45 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
     ``activation``   "activation" only: "relu", "tanh", "sigmoid", "copy"; else null
     ``variant``      free-form note ("tf32", "compile", ...) or null
 
-Optional extra keys: ``gemm_s`` ("step", single-process: median seconds of the step's own
-matrix products timed alone, same library and layouts, ``bench/breakdown.py``; the share
-of the step spent in GEMM is ``gemm_s / median``); ``n_samples`` and ``data`` ("epoch":
-epoch size and "synthetic" or "mnist"); ``probe_data`` and ``relative`` (single-process
-"step", "forward" and "activation": the seconds of the untimed probe run before each timed
-round, aligned with ``stats.data``, and the median of round / probe; ``bench/probe.py``).
+Optional extra keys (``OPTIONAL_RECORD_KEYS``): ``gemm_s`` ("step", single-process: median
+seconds of the step's own matrix products timed alone, same library and layouts,
+``bench/breakdown.py``; the share of the step spent in GEMM is ``gemm_s / median``);
+``n_samples`` and ``data`` ("epoch": epoch size and "synthetic" or "mnist"); ``probe_data``
+and ``relative`` (single-process "step", "forward" and "activation": the seconds of the
+untimed probe run before each timed round, aligned with ``stats.data``, and the median of
+round / probe; ``bench/probe.py``).
 
-``machine_info["mlp_twins"]`` (once per run)
+``machine_info["mlp_twins"]`` (once per run, ``MACHINE_KEYS``; ``bench/environment.py``)
     ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cores``,
     ``blas`` (threadpoolctl's ``threadpool_info()``), ``torch_config``
-    (``torch.__config__.parallel_info()`` first lines), ``gpu`` (``{"name", "driver",
-    "capability", "memory_gb"}`` or null), ``tf32`` (``allow_tf32`` as the run left it),
-    ``calibration``: ``{"gemm": [{"lib", "device", "dtype", "threads", "m", "k", "n",
-    "gflops"}], "copy_gbps": [{"lib", "device", "threads", "gbps"}]}``.
+    (``torch.__config__.parallel_info()`` first lines), ``torch_blas`` ("MKL" when torch
+    has MKL, else "other"), ``gpu`` (``GPU_KEYS``: ``{"name", "driver", "cuda",
+    "capability", "memory_gb", "count"}`` or null), ``tf32`` (``allow_tf32`` as the run left
+    it), ``float32_matmul_precision`` (``torch.get_float32_matmul_precision()``: "highest",
+    "high" or "medium"), ``calibration``: ``{"gemm": [{"lib", "device", "dtype", "threads",
+    "m", "k", "n", "gflops"}], "copy_gbps": [{"lib", "device", "threads", "gbps"}]}``.
 
-``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C)
-    ``missing``: ``[{"test": nodeid, "reason": str}]`` for every selected benchmark that
-    produced no record (skipped, failed, interrupted), ``complete``: bool.
+``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C; ``RUN_KEYS``)
+    ``profile``; ``missing``: ``[{"test": nodeid, "reason": str}]`` for every selected
+    benchmark that produced no record (skipped, failed, interrupted); ``complete``: bool.
+
+Reading and validating a run: ``bench/runfile.py``.
 """
+
+from core.spec import n_params
 
 SUITE = "mlp-twins"
 SCHEMA_VERSION = 1
-GROUPS = ("step", "forward", "epoch", "activation")
 RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", "threads",
                "world_size", "batch", "layer_sizes", "n_params", "flops", "bytes",
                "samples_per_s", "peak_mem_bytes", "pipeline", "input_s", "activation",
                "variant")
-CHAPTER_LAYER_SIZES = (784, 100, 10)  # the chapter's MNIST MLP: 79,510 parameters
+OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative")
+MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cores", "blas",
+                "torch_config", "torch_blas", "gpu", "tf32", "float32_matmul_precision",
+                "calibration")
+GPU_KEYS = ("name", "driver", "cuda", "capability", "memory_gb", "count")
+RUN_KEYS = ("profile", "missing", "complete")
+CHAPTER_LAYER_SIZES = (784, 100, 10)  # the chapter's MNIST MLP
+CHAPTER_N_PARAMS = n_params(CHAPTER_LAYER_SIZES)  # 79,510 weights + biases
 RESULTS_DIR = "results/runs"  # relative to the repository root

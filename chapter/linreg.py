@@ -85,7 +85,8 @@ def initial_weight(seed=SEED) -> float:
     return float(torch.randn(1, generator=torch.Generator().manual_seed(seed)))
 
 
-def _data():
+def training_data():
+    """The ten training examples: x standardised, float32, shape (10, 1); y shape (10,)."""
     return standardise(X_RAW).astype(np.float32), Y
 
 
@@ -93,7 +94,7 @@ def fit_numpy(w0, b0=0.0, x=None, y=None, lr=LR, epochs=EPOCHS, batch_size=BATCH
               shuffle=True):
     """Hand-written SGD in NumPy (float32); batches from ``impl_numpy.batches``."""
     if x is None:
-        x, y = _data()
+        x, y = training_data()
     w, b, lr = np.float32(w0), np.float32(b0), np.float32(lr)
     loader = impl_numpy.batches(x, y, batch_size, shuffle=shuffle, seed=seed)
     for _epoch in range(epochs):
@@ -108,7 +109,7 @@ def fit_numpy(w0, b0=0.0, x=None, y=None, lr=LR, epochs=EPOCHS, batch_size=BATCH
 def fit_autograd(w0, b0=0.0, x=None, y=None, lr=LR, epochs=EPOCHS, batch_size=BATCH, seed=SEED):
     """The book's first loop: torch tensors, ``loss.backward()``, update under ``no_grad``."""
     if x is None:
-        x, y = _data()
+        x, y = training_data()
     weight = torch.tensor([w0], dtype=torch.float32, requires_grad=True)  # (1,)
     bias = torch.tensor([b0], dtype=torch.float32, requires_grad=True)  # (1,)
     loader = impl_torch.per_sample_loader(x, y, batch_size, seed=seed, order="numpy")
@@ -127,7 +128,7 @@ def fit_autograd(w0, b0=0.0, x=None, y=None, lr=LR, epochs=EPOCHS, batch_size=BA
 def fit_nn(w0, b0=0.0, x=None, y=None, lr=LR, epochs=EPOCHS, batch_size=BATCH, seed=SEED):
     """The book's second loop: ``nn.Linear``, ``nn.MSELoss``, ``torch.optim.SGD``."""
     if x is None:
-        x, y = _data()
+        x, y = training_data()
     model = nn.Linear(1, 1)
     with torch.no_grad():
         model.weight.fill_(w0)
@@ -157,14 +158,14 @@ def fit_all(seed=SEED) -> dict:
 def _fit_all(seed):
     w0 = initial_weight(seed)
     out = [(name, fit(w0, 0.0, seed=seed)) for name, fit in METHODS.items()]
-    return (*out, ("closed form", closed_form(*_data())))
+    return (*out, ("closed form", closed_form(*training_data())))
 
 
 def replay_book(seed=SEED) -> dict:
     """The book's two runs exactly as written (global ``torch.manual_seed``, a shuffling
     ``DataLoader`` drawing from the global generator, ``nn.Linear``'s own init), inside
     ``torch.random.fork_rng`` so the caller's global RNG is left as it was."""
-    x, y = _data()
+    x, y = training_data()
     dl = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), BATCH, shuffle=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

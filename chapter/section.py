@@ -36,7 +36,7 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def linreg_figure(fits: dict, path: Path) -> None:
-    x, y = linreg._data()
+    x, y = linreg.training_data()
     grid = np.linspace(x.min() - 0.2, x.max() + 0.2, 50)
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot()
@@ -71,25 +71,46 @@ def _link(target: Path, out_dir: Path) -> str:
     return Path(os.path.relpath(target, out_dir)).as_posix()
 
 
+def compute(mnist_dir=None, mnist_epochs=mnist_mlp.DEFAULT_EPOCHS) -> dict:
+    """Every number the section quotes: the linear-regression fits (three SGD loops, the
+    closed form, the book's code rerun), SGD's predicted end point, the twins' accuracy
+    parity (MNIST from ``mnist_dir``, else scikit-learn's digits) and the activation values."""
+    x, y = linreg.training_data()
+    w0 = linreg.initial_weight()
+    fits = linreg.fit_all()
+    parity = (mnist_mlp.digits_parity() if mnist_dir is None else
+              mnist_mlp.mnist_parity(mnist_dir, epochs=mnist_epochs))
+    saturated = np.array([20.0, 25.0])
+    return {"fits": fits, "replay": linreg.replay_book(), "w0": w0,
+            "predicted": linreg.predicted_sgd_end(w0, 0.0, x, y), "parity": parity,
+            "softmax": act.softmax(np.array([1.78, 0.76, 1.65])),
+            "tanh_saturated": act.tanh_grad(saturated).tolist(),
+            "relu_saturated": act.relu_grad(saturated).tolist()}
+
+
+def draw(results: dict, out_dir: Path) -> None:
+    """``linreg.png`` and ``parity.png`` into ``out_dir``."""
+    linreg_figure(results["fits"], out_dir / "linreg.png")
+    parity_figure(results["parity"], out_dir / "parity.png")
+
+
 def build(out_dir: Path, mnist_dir=None, activation_figure=None,
           mnist_epochs=mnist_mlp.DEFAULT_EPOCHS) -> str:
     """Write the chapter's figures into ``out_dir`` and return the Markdown section."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fits = linreg.fit_all()
-    linreg_figure(fits, out_dir / "linreg.png")
-    x, y = linreg._data()
-    w0 = linreg.initial_weight()
-    pw, pb = linreg.predicted_sgd_end(w0, 0.0, x, y)
-    if mnist_dir is None:
-        parity = mnist_mlp.digits_parity()
-    else:
-        parity = mnist_mlp.mnist_parity(mnist_dir, epochs=mnist_epochs)
-    parity_figure(parity, out_dir / "parity.png")
-    softmax = act.softmax(np.array([1.78, 0.76, 1.65]))
-    saturated = np.array([20.0, 25.0])
-    acts = ("See the activation figure." if activation_figure is None else
-            f"![activation functions]({_link(Path(activation_figure), out_dir)})\n")
+    results = compute(mnist_dir, mnist_epochs)
+    draw(results, out_dir)
+    link = None if activation_figure is None else _link(Path(activation_figure), out_dir)
+    return markdown(results, link)
+
+
+def markdown(results: dict, activation_link: str | None = None) -> str:
+    """The section from ``compute``'s numbers; figure links relative to the output folder."""
+    fits, parity, w0, softmax = (results[k] for k in ("fits", "parity", "w0", "softmax"))
+    pw, pb = results["predicted"]
+    acts = ("See the activation figure." if activation_link is None else
+            f"![activation functions]({activation_link})\n")
     acc_np, acc_t = 100 * parity["acc_numpy"], 100 * parity["acc_torch"]
     lines = [
         "## From the chapter",
@@ -109,7 +130,7 @@ def build(out_dir: Path, mnist_dir=None, activation_figure=None,
         "| method | w | b |",
         "|---|---|---|",
         *_rows(fits),
-        *_rows(linreg.replay_book()),
+        *_rows(results["replay"]),
         *_rows(linreg.BOOK),
         "",
         f"SGD stops short of the closed form by a predictable amount: with standardised x each "
@@ -123,8 +144,8 @@ def build(out_dir: Path, mnist_dir=None, activation_figure=None,
         f"{acts} Softmax of the book's net input [1.78, 0.76, 1.65] is "
         f"[{', '.join(f'{p:.8f}' for p in softmax)}] (the book: [0.44668973, 0.16107406, "
         f"0.39223621]). In float64 the derivative of tanh at z = 20 and 25 is "
-        f"{act.tanh_grad(saturated).tolist()}, exactly zero, while ReLU's is "
-        f"{act.relu_grad(saturated).tolist()}: a saturated tanh unit passes no gradient back.",
+        f"{results['tanh_saturated']}, exactly zero, while ReLU's is "
+        f"{results['relu_saturated']}: a saturated tanh unit passes no gradient back.",
         "",
         "### The MNIST network in both twins",
         "",

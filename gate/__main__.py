@@ -14,7 +14,6 @@ unchanged code and writes medians, raw samples and per-benchmark noise threshold
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -22,9 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import runfile
+from bench.runfile import Run
 from bench.schema import RESULTS_DIR
 
 from . import compare as cmp
+from .baseline import make_baseline
 
 DEFAULT_BASELINE = Path(__file__).with_name("baseline.json")
 DEFAULT_PYTEST_ARGS = ["--profile", "quick"]
@@ -35,8 +37,16 @@ class GateError(Exception):
     pass
 
 
-def run_benchmarks(pytest_args, out_json, quiet=True) -> dict:
-    """Run ``pytest --benchmark-only`` with ``pytest_args``; return the JSON it wrote."""
+def load_run(path) -> Run:
+    """A run the gate can compare: valid, of this schema version, with a calibration."""
+    run = runfile.load(path)
+    runfile.check_versions([run])
+    run.calibration()
+    return run
+
+
+def run_benchmarks(pytest_args, out_json, quiet=True) -> Run:
+    """Run ``pytest --benchmark-only`` with ``pytest_args``; return the run it wrote."""
     cmd = [sys.executable, "-m", "pytest", "--benchmark-only", "-p", "no:cacheprovider",
            "--benchmark-columns=median,iqr,rounds", f"--benchmark-json={out_json}",
            *(["-q"] if quiet else []), *pytest_args]
@@ -47,16 +57,6 @@ def run_benchmarks(pytest_args, out_json, quiet=True) -> dict:
     return load_run(out_json)
 
 
-def load_run(path) -> dict:
-    try:
-        run = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e:
-        raise GateError(f"{path}: cannot read a benchmark run ({e})") from None
-    if "mlp_twins" not in run.get("machine_info", {}) or not run.get("benchmarks"):
-        raise GateError(f"{path}: not an mlp-twins benchmark run with results")
-    return run
-
-
 UNITS = {"relative": ("x probe", 1.0), "absolute": ("ms", 1e3),
          "normalised": ("GFLOP-eq", 1.0)}  # time x calibrated rate
 
@@ -65,8 +65,8 @@ def fmt(row) -> str:
     if row["verdict"] == "missing":
         return f"{row['name']:<58} {'':>10} {'':>10} {'':>8} {'':>6}  {'':<8}  MISSING"
     unit, scale = UNITS[row["mode"]]
-    if not isinstance(row["fullname"], str):
-        unit, scale = "geomean", 1.0  # an aggregate: baseline = 1
+    if row["kind"] == "aggregate":
+        unit, scale = "geomean", 1.0  # baseline = 1
     return (f"{row['name']:<58} {row['base'] * scale:>10.4g} {row['now'] * scale:>10.4g} "
             f"{row['change']:>+8.1%} {row['threshold']:>6.1%}  {unit:<8}  "
             f"{row['verdict'].upper()}")
@@ -82,54 +82,67 @@ def print_table(rows, mode):
         print(fmt(row))
 
 
-def check(args) -> int:
-    baseline = json.loads(Path(args.baseline).read_text())
-    if baseline.get("format") != "mlp-twins-gate/1":
-        raise GateError(f"{args.baseline}: not a gate baseline")
-    with tempfile.TemporaryDirectory() as tmp:
-        run = load_run(args.run) if args.run else run_benchmarks(
-            baseline["pytest_args"] + args.pytest_args, Path(args.save or Path(tmp, "now.json")))
-        mode = args.mode or cmp.choose_mode(baseline, run)
-        same = cmp.fingerprint(run) == baseline["fingerprint"]
-        print(f"gate: environment {'matches' if same else 'differs from'} the baseline's; "
-              f"calibrated GEMM rates x{cmp.calibration_shift(baseline, run):.2f} of the "
-              f"baseline's -> {mode} comparison of rows without a probe")
-        rows = cmp.compare(baseline, run, mode)
-        suspects = [r for r in rows if r["verdict"] == "suspect"]
-        if suspects and not args.no_rerun:
-            print(f"\ngate: {len(suspects)} suspect(s); re-running only those")
-            ids = []
-            for r in suspects:  # an aggregate's fullname is the list of its members
-                for f in ([r["fullname"]] if isinstance(r["fullname"], str) else r["fullname"]):
-                    if f not in ids:
-                        ids.append(f)
-            rerun = run_benchmarks([*baseline["pytest_args"], *args.pytest_args,
-                                    f"--benchmark-max-time={RERUN_MAX_TIME}", *ids],
-                                   Path(tmp, "rerun.json"))
-            again = {r["name"]: r for r in cmp.compare(baseline, rerun, mode)}
-            for r in suspects:
-                second = again.get(r["name"])
-                confirmed = second is not None and second["verdict"] == "suspect"
-                r["verdict"] = "regression" if confirmed else "ok (not confirmed on re-run)"
-                if second is not None and second["verdict"] != "missing":
-                    r["change_rerun"] = second["change"]
-    print_table(rows, mode)
+def print_environment(baseline: dict, run: Run, mode: str) -> None:
+    same = cmp.fingerprint(run) == baseline["fingerprint"]
+    print(f"gate: environment {'matches' if same else 'differs from'} the baseline's; "
+          f"calibrated GEMM rates x{cmp.calibration_shift(baseline, run):.2f} of the "
+          f"baseline's -> {mode} comparison of rows without a probe")
+
+
+def confirm_suspects(rows, baseline: dict, mode: str, pytest_args, rerun_json: Path) -> None:
+    """Re-run only the suspects' benchmarks, longer; a suspect becomes a "regression" if
+    the re-run flags it again, else "ok (not confirmed on re-run)". Updates ``rows``."""
+    suspects = [r for r in rows if r["verdict"] == "suspect"]
+    if not suspects:
+        return
+    print(f"\ngate: {len(suspects)} suspect(s); re-running only those")
+    ids = list(dict.fromkeys(i for r in suspects for i in r["node_ids"]))
+    rerun = run_benchmarks([*baseline["pytest_args"], *pytest_args,
+                            f"--benchmark-max-time={RERUN_MAX_TIME}", *ids], rerun_json)
+    again = {r["name"]: r for r in cmp.compare(baseline, rerun, mode)}
+    for r in suspects:
+        second = again.get(r["name"])
+        confirmed = second is not None and second["verdict"] == "suspect"
+        r["verdict"] = "regression" if confirmed else "ok (not confirmed on re-run)"
+        if second is not None and second["verdict"] != "missing":
+            r["change_rerun"] = second["change"]
+
+
+def print_ratios(run: Run) -> None:
     ratios = cmp.backend_ratios(run)
     if ratios:
         print("\ngate: within-run ratios (torch time / numpy time), machine-independent:")
         for name, ratio in sorted(ratios.items()):
             print(f"  {name:<58} {ratio:6.2f}x")
-    regressions = [r for r in rows if r["verdict"] == "regression"]
+
+
+def exit_status(rows, mode: str) -> int:
+    """1 if a regression is confirmed (or a suspect stands unconfirmed, without re-run)."""
     missing = [r for r in rows if r["verdict"] == "missing"]
     if missing:
         print(f"\ngate: {len(missing)} baseline benchmark(s) missing from this run")
-    if regressions or (suspects and args.no_rerun):
-        bad = regressions or suspects
+    bad = [r for r in rows if r["verdict"] in ("regression", "suspect")]
+    if bad:
         print(f"\ngate: FAIL: {len(bad)} regression(s): " + ", ".join(r["name"] for r in bad))
         return 1
     n_rel = sum(r.get("mode") == "relative" for r in rows)
     print(f"\ngate: PASS ({len(rows)} rows: {n_rel} relative, the rest {mode})")
     return 0
+
+
+def check(args) -> int:
+    baseline = runfile.load_baseline(args.baseline)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = load_run(args.run) if args.run else run_benchmarks(
+            baseline["pytest_args"] + args.pytest_args, Path(args.save or Path(tmp, "now.json")))
+        mode = args.mode or cmp.choose_mode(baseline, run)
+        print_environment(baseline, run, mode)
+        rows = cmp.compare(baseline, run, mode)
+        if not args.no_rerun:
+            confirm_suspects(rows, baseline, mode, args.pytest_args, Path(tmp, "rerun.json"))
+    print_table(rows, mode)
+    print_ratios(run)
+    return exit_status(rows, mode)
 
 
 def baseline(args) -> int:
@@ -148,17 +161,21 @@ def baseline(args) -> int:
 
 
 def write_baseline(runs, pytest_args, out: Path) -> int:
-    doc = cmp.make_baseline(runs)
+    doc = make_baseline(runs)
     doc["pytest_args"] = pytest_args
-    tmp_out = out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(doc, indent=1))
-    tmp_out.replace(out)
-    def main_mode(ref):  # what check compares it by on this machine
+    runfile.write_json(out, doc)
+    print(f"gate: wrote {out}: {len(doc['benchmarks'])} benchmarks from {len(runs)} runs")
+    print_noise(doc)
+    return 0
+
+
+def print_noise(doc: dict) -> None:
+    """The five noisiest benchmarks and every aggregate, in the mode check will use here."""
+    def main_mode(ref):
         return "relative" if "relative" in ref["noise"] else "absolute"
 
     noisiest = sorted(doc["benchmarks"].items(),
                       key=lambda kv: -kv[1]["noise"][main_mode(kv[1])])
-    print(f"gate: wrote {out}: {len(doc['benchmarks'])} benchmarks from {len(runs)} runs")
     for name, ref in noisiest[:5]:
         m = main_mode(ref)
         print(f"  noisiest: {name}: {m} {ref['noise'][m]:.1%} -> threshold "
@@ -167,7 +184,6 @@ def write_baseline(runs, pytest_args, out: Path) -> int:
         m = main_mode(ref)
         print(f"  aggregate: {name} ({len(ref['members'])} benchmarks): {m} noise "
               f"{ref['noise'][m]:.1%} -> threshold {ref['threshold'][m]:.1%}")
-    return 0
 
 
 def main(argv=None) -> int:

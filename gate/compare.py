@@ -34,12 +34,12 @@ uniformly 1.2x slower is caught even where no single row is.
 
 from __future__ import annotations
 
-import copy
-import math
 import statistics
 
 import numpy as np
 from scipy.stats import mannwhitneyu
+
+from bench.runfile import Run
 
 MODES = ("relative", "absolute", "normalised")
 # one row: never flag less (a few runs underrate a row's noise; times drift 10-40 % between
@@ -51,7 +51,6 @@ AGG_MIN_MEMBERS = 2
 AGG_NOISE_K = 3.0  # an aggregate's noise is an average's: better estimated, less heavy-tailed
 AGG_MIN_THRESHOLD = {"relative": 0.10, "absolute": 0.15, "normalised": 0.15}
 ALPHA = 0.01  # significance of the one-sided Mann-Whitney U test
-MAX_SAMPLES = 200  # raw samples kept per benchmark in the baseline
 MIN_SAMPLES = 5  # below this on either side the U test cannot reach ALPHA: not applied
 FINGERPRINT_KEYS = ("cpu_model", "cores", "numpy", "torch")
 
@@ -60,21 +59,21 @@ def short_name(bench: dict) -> str:
     return bench["name"]  # e.g. test_step[numpy-h1024-b256-f32-t2]
 
 
-def fingerprint(run: dict) -> dict:
-    info = run["machine_info"]["mlp_twins"]
+def fingerprint(run: Run) -> dict:
+    info = run.twins
     fp = {k: info.get(k) for k in FINGERPRINT_KEYS}
-    fp["blas"] = sorted(f"{p.get('internal_api')} {p.get('version')}" for p in info["blas"]
-                        if p.get("user_api") == "blas")
+    fp["blas"] = sorted(f"{p.get('internal_api')} {p.get('version')}"
+                        for p in info.get("blas") or [] if p.get("user_api") == "blas")
     fp["gpu"] = (info.get("gpu") or {}).get("name")
     return fp
 
 
-def rate(run: dict, rec: dict) -> float:
+def rate(run: Run, rec: dict) -> float:
     """The calibrated rate a record's time is normalised by (GEMM GFLOP/s or copy GB/s)."""
-    cal = run["machine_info"]["mlp_twins"]["calibration"]
+    cal = run.calibration()
     lib = "numpy" if rec["lib"] != "torch" else "torch"
     if rec["group"] == "activation":
-        rows = [c["gbps"] for c in cal["copy_gbps"]
+        rows = [c["gbps"] for c in cal.get("copy_gbps") or []
                 if c["lib"] == lib and c["device"] == rec["device"]
                 and c["threads"] == rec["threads"]]
     else:
@@ -98,7 +97,7 @@ def gated(extra_info: dict) -> bool:
     return extra_info.get("activation") != "copy"
 
 
-def samples(run: dict, bench: dict, mode: str) -> np.ndarray:
+def samples(run: Run, bench: dict, mode: str) -> np.ndarray:
     data = np.asarray(bench["stats"].get("data") or [bench["stats"]["median"]], dtype=float)
     if mode == "relative":
         probe = np.asarray(bench["extra_info"]["probe_data"], dtype=float)
@@ -106,7 +105,7 @@ def samples(run: dict, bench: dict, mode: str) -> np.ndarray:
     return data * rate(run, bench["extra_info"]) if mode == "normalised" else data
 
 
-def metric(run: dict, bench: dict, mode: str) -> float:
+def metric(run: Run, bench: dict, mode: str) -> float:
     if mode == "relative":
         return float(bench["extra_info"]["relative"])
     m = bench["stats"]["median"]
@@ -117,7 +116,7 @@ def thresholds_from_runs(runs: list, mode: str) -> dict:
     """``{name: (threshold, noise)}`` from repeated runs of unchanged code."""
     per = {}
     for run in runs:
-        for b in run["benchmarks"]:
+        for b in run.benchmarks:
             if mode != "relative" or has_relative(b):
                 per.setdefault(short_name(b), []).append(metric(run, b, mode))
     out = {}
@@ -150,7 +149,7 @@ def aggregate_members(benchmarks: dict) -> dict:
     return {k: v for k, v in groups.items() if len(v) >= AGG_MIN_MEMBERS}
 
 
-def _geomean(values) -> float:
+def geomean(values) -> float:
     return float(np.exp(np.mean(np.log(values))))
 
 
@@ -160,17 +159,24 @@ def _verdict(change, thr, p=None) -> str:
     return "faster" if change < -thr else "ok"
 
 
-def compare(baseline: dict, run: dict, mode: str | None = None) -> list:
-    """One row per benchmark of the baseline, then one per aggregate: name, mode, base, now,
-    change, threshold, p, verdict. ``mode`` is the timed mode of rows without a probe
-    (default: ``choose_mode``); rows with a probe in both runs compare relative times."""
+def _missing(name: str, kind: str, mode: str) -> dict:
+    return {"name": name, "kind": kind, "fullname": "", "node_ids": [], "mode": mode,
+            "verdict": "missing"}
+
+
+def compare(baseline: dict, run: Run, mode: str | None = None) -> list:
+    """One row per benchmark of the baseline, then one per aggregate: name, kind
+    ("benchmark" or "aggregate"), fullname (a string: the pytest node id, or the aggregate's
+    name), node_ids (what a re-run of the row runs), mode, base, now, change, threshold, p,
+    verdict. ``mode`` is the timed mode of rows without a probe (default: ``choose_mode``);
+    rows with a probe in both runs compare relative times."""
     mode = mode or choose_mode(baseline, run)
-    by_name = {short_name(b): b for b in run["benchmarks"]}
+    by_name = {short_name(b): b for b in run.benchmarks}
     rows = []
     for name, ref in sorted(baseline["benchmarks"].items()):
         b = by_name.get(name)
         if b is None:
-            rows.append({"name": name, "mode": mode, "verdict": "missing"})
+            rows.append(_missing(name, "benchmark", mode))
             continue
         m = "relative" if "relative" in ref["metric"] and has_relative(b) else mode
         base_metric, now_metric = ref["metric"][m], metric(run, b, m)
@@ -178,22 +184,24 @@ def compare(baseline: dict, run: dict, mode: str | None = None) -> list:
         p = slower_p(samples(run, b, m), np.asarray(ref["samples"][m], dtype=float))
         thr = ref["threshold"][m]
         verdict = _verdict(change, thr, p) if gated(ref["extra_info"]) else "info"
-        rows.append({"name": name, "fullname": b["fullname"], "mode": m,
+        rows.append({"name": name, "kind": "benchmark", "fullname": b["fullname"],
+                     "node_ids": [b["fullname"]], "mode": m,
                      "base": base_metric, "now": now_metric, "change": change,
                      "threshold": thr, "p": p, "verdict": verdict})
     by_row = {r["name"]: r for r in rows}
     for agg, ref in sorted(baseline.get("aggregates", {}).items()):
         members = [by_row.get(n) for n in ref["members"]]
         if any(m is None or m["verdict"] == "missing" for m in members):
-            rows.append({"name": agg, "mode": mode, "verdict": "missing"})
+            rows.append(_missing(agg, "aggregate", mode))
             continue
         rel = all(r["mode"] == "relative" for r in members) and "relative" in ref["threshold"]
         m = "relative" if rel else mode
         changes = [1.0 + r["change"] if rel else metric(run, by_name[r["name"]], mode)
                    / baseline["benchmarks"][r["name"]]["metric"][mode] for r in members]
-        change = _geomean(changes) - 1.0
+        change = geomean(changes) - 1.0
         thr = ref["threshold"][m]
-        rows.append({"name": agg, "fullname": [r["fullname"] for r in members], "mode": m,
+        rows.append({"name": agg, "kind": "aggregate", "fullname": agg,
+                     "node_ids": [r["fullname"] for r in members], "mode": m,
                      "base": 1.0, "now": 1.0 + change, "change": change, "threshold": thr,
                      "p": None, "verdict": _verdict(change, thr)})
     return rows
@@ -203,17 +211,21 @@ CALIBRATION_TOLERANCE = 0.25  # same fingerprint but GEMM rates this far off: an
 # (the calibration itself moves by up to ~30 % between runs on a shared VM, hence so wide)
 
 
-def calibration_shift(baseline: dict, run: dict) -> float:
+def gemm_key(g: dict) -> tuple:
+    """What identifies one calibrated GEMM probe."""
+    return g["lib"], g["device"], g["dtype"], g["threads"], g["m"], g["k"], g["n"]
+
+
+def calibration_shift(baseline: dict, run: Run) -> float:
     """Geometric mean of run / baseline calibrated GEMM rates over the probes both have."""
-    def rates(info):
-        return {(g["lib"], g["device"], g["dtype"], g["threads"], g["m"], g["k"], g["n"]):
-                g["gflops"] for g in info["calibration"]["gemm"]}
-    old, new = rates(baseline["machine_info"]), rates(run["machine_info"]["mlp_twins"])
+    def rates(calibration):
+        return {gemm_key(g): g["gflops"] for g in calibration["gemm"]}
+    old, new = rates(baseline["machine_info"]["calibration"]), rates(run.calibration())
     common = sorted(set(old) & set(new))
-    return _geomean([new[k] / old[k] for k in common]) if common else float("nan")
+    return geomean([new[k] / old[k] for k in common]) if common else float("nan")
 
 
-def choose_mode(baseline: dict, run: dict) -> str:
+def choose_mode(baseline: dict, run: Run) -> str:
     """Absolute times only for the same environment *and* a machine as fast as the
     baseline's (its GEMM calibration within ``CALIBRATION_TOLERANCE``); else normalised."""
     if baseline["fingerprint"] != fingerprint(run):
@@ -222,9 +234,9 @@ def choose_mode(baseline: dict, run: dict) -> str:
     return "absolute" if abs(shift - 1.0) <= CALIBRATION_TOLERANCE else "normalised"
 
 
-def backend_ratios(run: dict, against: str = "numpy") -> dict:
+def backend_ratios(run: Run, against: str = "numpy") -> dict:
     """``{case name: this backend's median / numpy's}`` within one run."""
-    meds = {short_name(b): b["stats"]["median"] for b in run["benchmarks"]}
+    meds = {short_name(b): b["stats"]["median"] for b in run.benchmarks}
     out = {}
     for name, m in meds.items():
         func, _, rest = name.partition("[")
@@ -234,66 +246,3 @@ def backend_ratios(run: dict, against: str = "numpy") -> dict:
                 if ref in meds:
                     out[name] = m / meds[ref]
     return out
-
-
-def subsample(values, k=MAX_SAMPLES) -> list:
-    values = list(values)
-    if len(values) <= k:
-        return values
-    step = len(values) / k
-    return [values[math.floor(i * step)] for i in range(k)]
-
-
-def make_baseline(runs: list) -> dict:
-    """The baseline document from N >= 2 runs of unchanged code on one machine."""
-    if len(runs) < 2:
-        raise ValueError("a baseline needs at least 2 runs to measure noise")
-    fps = [fingerprint(r) for r in runs]
-    if any(fp != fps[0] for fp in fps):
-        raise ValueError("baseline runs come from different environments")
-    thr = {m: thresholds_from_runs(runs, m) for m in MODES}
-    benches = {}
-    names = set.intersection(*({short_name(b) for b in r["benchmarks"]} for r in runs))
-    for name in sorted(names):
-        entries = [(r, next(b for b in r["benchmarks"] if short_name(b) == name)) for r in runs]
-        ref = {"metric": {}, "samples": {}, "threshold": {}, "noise": {}}
-        for mode in MODES:
-            if name not in thr[mode]:
-                continue  # relative: not every run has a probe for this row
-            values = [metric(r, b, mode) for r, b in entries]
-            mid_run, mid_b = sorted(entries, key=lambda e: metric(e[0], e[1], mode))[
-                len(entries) // 2]
-            ref["metric"][mode] = statistics.median(values)
-            ref["samples"][mode] = subsample(samples(mid_run, mid_b, mode))
-            ref["threshold"][mode], ref["noise"][mode] = thr[mode][name]
-        ref["extra_info"] = {k: v for k, v in entries[0][1]["extra_info"].items()
-                             if k != "probe_data"}
-        benches[name] = ref
-    aggregates = {}
-    for agg, members in aggregate_members(
-            {n: r["extra_info"] for n, r in benches.items()}).items():
-        ref = {"members": members, "threshold": {}, "noise": {}}
-        for mode in MODES:
-            if any(mode not in benches[n]["metric"] for n in members):
-                continue
-            per_run = [_geomean([metric(r, next(b for b in r["benchmarks"]
-                                                if short_name(b) == n), mode)
-                                 / benches[n]["metric"][mode] for n in members])
-                       for r in runs]
-            mid = statistics.median(per_run)
-            ref["noise"][mode] = max(abs(v / mid - 1.0) for v in per_run)
-            ref["threshold"][mode] = max(AGG_MIN_THRESHOLD[mode],
-                                         AGG_NOISE_K * ref["noise"][mode])
-        aggregates[agg] = ref
-    info = copy.deepcopy(runs[0]["machine_info"]["mlp_twins"])
-    for g in info["calibration"]["gemm"]:  # the median of the runs' calibrations, per probe
-        key = (g["lib"], g["device"], g["dtype"], g["threads"], g["m"], g["k"], g["n"])
-        g["gflops"] = statistics.median(
-            h["gflops"] for r in runs for h in r["machine_info"]["mlp_twins"]["calibration"]["gemm"]
-            if (h["lib"], h["device"], h["dtype"], h["threads"], h["m"], h["k"], h["n"]) == key)
-    return {"format": "mlp-twins-gate/1", "fingerprint": fps[0],
-            "machine_info": info, "runs": len(runs),
-            "constants": {"MIN_THRESHOLD": MIN_THRESHOLD, "NOISE_K": NOISE_K, "ALPHA": ALPHA,
-                          "AGG_NOISE_K": AGG_NOISE_K, "AGG_MIN_THRESHOLD": AGG_MIN_THRESHOLD,
-                          "AGG_MIN_PARAMS": AGG_MIN_PARAMS},
-            "benchmarks": benches, "aggregates": aggregates}

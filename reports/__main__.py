@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.runfile import RunFileError
 from bench.schema import RESULTS_DIR
 
 from .load import ReportError, load_runs, newest_run
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
         build(runs, table, staging, not args.no_chapter, args.mnist_dir)
         replace_dir(staging, out)
         staging = None
-    except ReportError as e:
+    except (ReportError, RunFileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:

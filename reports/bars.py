@@ -2,7 +2,7 @@
 thread and process scaling at one size.
 
     from reports.bars import fig_epoch, fig_scaling
-    fig, caption = fig_epoch(table)  # raises figures.Skip when the run has no epoch records
+    fig, caption = fig_epoch(table)  # raises style.Skip when the run has no epoch records
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .figures import CHAPTER_LAYER_SIZES, Skip, color
+from bench.schema import CHAPTER_LAYER_SIZES
+
+from .style import Skip, color
 
 SCALING = ("numpy", "torch-cpu", "torch-ddp", "numpy-mp")
 PARALLEL = ("torch-ddp", "numpy-mp")

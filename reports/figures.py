@@ -16,22 +16,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bench.schema import CHAPTER_LAYER_SIZES
-from core.spec import n_params
+from bench.schema import CHAPTER_LAYER_SIZES, CHAPTER_N_PARAMS
 
+from .activation_figure import fig_activations
 from .analysis import REFERENCE, human, select
+from .bars import fig_epoch, fig_scaling
+from .style import Skip, color
 
-CHAPTER_P = n_params(CHAPTER_LAYER_SIZES)  # 79,510
-COLORS = {"numpy": "tab:blue", "torch-cpu": "tab:orange", "torch-cuda": "tab:green",
-          "torch-cuda-tf32": "tab:olive", "torch-ddp": "tab:red", "numpy-mp": "tab:purple",
-          "sklearn": "tab:brown"}
 RUN_STYLES = ("-", "--", "-.", ":")
 BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}  # label bg
 DECADE = 10.0  # use a log axis when the data spans at least this ratio
-
-
-class Skip(Exception):
-    """The run lacks what this figure needs; the message says what."""
 
 
 @dataclass
@@ -40,10 +34,6 @@ class Drawn:
     title: str
     caption: str = ""
     skipped: str | None = None  # the reason, when the figure was not drawn
-
-
-def color(series: str) -> str:
-    return COLORS.get(series.split(" ")[0], "tab:gray")
 
 
 def _scale(ax, values, axis="y"):
@@ -70,15 +60,16 @@ def _plain(ax, axis="y"):
 
 def _chapter_line(ax):
     """The chapter's 784-100-10 MLP as a dotted vertical line, labelled on its emptier side."""
-    ax.axvline(CHAPTER_P, color="0.4", lw=1, ls=":")
+    ax.axvline(CHAPTER_N_PARAMS, color="0.4", lw=1, ls=":")
     lo, hi = ax.get_xlim()
     if ax.get_xscale() == "log":
-        lo, hi, at = math.log10(lo), math.log10(hi), math.log10(CHAPTER_P)
+        lo, hi, at = math.log10(lo), math.log10(hi), math.log10(CHAPTER_N_PARAMS)
     else:
-        at = CHAPTER_P
+        at = CHAPTER_N_PARAMS
     right = (at - lo) / (hi - lo) > 0.7
-    ax.annotate(f"chapter MLP {'-'.join(map(str, CHAPTER_LAYER_SIZES))}\n({CHAPTER_P:,} params)",
-                (CHAPTER_P, 1.0), xycoords=("data", "axes fraction"),
+    chapter = "-".join(map(str, CHAPTER_LAYER_SIZES))
+    ax.annotate(f"chapter MLP {chapter}\n({CHAPTER_N_PARAMS:,} params)",
+                (CHAPTER_N_PARAMS, 1.0), xycoords=("data", "axes fraction"),
                 xytext=(-3 if right else 3, -3), textcoords="offset points", va="top",
                 ha="right" if right else "left", fontsize=7, color="0.3", bbox=BOX)
     _plain(ax, "x")
@@ -236,23 +227,28 @@ def save(fig, out_dir: Path, stem: str) -> None:
     fig.savefig(out_dir / f"{stem}.svg")
 
 
+def plan(table, fits, crossovers, slices) -> list:
+    """``(stem, title, needs_step_slices, draw)`` per figure, in the report's order;
+    ``needs_step_slices``: the figure plots single-process step slices."""
+    return [("fig1_step_time", "Time per training step", True,
+             lambda: fig_time(table, fits, slices)),
+            ("fig2_speedup", "Speedup over NumPy", True,
+             lambda: fig_speedup(table, crossovers, slices)),
+            ("fig3_gflops", "Achieved GFLOP/s under the GEMM ceiling", True,
+             lambda: fig_gflops(table, slices)),
+            ("fig4_epoch", "Input pipeline vs compute in one epoch", False,
+             lambda: fig_epoch(table)),
+            ("fig5_scaling", "Thread and process scaling", True,
+             lambda: fig_scaling(table, slices)),
+            ("fig6_activations", "Activations and their derivatives", False, fig_activations)]
+
+
 def draw_all(table, fits, crossovers, slices, out_dir: Path) -> list[Drawn]:
     """Draw every figure into ``out_dir``; a figure without data comes back ``skipped``."""
-    from .activation_figure import fig_activations
-    from .bars import fig_epoch, fig_scaling
-
-    plan = [("fig1_step_time", "Time per training step", lambda: fig_time(table, fits, slices)),
-            ("fig2_speedup", "Speedup over NumPy",
-             lambda: fig_speedup(table, crossovers, slices)),
-            ("fig3_gflops", "Achieved GFLOP/s under the GEMM ceiling",
-             lambda: fig_gflops(table, slices)),
-            ("fig4_epoch", "Input pipeline vs compute in one epoch", lambda: fig_epoch(table)),
-            ("fig5_scaling", "Thread and process scaling", lambda: fig_scaling(table, slices)),
-            ("fig6_activations", "Activations and their derivatives", fig_activations)]
     done = []
-    for stem, title, draw in plan:
+    for stem, title, needs_steps, draw in plan(table, fits, crossovers, slices):
         try:
-            if not slices and stem[:4] in ("fig1", "fig2", "fig3", "fig5"):
+            if needs_steps and not slices:
                 raise Skip("the run has no single-process 'step' records")
             fig, caption = draw()
         except Skip as why:

@@ -11,8 +11,9 @@ import math
 
 import pandas as pd
 
+from bench.schema import CHAPTER_N_PARAMS
+
 from .analysis import HIGH_VARIANCE, REFERENCE, Crossover, human
-from .figures import CHAPTER_P
 
 UNITS = ((1.0, "s", "seconds"), (1e-3, "ms", "milliseconds"), (1e-6, "us", "microseconds"),
          (1e-9, "ns", "nanoseconds"))
@@ -49,9 +50,10 @@ def headline(table, crossovers, sl, label: str) -> str:
     if others.empty:
         return f"{lead} no backend was measured beside NumPy, so there is no speedup to report."
     sizes = sorted(others["n_params"].unique())
-    at = min(sizes, key=lambda p: abs(math.log(p / CHAPTER_P)))
-    where = (f"at the chapter's {CHAPTER_P:,} parameters" if at == CHAPTER_P else
-             f"at {at:,} parameters (the measured size closest to the chapter's {CHAPTER_P:,})")
+    chapter_p = CHAPTER_N_PARAMS
+    at = min(sizes, key=lambda p: abs(math.log(p / chapter_p)))
+    where = (f"at the chapter's {chapter_p:,} parameters" if at == chapter_p else
+             f"at {at:,} parameters (the measured size closest to the chapter's {chapter_p:,})")
     parts = [_ratio(r.speedup, r.series) for r in others[others["n_params"] == at].itertuples()]
     text = f"{lead} {where} " + "; ".join(parts) + "."
     for c in crossovers[(crossovers["run"] == sl["run"]) & (crossovers["dtype"] == sl["dtype"])

@@ -29,7 +29,7 @@ def test_standardise_uses_population_std():
 
 
 def test_closed_form_matches_polyfit_and_stated_values():
-    x, y = linreg._data()
+    x, y = linreg.training_data()
     w, b = linreg.closed_form(x, y)
     np.testing.assert_allclose([w, b], np.polyfit(x[:, 0].astype(np.float64), y, 1),
                                rtol=1e-12, err_msg="lstsq vs polyfit")
@@ -45,7 +45,7 @@ def test_three_methods_end_with_the_same_weights(fits, method):
 
 @pytest.mark.parametrize("method", list(linreg.METHODS))
 def test_sgd_end_point_is_the_predicted_contraction(fits, method):
-    x, y = linreg._data()
+    x, y = linreg.training_data()
     predicted = linreg.predicted_sgd_end(linreg.initial_weight(), 0.0, x, y)
     np.testing.assert_allclose(fits[method], predicted, atol=PREDICTION_ATOL,
                                err_msg=f"{method} vs (1 - 2 lr)^2000 prediction")
@@ -57,7 +57,7 @@ def test_full_batch_descent_reaches_the_closed_form():
     """The hand-written gradient is right: full-batch descent converges to least squares."""
     w, b = linreg.fit_numpy(linreg.initial_weight(), 0.0, batch_size=10, lr=0.1, epochs=300,
                             shuffle=False)
-    np.testing.assert_allclose([w, b], linreg.closed_form(*linreg._data()),
+    np.testing.assert_allclose([w, b], linreg.closed_form(*linreg.training_data()),
                                rtol=FULL_BATCH_RTOL, err_msg="full-batch GD (w, b)")
 
 

@@ -57,3 +57,18 @@ def test_parity_lines(built):
     acc = [float(a) for _, a in rows]
     assert abs(acc[0] - acc[1]) <= 0.5 and min(acc) >= 90.0, acc
     assert "scikit-learn digits" in text and "lr 1.0" in text
+
+
+def test_markdown_is_a_pure_function_of_the_numbers():
+    """``markdown`` quotes the numbers it is given (``compute``'s), with no training."""
+    results = {"fits": {"closed form": (1.5, 2.5)}, "replay": {}, "w0": 0.25,
+               "predicted": (1.25, 2.25), "softmax": [0.5, 0.25, 0.25],
+               "tanh_saturated": [0.0, 0.0], "relu_saturated": [1.0, 1.0],
+               "parity": {"acc_numpy": 0.9512, "acc_torch": 0.9487, "n_in": 64,
+                          "data": "test data", "epochs": 3, "dtype": "float64",
+                          "max_param_diff": 1e-12}}
+    text = section.markdown(results, activation_link="act.png")
+    assert "| closed form | 1.500000 | 2.500000 |" in text
+    assert "| impl_numpy | 95.12% |" in text and "| impl_torch | 94.87% |" in text
+    assert "predicts w = 1.2500, b = 2.2500" in text and "w0 = 0.2500" in text
+    assert _links(text) == ["linreg.png", "act.png", "parity.png"]

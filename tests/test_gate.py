@@ -11,7 +11,6 @@ the other), using the test-only plugin ``tests/slow_backend.py``.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -21,45 +20,9 @@ import numpy as np
 import pytest
 
 from gate import compare as cmp
-from gate.__main__ import main as gate_main
+from gate.baseline import make_baseline
 
-RNG_SEED = 0
-
-
-def _run(medians, gflops=100.0, cpu="cpu-A", jitter=0.01, n=50, seed=RNG_SEED, probe=None):
-    """A synthetic run: ``medians`` maps backend name -> median seconds (step, h1024).
-    With ``probe`` (seconds), each round has a probe time before it, as ``bench/probe.py``."""
-    rng = np.random.default_rng(seed)
-    benches = []
-    for backend, med in medians.items():
-        data = med * (1 + jitter * rng.standard_normal(n))
-        name = f"test_step[{backend}-h1024-b256-f32-t1]"
-        extra = {"group": "step", "backend": backend, "threads": 1,
-                 "lib": "numpy" if backend == "numpy" else "torch",
-                 "device": "cpu", "dtype": "float32"}
-        if probe is not None:
-            probe_data = probe * (1 + jitter * rng.standard_normal(n))
-            extra.update(probe_data=probe_data.tolist(),
-                         relative=float(np.median(data / probe_data)))
-        benches.append({"name": name, "fullname": f"bench/bench_step.py::{name}",
-                        "stats": {"median": med, "data": data.tolist()},
-                        "extra_info": extra})
-    gemm = [{"lib": lib, "device": "cpu", "dtype": "float32", "threads": 1, "gflops": gflops,
-             "m": 1024, "k": 1024, "n": 1024}
-            for lib in ("numpy", "torch")]
-    info = {"cpu_model": cpu, "cores": 2, "numpy": "2", "torch": "2",
-            "blas": [{"user_api": "blas", "internal_api": "openblas", "version": "0.3"}],
-            "gpu": None, "calibration": {"gemm": gemm, "copy_gbps": []}}
-    return {"machine_info": {"mlp_twins": info}, "benchmarks": benches}
-
-
-BASE = {"numpy": 0.010, "torch-cpu": 0.008}
-
-
-def _baseline():
-    runs = [_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i)
-            for i, d in enumerate([0.0, 0.01, -0.01])]
-    return cmp.make_baseline(runs)
+from .gate_runs import BASE, sized_run, steps_baseline, steps_run
 
 
 def _verdicts(rows):
@@ -67,38 +30,38 @@ def _verdicts(rows):
 
 
 def test_thresholds_come_from_noise_with_a_floor():
-    bl = _baseline()
+    bl = steps_baseline()
     ref = bl["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
     assert ref["noise"]["absolute"] == pytest.approx(0.01, rel=1e-6)
     assert ref["threshold"]["absolute"] == pytest.approx(cmp.MIN_THRESHOLD["absolute"])
-    noisy = [_run({"numpy": 0.010 * (1 + d)}, seed=i) for i, d in enumerate([0, 0.1, -0.05])]
-    ref = cmp.make_baseline(noisy)["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
+    noisy = [steps_run({"numpy": 0.010 * (1 + d)}, seed=i) for i, d in enumerate([0, 0.1, -0.05])]
+    ref = make_baseline(noisy)["benchmarks"]["test_step[numpy-h1024-b256-f32-t1]"]
     assert ref["threshold"]["absolute"] == pytest.approx(cmp.NOISE_K * 0.1, rel=1e-6)
 
 
 def test_unchanged_passes_and_slowdown_is_named():
-    bl = _baseline()
-    assert set(_verdicts(cmp.compare(bl, _run(BASE, seed=9))).values()) == {"ok"}
-    slowed = _verdicts(cmp.compare(bl, _run({"numpy": 0.015, "torch-cpu": 0.008}, seed=9)))
+    bl = steps_baseline()
+    assert set(_verdicts(cmp.compare(bl, steps_run(BASE, seed=9))).values()) == {"ok"}
+    slowed = _verdicts(cmp.compare(bl, steps_run({"numpy": 0.015, "torch-cpu": 0.008}, seed=9)))
     assert slowed == {"numpy": "suspect", "torch-cpu": "ok"}
-    faster = _verdicts(cmp.compare(bl, _run({"numpy": 0.005, "torch-cpu": 0.008}, seed=9)))
+    faster = _verdicts(cmp.compare(bl, steps_run({"numpy": 0.005, "torch-cpu": 0.008}, seed=9)))
     assert faster["numpy"] == "faster"
 
 
 def test_other_machine_is_compared_after_normalising_by_its_calibration():
-    bl = _baseline()
-    twice_as_fast = _run({k: v / 2 for k, v in BASE.items()}, gflops=200.0, cpu="cpu-B")
+    bl = steps_baseline()
+    twice_as_fast = steps_run({k: v / 2 for k, v in BASE.items()}, gflops=200.0, cpu="cpu-B")
     rows = cmp.compare(bl, twice_as_fast)
     assert {r["mode"] for r in rows} == {"normalised"}
     assert set(_verdicts(rows).values()) == {"ok"}
     # the same machine-B run, but NumPy 1.5x slower relative to its own machine
-    slowed = _run({"numpy": 0.0075, "torch-cpu": 0.004}, gflops=200.0, cpu="cpu-B")
+    slowed = steps_run({"numpy": 0.0075, "torch-cpu": 0.004}, gflops=200.0, cpu="cpu-B")
     assert _verdicts(cmp.compare(bl, slowed)) == {"numpy": "suspect", "torch-cpu": "ok"}
 
 
 def test_same_environment_on_a_slower_host_compares_normalised():
-    bl = _baseline()
-    slower_host = _run({k: v * 1.4 for k, v in BASE.items()}, gflops=100.0 / 1.4)
+    bl = steps_baseline()
+    slower_host = steps_run({k: v * 1.4 for k, v in BASE.items()}, gflops=100.0 / 1.4)
     assert cmp.fingerprint(slower_host) == bl["fingerprint"]
     rows = cmp.compare(bl, slower_host)
     assert {r["mode"] for r in rows} == {"normalised"}
@@ -106,9 +69,9 @@ def test_same_environment_on_a_slower_host_compares_normalised():
 
 
 def test_big_change_without_significance_is_not_flagged():
-    bl = _baseline()
-    run = _run(BASE, seed=3)
-    b = run["benchmarks"][0]
+    bl = steps_baseline()
+    run = steps_run(BASE, seed=3)
+    b = run.benchmarks[0]
     b["stats"]["data"] = (np.asarray(b["stats"]["data"]) * 0.5).tolist() + [1.0] * 3
     b["stats"]["median"] = 0.016  # median moved, but most samples are faster: p is large
     assert _verdicts(cmp.compare(bl, run))["numpy"] == "ok"
@@ -116,42 +79,27 @@ def test_big_change_without_significance_is_not_flagged():
 
 def test_few_rounds_rely_on_threshold_and_rerun_alone():
     """With 3 rounds (an epoch benchmark) the U test cannot reach ALPHA: not applied."""
-    runs = [_run({"numpy": 0.5 * (1 + d)}, n=3, seed=i) for i, d in enumerate([0, 0.01, -0.01])]
-    bl = cmp.make_baseline(runs)
-    rows = cmp.compare(bl, _run({"numpy": 0.75}, n=3, seed=7))
+    runs = [steps_run({"numpy": 0.5 * (1 + d)}, n=3, seed=i)
+            for i, d in enumerate([0, 0.01, -0.01])]
+    bl = make_baseline(runs)
+    rows = cmp.compare(bl, steps_run({"numpy": 0.75}, n=3, seed=7))
     assert rows[0]["p"] is None and rows[0]["verdict"] == "suspect"
-    assert cmp.compare(bl, _run({"numpy": 0.5}, n=3, seed=7))[0]["verdict"] == "ok"
-
-
-def _sized_run(factors, seed):
-    """Four >= 400k-parameter NumPy steps, each off by its own factor (noise per row)."""
-    run = _run({"numpy": 0.010}, seed=seed)
-    template = run["benchmarks"][0]
-    run["benchmarks"] = []
-    for h, f in zip((512, 1024, 2048, 4096), factors):
-        b = copy.deepcopy(template)
-        b["name"] = f"test_step[numpy-h{h}-b256-f32-t1]"
-        b["fullname"] = f"bench/bench_step.py::{b['name']}"
-        b["stats"]["median"] *= h / 1024 * f
-        b["stats"]["data"] = [v * h / 1024 * f for v in b["stats"]["data"]]
-        b["extra_info"].update(n_params=795 * h, world_size=1)
-        run["benchmarks"].append(b)
-    return run
+    assert cmp.compare(bl, steps_run({"numpy": 0.5}, n=3, seed=7))[0]["verdict"] == "ok"
 
 
 def test_aggregate_catches_a_uniform_slowdown_hidden_in_row_noise():
     # each row alone is noisy (+-15 % between unchanged runs) but the noise does not line up
-    runs = [_sized_run(f, seed=i) for i, f in enumerate(
+    runs = [sized_run(f, seed=i) for i, f in enumerate(
         [(1.0, 1.0, 1.0, 1.0), (1.15, 0.87, 1.15, 0.87), (0.87, 1.15, 0.87, 1.15)])]
-    bl = cmp.make_baseline(runs)
+    bl = make_baseline(runs)
     agg = "steps >= 400k params [numpy-t1]"
     assert bl["aggregates"][agg]["threshold"]["absolute"] == pytest.approx(
         cmp.AGG_MIN_THRESHOLD["absolute"])
-    rows = {r["name"]: r for r in cmp.compare(bl, _sized_run((1.2, 1.2, 1.2, 1.2), seed=9))}
+    rows = {r["name"]: r for r in cmp.compare(bl, sized_run((1.2, 1.2, 1.2, 1.2), seed=9))}
     assert rows[agg]["verdict"] == "suspect"
     assert rows[agg]["change"] == pytest.approx(0.2, rel=1e-6)
     assert all(r["verdict"] == "ok" for n, r in rows.items() if n != agg)
-    rows = {r["name"]: r for r in cmp.compare(bl, _sized_run((1.0, 1.0, 1.0, 1.0), seed=9))}
+    rows = {r["name"]: r for r in cmp.compare(bl, sized_run((1.0, 1.0, 1.0, 1.0), seed=9))}
     assert rows[agg]["verdict"] == "ok"
 
 
@@ -159,9 +107,9 @@ PROBE_S = 0.0025  # a synthetic probe: 4x shorter than NumPy's step
 
 
 def _probed_baseline():
-    runs = [_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i, probe=PROBE_S * (1 + d))
+    runs = [steps_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i, probe=PROBE_S * (1 + d))
             for i, d in enumerate([0.0, 0.2, -0.1])]  # the machine drifts; the ratio holds
-    return cmp.make_baseline(runs)
+    return make_baseline(runs)
 
 
 def test_probed_rows_compare_relative_times_and_ignore_machine_drift():
@@ -171,12 +119,12 @@ def test_probed_rows_compare_relative_times_and_ignore_machine_drift():
     assert ref["threshold"]["relative"] == pytest.approx(cmp.MIN_THRESHOLD["relative"])
     assert ref["threshold"]["absolute"] > 0.5  # the same runs' absolute times moved 30 %
     # the whole machine 1.4x slower (round and probe alike): nothing to see
-    drifted = _run({k: v * 1.4 for k, v in BASE.items()}, seed=5, probe=PROBE_S * 1.4)
+    drifted = steps_run({k: v * 1.4 for k, v in BASE.items()}, seed=5, probe=PROBE_S * 1.4)
     rows = cmp.compare(bl, drifted)
     assert {r["mode"] for r in rows} == {"relative"}
     assert set(_verdicts(rows).values()) == {"ok"}
     # NumPy's rounds 1.2x slower, the probe not: caught and named, torch untouched
-    slowed = _run({"numpy": 0.012, "torch-cpu": 0.008}, seed=5, probe=PROBE_S)
+    slowed = steps_run({"numpy": 0.012, "torch-cpu": 0.008}, seed=5, probe=PROBE_S)
     rows = cmp.compare(bl, slowed)
     assert _verdicts(rows) == {"numpy": "suspect", "torch-cpu": "ok"}
     assert rows[0]["change"] == pytest.approx(0.2, abs=0.02) and rows[0]["p"] < cmp.ALPHA
@@ -184,51 +132,52 @@ def test_probed_rows_compare_relative_times_and_ignore_machine_drift():
 
 def test_rows_without_a_probe_fall_back_to_timed_comparison():
     bl = _probed_baseline()
-    rows = cmp.compare(bl, _run(BASE, seed=5))  # an older run: no probe data
+    rows = cmp.compare(bl, steps_run(BASE, seed=5))  # an older run: no probe data
     assert {r["mode"] for r in rows} <= {"absolute", "normalised"}
-    bl = _baseline()  # a baseline without probes, a run with them
-    rows = cmp.compare(bl, _run(BASE, seed=5, probe=PROBE_S))
+    bl = steps_baseline()  # a baseline without probes, a run with them
+    rows = cmp.compare(bl, steps_run(BASE, seed=5, probe=PROBE_S))
     assert {r["mode"] for r in rows} <= {"absolute", "normalised"}
 
 
 def test_copy_rows_are_shown_but_never_gated():
     def with_copy(run):
-        for b in run["benchmarks"]:
+        for b in run.benchmarks:
             b["extra_info"].update(group="activation", activation="copy")
         return run
-    bl = cmp.make_baseline([with_copy(_run(BASE, seed=i, probe=PROBE_S)) for i in range(3)])
-    rows = cmp.compare(bl, with_copy(_run({k: 3 * v for k, v in BASE.items()}, seed=7,
+    bl = make_baseline([with_copy(steps_run(BASE, seed=i, probe=PROBE_S)) for i in range(3)])
+    rows = cmp.compare(bl, with_copy(steps_run({k: 3 * v for k, v in BASE.items()}, seed=7,
                                           probe=PROBE_S)))
     assert {r["verdict"] for r in rows} == {"info"}
 
 
 def test_ratios_between_backends_within_a_run():
-    ratios = cmp.backend_ratios(_run(BASE))
+    ratios = cmp.backend_ratios(steps_run(BASE))
     assert ratios == {"test_step[torch-cpu-h1024-b256-f32-t1]": pytest.approx(0.8, rel=0.05)}
 
 
 def test_baseline_needs_two_runs_of_one_environment():
     with pytest.raises(ValueError, match="at least 2 runs"):
-        cmp.make_baseline([_run(BASE)])
+        make_baseline([steps_run(BASE)])
     with pytest.raises(ValueError, match="different environments"):
-        cmp.make_baseline([_run(BASE), _run(BASE, cpu="other")])
+        make_baseline([steps_run(BASE), steps_run(BASE, cpu="other")])
 
 
-def test_cli_on_saved_runs(tmp_path, capsys):
-    bl = _baseline()
-    bl["pytest_args"] = []
-    (tmp_path / "bl.json").write_text(json.dumps(bl))
-    (tmp_path / "ok.json").write_text(json.dumps(_run(BASE, seed=5)))
-    bad = _run({"numpy": 0.02, "torch-cpu": 0.008}, seed=5)
-    (tmp_path / "bad.json").write_text(json.dumps(bad))
-    args = ["check", "--baseline", str(tmp_path / "bl.json"), "--no-rerun", "--run"]
-    assert gate_main([*args, str(tmp_path / "ok.json")]) == 0
-    assert gate_main([*args, str(tmp_path / "bad.json")]) == 1
-    out = capsys.readouterr().out
-    assert "FAIL" in out and "test_step[numpy-h1024-b256-f32-t1]" in out
-    (tmp_path / "junk.json").write_text("{")
-    assert gate_main([*args, str(tmp_path / "junk.json")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+def test_every_row_has_a_string_fullname_and_the_ids_to_rerun():
+    runs = [sized_run(f, seed=i) for i, f in enumerate(
+        [(1.0, 1.0, 1.0, 1.0), (1.15, 0.87, 1.15, 0.87), (0.87, 1.15, 0.87, 1.15)])]
+    bl = make_baseline(runs)
+    now = sized_run((1.2, 1.2, 1.2, 1.2), seed=9)
+    now.benchmarks.pop()  # one baseline benchmark missing: its row and the aggregate's
+    rows = cmp.compare(bl, now)
+    assert all(isinstance(r["fullname"], str) for r in rows)
+    kinds = {r["name"]: (r["kind"], r["verdict"], r["node_ids"]) for r in rows}
+    assert kinds["test_step[numpy-h4096-b256-f32-t1]"] == ("benchmark", "missing", [])
+    assert kinds["steps >= 400k params [numpy-t1]"] == ("aggregate", "missing", [])
+    assert kinds["test_step[numpy-h512-b256-f32-t1]"][2] == [
+        "bench/bench_x.py::test_step[numpy-h512-b256-f32-t1]"]
+    rows = cmp.compare(bl, sized_run((1.2, 1.2, 1.2, 1.2), seed=9))
+    agg = next(r for r in rows if r["kind"] == "aggregate")
+    assert agg["fullname"] == agg["name"] and len(agg["node_ids"]) == 4
 
 
 # ------------------------------------------------------------------ end to end, real timing

@@ -1,5 +1,5 @@
 """Known answers for the report's numbers: speedups, efficiencies, the cost-model fit and the
-crossover (measured and predicted), on synthetic runs built by ``reports.synthetic``."""
+crossover (measured and predicted), on synthetic runs built by ``bench.synthetic``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pytest
 
+from bench import synthetic
 from core.flops import step_flops
 from core.spec import n_params
-from reports import analysis, synthetic
+from reports import analysis
 from reports.analysis import Fit, measured_crossover, predicted_crossover
 from reports.load import load_runs
 from reports.render import crossover_sentence, headline
@@ -41,7 +42,7 @@ def _step(table, backend, threads=2):
 
 def test_one_row_per_benchmark(synth):
     runs, table, _, _ = synth
-    assert len(table) == len(runs[0].records)
+    assert len(table) == len(runs[0].benchmarks)
     assert table["run"].unique().tolist() == ["synth (Synthetic CPU)"]
 
 

@@ -10,8 +10,8 @@ import types
 
 import pytest
 
+from bench import synthetic
 from bench.schema import SCHEMA_VERSION
-from reports import synthetic
 from reports.__main__ import MARKER, chapter_markdown, main
 
 FIGURES = ("fig1_step_time", "fig2_speedup", "fig3_gflops", "fig4_epoch", "fig5_scaling",
@@ -69,7 +69,7 @@ def _bad_inputs(tmp_path):
                                          _schema(synthetic.make_run(), SCHEMA_VERSION + 1))],
                            "v2.json", "cannot be combined"),
         "unknown schema": ([_write(tmp_path / "v9.json", _schema(synthetic.make_run(), 9))],
-                           "v9.json", "this report reads version"),
+                           "v9.json", "this code reads version"),
         "record lacks keys": ([_write(tmp_path / "lack.json", _lacking())], "lack.json",
                               "lacks extra_info keys"),
         "named twice": ([good, good], "good.json", "named twice"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 
-from reports import analysis, synthetic
+from bench import synthetic
+from reports import analysis
 from reports.html import page
 from reports.load import load_runs, newest_run
 from reports.render import compare_tables, headline
@@ -20,7 +21,7 @@ def _analysed(tmp_path, *runs):
 def test_same_machine_twice_gets_numbered_labels(tmp_path):
     runs, table = _analysed(tmp_path, synthetic.make_run(), synthetic.make_run())
     assert [r.label for r in runs] == ["synth (Synthetic CPU) #1", "synth (Synthetic CPU) #2"]
-    assert table.groupby("run").size().tolist() == [len(runs[0].records)] * 2
+    assert table.groupby("run").size().tolist() == [len(runs[0].benchmarks)] * 2
 
 
 def test_speedups_stay_within_their_run(tmp_path):

@@ -1,9 +1,12 @@
 """Synthetic runs with known answers, in the shape of ``bench/schema.py``, for tests and demos.
 
-    python -m reports.synthetic results/demo.json && python -m reports results/demo.json
+    python -m bench.synthetic results/demo.json && python -m reports results/demo.json
 
-Every step time is exactly ``a + b * n_params`` per backend (no noise), so the fitted cost
-model, the speedups and the predicted crossover are known in closed form.
+The one builder of synthetic runs: ``record`` makes one benchmark entry, ``run_doc`` wraps
+entries in a whole run (machine info, calibration, missing list), ``make_run`` is the
+report's grid. In ``make_run`` every step time is exactly ``a + b * n_params`` per backend
+(no noise), so the fitted cost model, the speedups and the predicted crossover are known in
+closed form. The gate's tests pass their own noisy samples (``data``) and names.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-from bench.schema import SCHEMA_VERSION, SUITE
 from core.flops import step_flops
 from core.spec import n_params
+
+from .schema import CHAPTER_LAYER_SIZES, SCHEMA_VERSION, SUITE
 
 HIDDEN = (16, 64, 100, 256, 1024, 4096)  # 784-h-10; h = 100 is the chapter's 79,510 params
 # backend -> (lib, device, a seconds, b seconds per parameter)
@@ -28,8 +32,9 @@ QUIET_IQR = 0.02
 
 
 def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="float32",
-           threads=2, world_size=1, iqr=None, **extra):
-    """One pytest-benchmark entry whose extra_info follows the schema."""
+           threads=2, world_size=1, iqr=None, data=None, name=None, **extra):
+    """One pytest-benchmark entry whose extra_info follows the schema. ``data``: the raw
+    per-round seconds (default: the median 3 times); ``name``: the benchmark's name."""
     iqr = QUIET_IQR * median if iqr is None else iqr
     info = {"suite": SUITE, "schema": SCHEMA_VERSION, "group": group, "backend": backend,
             "lib": lib, "device": device, "dtype": dtype, "threads": threads,
@@ -39,11 +44,12 @@ def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="fl
             "samples_per_s": batch / median, "peak_mem_bytes": None, "pipeline": None,
             "input_s": None, "activation": None, "variant": None}
     info.update(extra)
-    name = f"test_{group}[{backend}-{'-'.join(map(str, layer_sizes))}-b{batch}-{dtype}]"
+    name = name or f"test_{group}[{backend}-{'-'.join(map(str, layer_sizes))}-b{batch}-{dtype}]"
     return {"group": group, "name": name, "fullname": f"bench/bench_x.py::{name}",
             "params": None, "param": None, "extra_info": info, "options": {},
             "stats": {"median": median, "iqr": iqr, "q1": median - iqr / 2,
-                      "q3": median + iqr / 2, "rounds": 20, "data": [median] * 3}}
+                      "q3": median + iqr / 2, "rounds": 20 if data is None else len(data),
+                      "data": [median] * 3 if data is None else list(data)}}
 
 
 def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=None,
@@ -59,7 +65,7 @@ def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=N
             benches.append(record("step", backend, lib, device, sizes, batch, t,
                                   threads=threads, iqr=NOISY_IQR * t if noisy else None))
     if extras:
-        chapter = (784, 100, 10)
+        chapter = CHAPTER_LAYER_SIZES
         t = COSTS["numpy"][2] + COSTS["numpy"][3] * n_params(chapter)
         benches.append(record("step", "numpy", "numpy", "cpu", chapter, batch, 1.6 * t,
                               threads=1))
@@ -79,21 +85,29 @@ def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=N
                                   pipeline=pipeline, input_s=inp))
         benches.append(record("activation", "numpy", "numpy", "cpu", (), 1_000_000, 1e-3,
                               activation="relu", bytes=8_000_000))
+    return run_doc(benches, node=node, threads=threads, gpu=gpu, missing=missing)
+
+
+def run_doc(benches, *, node="synth", threads=2, gpu=None, gemm=None, cpu_model="Synthetic CPU",
+            missing=()) -> dict:
+    """A whole run around ``benches``: machine info with the GEMM rates ``gemm`` ({lib:
+    GFLOP/s} at ``threads``, default ``GEMM``), the missing list and the date."""
+    gemm = GEMM if gemm is None else gemm
     calib = [{"lib": lib, "device": "cpu", "dtype": "float32", "threads": threads,
-              "m": 1024, "k": 1024, "n": 1024, "gflops": g} for lib, g in GEMM.items()]
+              "m": 1024, "k": 1024, "n": 1024, "gflops": g} for lib, g in gemm.items()]
     calib.append({"lib": "numpy", "device": "cpu", "dtype": "float32", "threads": threads,
-                  "m": 256, "k": 256, "n": 256, "gflops": GEMM["numpy"] / 2})
+                  "m": 256, "k": 256, "n": 256, "gflops": gemm["numpy"] / 2})
     twins = {"profile": "synthetic", "numpy": "2.0", "torch": "2.5", "python": "3.11",
-             "cpu_model": "Synthetic CPU", "cores": threads,
-             "blas": [{"internal_api": "openblas", "version": "0.3.27",
+             "cpu_model": cpu_model, "cores": threads,
+             "blas": [{"user_api": "blas", "internal_api": "openblas", "version": "0.3.27",
                        "threading_layer": "pthreads", "num_threads": threads}],
              "torch_config": ["ATen/Parallel:", "at::get_num_threads() : 2"],
              "gpu": gpu, "tf32": False,
              "calibration": {"gemm": calib, "copy_gbps": []}}
     return {"machine_info": {"node": node, "machine": "x86_64", "python_version": "3.11",
-                             "cpu": {"brand_raw": "Synthetic CPU", "count": threads},
+                             "cpu": {"brand_raw": cpu_model, "count": threads},
                              "mlp_twins": twins},
-            "commit_info": {}, "benchmarks": benches, "datetime": "2025-01-01T00:00:00",
+            "commit_info": {}, "benchmarks": list(benches), "datetime": "2025-01-01T00:00:00",
             "version": "5.1.0",
             "mlp_twins": {"missing": [{"test": m, "reason": "skipped"} for m in missing],
                           "complete": not missing}}

@@ -1,0 +1,18 @@
+"""What every report figure shares: the colour of each backend and the ``Skip`` signal.
+
+    from reports.style import Skip, color
+"""
+
+from __future__ import annotations
+
+COLORS = {"numpy": "tab:blue", "torch-cpu": "tab:orange", "torch-cuda": "tab:green",
+          "torch-cuda-tf32": "tab:olive", "torch-ddp": "tab:red", "numpy-mp": "tab:purple",
+          "sklearn": "tab:brown"}
+
+
+class Skip(Exception):
+    """The run lacks what this figure needs; the message says what."""
+
+
+def color(series: str) -> str:
+    return COLORS.get(series.split(" ")[0], "tab:gray")

@@ -1,0 +1,68 @@
+"""Synthetic runs for the gate's tests, built with ``bench.synthetic`` (the one builder):
+single-thread float32 steps with seeded noise, optionally a probe before each round."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench import runfile, synthetic
+from gate.baseline import make_baseline
+
+RNG_SEED = 0
+
+
+def noisy(median, rng, jitter, n):
+    """``n`` samples around ``median`` with relative spread ``jitter``."""
+    return median * (1 + jitter * rng.standard_normal(n))
+
+
+def step(backend, med, data, h=1024, **extra):
+    """One single-thread float32 step entry named as the suite names it."""
+    return synthetic.record("step", backend, "numpy" if backend == "numpy" else "torch", "cpu",
+                            (784, h, 10), 256, med, threads=1, data=data.tolist(),
+                            name=f"test_step[{backend}-h{h}-b256-f32-t1]", **extra)
+
+
+def steps_doc(medians, gflops=100.0, cpu="cpu-A", jitter=0.01, n=50, seed=RNG_SEED, probe=None):
+    """A synthetic run document: ``medians`` maps backend name -> median seconds (step,
+    h1024). With ``probe`` (seconds), each round has a probe time before it, as
+    ``bench/probe.py``."""
+    rng = np.random.default_rng(seed)
+    benches = []
+    for backend, med in medians.items():
+        data, extra = noisy(med, rng, jitter, n), {}
+        if probe is not None:
+            probe_data = noisy(probe, rng, jitter, n)
+            extra.update(probe_data=probe_data.tolist(),
+                         relative=float(np.median(data / probe_data)))
+        benches.append(step(backend, med, data, **extra))
+    return wrap(benches, gflops, cpu)
+
+
+def wrap(benches, gflops=100.0, cpu="cpu-A"):
+    """The run around ``benches``: one thread, both libraries calibrated at ``gflops``."""
+    return synthetic.run_doc(benches, threads=1, gemm={"numpy": gflops, "torch": gflops},
+                              cpu_model=cpu)
+
+
+def steps_run(*args, **kw):
+    """``steps_doc`` as the gate reads it (``bench.runfile.parse``)."""
+    return runfile.parse(steps_doc(*args, **kw), "synthetic.json")
+
+
+BASE = {"numpy": 0.010, "torch-cpu": 0.008}
+
+
+def steps_baseline():
+    """A baseline from 3 runs of ``BASE``, 1 % apart."""
+    runs = [steps_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i)
+            for i, d in enumerate([0.0, 0.01, -0.01])]
+    return make_baseline(runs)
+
+
+def sized_run(factors, seed):
+    """Four >= 400k-parameter NumPy steps, each off by its own factor (noise per row)."""
+    base = noisy(0.010, np.random.default_rng(seed), 0.01, 50)
+    benches = [step("numpy", 0.010 * h / 1024 * f, base * h / 1024 * f, h=h)
+               for h, f in zip((512, 1024, 2048, 4096), factors)]
+    return runfile.parse(wrap(benches), "sized.json")

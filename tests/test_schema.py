@@ -1,0 +1,73 @@
+"""``bench/schema.py`` documents every key the run writes: what ``bench/environment.py``
+returns, what ``bench/records.py`` builds, and the extra record keys the benchmarks pass."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from bench import environment, probe, records, schema
+
+BENCH = Path(schema.__file__).parent
+PLUGIN_MACHINE_KEYS = ("profile", "calibration")  # added by bench/plugin.py to environment()
+
+
+def documented(key: str) -> bool:
+    return f"``{key}``" in schema.__doc__
+
+
+def test_environment_keys_are_documented():
+    written = set(environment.environment()) | set(PLUGIN_MACHINE_KEYS)
+    assert written == set(schema.MACHINE_KEYS)
+    assert [k for k in written if not documented(k)] == []
+
+
+def test_gpu_keys_are_documented():
+    """``gpu_info`` needs CUDA to run; read the keys of the dict it returns instead."""
+    tree = ast.parse(inspect.getsource(environment.gpu_info))
+    keys = {k.value for node in ast.walk(tree) if isinstance(node, ast.Return)
+            and isinstance(node.value, ast.Dict) for k in node.value.keys}
+    assert keys == set(schema.GPU_KEYS)
+    assert [k for k in keys if f'"{k}"' not in schema.__doc__] == []
+
+
+def test_record_keys_are_documented():
+    case = SimpleNamespace(layer_sizes=(784, 100, 10), batch=64, dtype="float32", threads=1,
+                           world_size=1)
+    rec = records.make_record(group="step", backend="numpy", case=case, flops=1.0,
+                              median=1e-3, lib="numpy", device="cpu")
+    assert tuple(rec) == schema.RECORD_KEYS
+    assert [k for k in rec if not documented(k)] == []
+
+
+def _extra_record_kwargs() -> set:
+    """Keyword arguments of every ``record(...)`` call in bench/ that ``make_record`` does
+    not name itself (they land in extra_info as they are), plus what ``probe.timed`` returns
+    (passed on as ``**probed``)."""
+    own = set(inspect.signature(records.make_record).parameters) - {"extra"}
+    found = set()
+    for path in sorted(set(BENCH.rglob("*.py")) - {BENCH / "synthetic.py"}):  # its own record
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("record", "make_record")):
+                found |= {k.arg for k in node.keywords if k.arg is not None} - own
+    timed = ast.parse(inspect.getsource(probe.timed))
+    found |= {k.value for node in ast.walk(timed) if isinstance(node, ast.Return)
+              and isinstance(node.value, ast.Dict) for k in node.value.keys}
+    return found
+
+
+def test_extra_record_keys_are_documented():
+    extra = _extra_record_kwargs()
+    assert {"gemm_s", "probe_data", "relative"} <= extra  # the scan finds what it should
+    assert extra <= set(schema.OPTIONAL_RECORD_KEYS)
+    assert [k for k in extra if not documented(k)] == []
+
+
+@pytest.mark.parametrize("key", schema.RUN_KEYS)
+def test_run_keys_are_documented(key):
+    assert documented(key)
