@@ -19,6 +19,7 @@ from impl_numpy import activations as act
 from .backends import REGISTRY, Case
 from .probe import timed
 from .threads import pinned
+from .timing import device_sync, synced
 
 CHECK_RTOL, CHECK_ATOL = 1e-5, 1e-6  # float32 results against a float64 reference
 
@@ -31,16 +32,10 @@ def _numpy_fns(x, out):
 def _torch_fns(x, out, sync):
     import torch
 
-    def run(fn):
-        def call():
-            fn()
-            sync()
-        return call
-
-    return {"relu": run(lambda: torch.clamp_min(x, 0, out=out)),
-            "tanh": run(lambda: torch.tanh(x, out=out)),
-            "sigmoid": run(lambda: torch.sigmoid(x, out=out)),
-            "copy": run(lambda: out.copy_(x))}
+    return {"relu": synced(lambda: torch.clamp_min(x, 0, out=out), sync),
+            "tanh": synced(lambda: torch.tanh(x, out=out), sync),
+            "sigmoid": synced(lambda: torch.sigmoid(x, out=out), sync),
+            "copy": synced(lambda: out.copy_(x), sync)}
 
 
 def test_activation(benchmark, record, activation_case, pytestconfig):
@@ -61,7 +56,7 @@ def test_activation(benchmark, record, activation_case, pytestconfig):
 
             xt = torch.from_numpy(x).to(b.device)
             outt, sparet = torch.empty_like(xt), torch.empty_like(xt)
-            sync = torch.cuda.synchronize if b.device == "cuda" else (lambda: None)
+            sync = device_sync(b.device)
             fn = _torch_fns(xt, outt, sync)[activation]
             probe = _torch_fns(xt, sparet, sync)["copy"]
             result = lambda: outt.cpu().numpy()  # noqa: E731
