@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.threads import pinned
 from impl_numpy import activations as act
 
 from .backends import REGISTRY, Case
 from .probe import timed
-from .threads import pinned
 from .timing import device_sync, synced
 
 CHECK_RTOL, CHECK_ATOL = 1e-5, 1e-6  # float32 results against a float64 reference

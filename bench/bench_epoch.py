@@ -14,10 +14,10 @@ import statistics
 import pytest
 
 from core.flops import step_flops
+from core.threads import pinned
 
 from .backends import REGISTRY
 from .epochs import make_epoch
-from .threads import pinned
 from .timing import seconds
 
 ROUNDS = {"smoke": 1, "quick": 3, "full": 5}

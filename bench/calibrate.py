@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from core.flops import step_gemm_shapes
+from core.threads import pinned
 
 from .kernels import gemm_numpy, gemm_torch
-from .threads import pinned
 from .timing import device_sync, seconds
 
 SQUARE = 1024

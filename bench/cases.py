@@ -6,9 +6,10 @@ A benchmark function asks for its axis by argument name: ``step_case``, ``forwar
 
 from __future__ import annotations
 
+from core.procs import available_cores
+
 from . import grid
 from .backends import REGISTRY, Case
-from .threads import cores
 
 EPOCH_PIPELINES = [  # (pipeline, backend): who feeds batches to whom
     ("in-memory", "numpy"), ("numpy-batches", "numpy"),
@@ -57,7 +58,7 @@ def parallel_cases(config):
         for h in prof.parallel_widths:
             sizes = (grid.N_IN, h, grid.N_OUT)
             for w in prof.world_sizes:
-                t = max(1, cores() // w)  # threads per process = cores / W
+                t = max(1, available_cores() // w)  # threads per process = cores / W
                 batch = max(prof.batches)
                 out.append(((b.name, Case(sizes, batch, "float32", t, world_size=w)),
                             grid.case_id(b.name, sizes, batch, "float32", t, w)))

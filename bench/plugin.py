@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from core.threads import pinned
+
 from . import grid
 from .backends import REGISTRY, load_all
 from .environment import environment
 from .schema import RESULTS_DIR
-from .threads import pinned
 
 DATA_HELP = ("input data of the epoch benchmarks: 'synthetic' (default, MNIST-shaped random "
              "data) or 'mnist:DIR' (the IDX files in DIR, e.g. t10k-images-idx3-ubyte.gz)")
@@ -215,7 +216,7 @@ def epoch_data(pytestconfig):
         X = rng.uniform(-1.0, 1.0, size=(n, N_IN)).astype(np.float32)
         return X, rng.integers(0, N_OUT, size=n)
     if spec.startswith("mnist:"):
-        from chapter.mnist import load_mnist
+        from core.mnist import load_mnist
 
         try:
             images, labels = load_mnist(spec.removeprefix("mnist:"), kind="t10k")
