@@ -19,6 +19,7 @@ from impl_numpy import activations as act
 
 from .backends import REGISTRY, Case
 from .probe import timed
+from .state import twins
 from .timing import device_sync, synced
 
 CHECK_RTOL, CHECK_ATOL = 1e-5, 1e-6  # float32 results against a float64 reference
@@ -38,12 +39,12 @@ def _torch_fns(x, out, sync):
             "copy": synced(lambda: out.copy_(x), sync)}
 
 
-def test_activation(benchmark, record, activation_case, pytestconfig):
+def test_activation(benchmark, round_budget, record, activation_case, pytestconfig):
     name, activation, threads = activation_case
     b = REGISTRY[name]
     if reason := b.unavailable():
         pytest.skip(f"{name}: {reason}")
-    n = pytestconfig._twins["profile"].activation_elements
+    n = twins(pytestconfig).profile.activation_elements
     x = np.random.default_rng(0).uniform(-4, 4, size=n).astype(np.float32)
     with pinned(threads):
         if b.lib == "numpy":
@@ -61,7 +62,7 @@ def test_activation(benchmark, record, activation_case, pytestconfig):
             probe = _torch_fns(xt, sparet, sync)["copy"]
             result = lambda: outt.cpu().numpy()  # noqa: E731
         fn()  # warm-up (the probe warms up in timed()'s estimate)
-        probed = timed(benchmark, fn, probe)
+        probed = timed(benchmark, fn, probe, round_budget)
         got = result()
     assert got.shape == x.shape and np.isfinite(got).all(), f"bad {activation} output"
     expected = {"relu": np.maximum(x, 0), "tanh": np.tanh(x), "copy": x,

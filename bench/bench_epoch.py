@@ -18,6 +18,7 @@ from core.threads import pinned
 
 from .backends import REGISTRY
 from .epochs import make_epoch
+from .state import twins
 from .timing import seconds
 
 ROUNDS = {"smoke": 1, "quick": 3, "full": 5}
@@ -33,7 +34,7 @@ def test_epoch(benchmark, record, epoch_case, epoch_data, pytestconfig):
     pipeline, backend, case = epoch_case
     if backend in REGISTRY and (reason := REGISTRY[backend].unavailable()):
         pytest.skip(f"{backend}: {reason}")
-    profile = pytestconfig._twins["profile"].name
+    profile = twins(pytestconfig).profile.name
     X, y = epoch_data
     with pinned(case.threads):
         runner = make_epoch(pipeline, backend, case, X, y)

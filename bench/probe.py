@@ -39,8 +39,10 @@ def gemm_probe(lib: str, device: str, dtype: str, batch: int, layer_sizes) -> ca
     return synced(*gemm_torch(m, k, n, dtype, device))
 
 
-def timed(benchmark, fn, probe) -> dict:
-    """Time ``fn`` with pytest-benchmark, each round preceded by an (untimed) ``probe``.
+def timed(benchmark, fn, probe, budget) -> dict:
+    """Time ``fn`` with pytest-benchmark, each round preceded by an (untimed) ``probe``,
+    in about ``budget.max_time`` seconds and at least ``budget.min_rounds`` rounds (the
+    ``round_budget`` fixture: the benchmark's own ``--benchmark-max-time`` / ``-min-rounds``).
 
     Returns the record keys ``probe_data`` (the probe's seconds before each timed round,
     aligned with ``stats.data``) and ``relative`` (median of round / probe); empty when
@@ -50,9 +52,7 @@ def timed(benchmark, fn, probe) -> dict:
         benchmark.pedantic(fn, setup=lambda: once(probe) and None, rounds=1)
         return {}
     est = min(once(fn) + once(probe) for _ in range(2))
-    # the fixture's own budget (--benchmark-max-time / -min-rounds, or the profile's); it
-    # keeps them in these attributes, which its own auto-calibration reads too
-    rounds = max(benchmark._min_rounds, math.ceil(benchmark._max_time / est))
+    rounds = max(budget.min_rounds, math.ceil(budget.max_time / est))
     rounds = min(rounds, MAX_ROUNDS)
     probe_s = []
 
