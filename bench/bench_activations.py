@@ -14,11 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.threads import pinned
 from impl_numpy import activations as act
 
 from .backends import REGISTRY, Case
 from .probe import timed
-from .threads import pinned
+from .state import twins
+from .timing import device_sync, synced
 
 CHECK_RTOL, CHECK_ATOL = 1e-5, 1e-6  # float32 results against a float64 reference
 
@@ -31,24 +33,18 @@ def _numpy_fns(x, out):
 def _torch_fns(x, out, sync):
     import torch
 
-    def run(fn):
-        def call():
-            fn()
-            sync()
-        return call
-
-    return {"relu": run(lambda: torch.clamp_min(x, 0, out=out)),
-            "tanh": run(lambda: torch.tanh(x, out=out)),
-            "sigmoid": run(lambda: torch.sigmoid(x, out=out)),
-            "copy": run(lambda: out.copy_(x))}
+    return {"relu": synced(lambda: torch.clamp_min(x, 0, out=out), sync),
+            "tanh": synced(lambda: torch.tanh(x, out=out), sync),
+            "sigmoid": synced(lambda: torch.sigmoid(x, out=out), sync),
+            "copy": synced(lambda: out.copy_(x), sync)}
 
 
-def test_activation(benchmark, record, activation_case, pytestconfig):
+def test_activation(benchmark, round_budget, record, activation_case, pytestconfig):
     name, activation, threads = activation_case
     b = REGISTRY[name]
     if reason := b.unavailable():
         pytest.skip(f"{name}: {reason}")
-    n = pytestconfig._twins["profile"].activation_elements
+    n = twins(pytestconfig).profile.activation_elements
     x = np.random.default_rng(0).uniform(-4, 4, size=n).astype(np.float32)
     with pinned(threads):
         if b.lib == "numpy":
@@ -61,12 +57,12 @@ def test_activation(benchmark, record, activation_case, pytestconfig):
 
             xt = torch.from_numpy(x).to(b.device)
             outt, sparet = torch.empty_like(xt), torch.empty_like(xt)
-            sync = torch.cuda.synchronize if b.device == "cuda" else (lambda: None)
+            sync = device_sync(b.device)
             fn = _torch_fns(xt, outt, sync)[activation]
             probe = _torch_fns(xt, sparet, sync)["copy"]
             result = lambda: outt.cpu().numpy()  # noqa: E731
         fn()  # warm-up (the probe warms up in timed()'s estimate)
-        probed = timed(benchmark, fn, probe)
+        probed = timed(benchmark, fn, probe, round_budget)
         got = result()
     assert got.shape == x.shape and np.isfinite(got).all(), f"bad {activation} output"
     expected = {"relu": np.maximum(x, 0), "tanh": np.tanh(x), "copy": x,

@@ -10,15 +10,16 @@ pipeline's own cost is measured apart, by walking it without computing, and stor
 from __future__ import annotations
 
 import statistics
-import time
 
 import pytest
 
 from core.flops import step_flops
+from core.threads import pinned
 
 from .backends import REGISTRY
 from .epochs import make_epoch
-from .threads import pinned
+from .state import twins
+from .timing import seconds
 
 ROUNDS = {"smoke": 1, "quick": 3, "full": 5}
 INPUT_PASSES = {"smoke": 1, "quick": 1, "full": 3}
@@ -33,20 +34,15 @@ def test_epoch(benchmark, record, epoch_case, epoch_data, pytestconfig):
     pipeline, backend, case = epoch_case
     if backend in REGISTRY and (reason := REGISTRY[backend].unavailable()):
         pytest.skip(f"{backend}: {reason}")
-    profile = pytestconfig._twins["profile"].name
+    profile = twins(pytestconfig).profile.name
     X, y = epoch_data
     with pinned(case.threads):
         runner = make_epoch(pipeline, backend, case, X, y)
         try:
-            runner.iterate()  # warm-up: page in the data, start the loader machinery
-            input_s = None
-            if pipeline != "sklearn":
-                times = []
-                for _ in range(INPUT_PASSES[profile]):
-                    t = time.perf_counter()
-                    runner.iterate()
-                    times.append(time.perf_counter() - t)
-                input_s = statistics.median(times)
+            # the input pipeline alone, after a warm-up pass (page in the data, start the
+            # loader machinery); sklearn's batching is internal, so it has no input cost
+            input_s = None if pipeline == "sklearn" else seconds(
+                runner.iterate, INPUT_PASSES[profile], statistics.median)
             benchmark.pedantic(runner.epoch, rounds=ROUNDS[profile], iterations=1)
             runner.check()
         finally:

@@ -23,10 +23,10 @@ def _probe_for(name, case):
     return gemm_probe(b.lib, b.device, case.dtype, case.batch, case.layer_sizes)
 
 
-def test_step(benchmark, open_runner, record, step_case):
+def test_step(benchmark, round_budget, open_runner, record, step_case):
     name, case = step_case
     runner = open_runner(name, case)
-    probed = timed(benchmark, runner.step, _probe_for(name, case))
+    probed = timed(benchmark, runner.step, _probe_for(name, case), round_budget)
     runner.check()
     b = REGISTRY[name]
     gemm_s = None if benchmark.disabled else gemm_seconds(b.lib, case.layer_sizes, case.batch,
@@ -35,10 +35,10 @@ def test_step(benchmark, open_runner, record, step_case):
            peak=runner.peak_memory(), gemm_s=gemm_s, **probed)
 
 
-def test_forward(benchmark, open_runner, record, forward_case):
+def test_forward(benchmark, round_budget, open_runner, record, forward_case):
     name, case = forward_case
     runner = open_runner(name, case)
-    probed = timed(benchmark, runner.forward, _probe_for(name, case))
+    probed = timed(benchmark, runner.forward, _probe_for(name, case), round_budget)
     runner.check()
     record(group="forward", backend=name, case=case,
            flops=forward_flops(case.layer_sizes, case.batch), **probed)

@@ -15,23 +15,12 @@ the rest (activations, softmax, the SGD update, allocation, Python) is overhead.
 from __future__ import annotations
 
 import statistics
-import time
 
 import numpy as np
 
+from .timing import device_sync, no_sync, seconds
+
 REPEATS = 7
-
-
-def _median_time(fn, sync=lambda: None, repeats=REPEATS):
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def numpy_products(layer_sizes, batch, dtype, seed=0):
@@ -69,15 +58,12 @@ def torch_products(layer_sizes, batch, dtype, device="cpu", seed=0):
 def gemm_seconds(lib, layer_sizes, batch, dtype, device="cpu") -> float:
     """Median seconds of one pass over all of a step's matrix products, run alone."""
     if lib == "numpy":
-        ops, sync = numpy_products(layer_sizes, batch, dtype), (lambda: None)
+        ops, sync = numpy_products(layer_sizes, batch, dtype), no_sync
     else:
-        import torch
-
-        ops = torch_products(layer_sizes, batch, dtype, device)
-        sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+        ops, sync = torch_products(layer_sizes, batch, dtype, device), device_sync(device)
 
     def run():
         for op in ops:
             op()
 
-    return _median_time(run, sync)
+    return seconds(run, REPEATS, statistics.median, sync)

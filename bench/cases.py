@@ -6,9 +6,11 @@ A benchmark function asks for its axis by argument name: ``step_case``, ``forwar
 
 from __future__ import annotations
 
+from core.procs import available_cores
+
 from . import grid
 from .backends import REGISTRY, Case
-from .threads import cores
+from .state import TWINS, twins
 
 EPOCH_PIPELINES = [  # (pipeline, backend): who feeds batches to whom
     ("in-memory", "numpy"), ("numpy-batches", "numpy"),
@@ -21,7 +23,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "copy")
 
 
 def _selected(config, name):
-    chosen = config._twins["backends"]
+    chosen = twins(config).backends
     return chosen is None or name in chosen
 
 
@@ -36,7 +38,7 @@ def _threads_for(backend, prof):
 
 def step_cases(config, sizes_of):
     """``sizes_of(profile)`` gives ``[(layer_sizes, dtypes)]``."""
-    prof = config._twins["profile"]
+    prof = twins(config).profile
     out = []
     for b in _single_process_backends(config):
         for sizes, dtypes in sizes_of(prof):
@@ -49,7 +51,7 @@ def step_cases(config, sizes_of):
 
 
 def parallel_cases(config):
-    prof = config._twins["profile"]
+    prof = twins(config).profile
     out = []
     for b in REGISTRY.values():
         if not b.parallel or not _selected(config, b.name):
@@ -57,7 +59,7 @@ def parallel_cases(config):
         for h in prof.parallel_widths:
             sizes = (grid.N_IN, h, grid.N_OUT)
             for w in prof.world_sizes:
-                t = max(1, cores() // w)  # threads per process = cores / W
+                t = max(1, available_cores() // w)  # threads per process = cores / W
                 batch = max(prof.batches)
                 out.append(((b.name, Case(sizes, batch, "float32", t, world_size=w)),
                             grid.case_id(b.name, sizes, batch, "float32", t, w)))
@@ -65,7 +67,7 @@ def parallel_cases(config):
 
 
 def epoch_cases(config):
-    prof = config._twins["profile"]
+    prof = twins(config).profile
     sizes = (grid.N_IN, grid.EPOCH_HIDDEN, grid.N_OUT)
     out = []
     for pipeline, backend in EPOCH_PIPELINES:
@@ -80,7 +82,7 @@ def epoch_cases(config):
 
 
 def activation_cases(config):
-    prof = config._twins["profile"]
+    prof = twins(config).profile
     out = []
     for b in _single_process_backends(config):
         for t in _threads_for(b, prof):
@@ -91,7 +93,7 @@ def activation_cases(config):
 
 def parametrize(metafunc):
     config = metafunc.config
-    if not hasattr(config, "_twins"):
+    if TWINS not in config.stash:
         return
     makers = {
         "step_case": lambda: step_cases(config, grid.step_sizes),

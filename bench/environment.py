@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from .threads import cores
+from core.procs import available_cores
 
 
 def cpu_model() -> str:
@@ -51,7 +51,7 @@ def environment() -> dict:
         "numpy": np.__version__,
         "torch": torch.__version__,
         "cpu_model": cpu_model(),
-        "cores": cores(),
+        "cores": available_cores(),
         "blas": [{k: p.get(k) for k in ("user_api", "internal_api", "version", "num_threads",
                                         "threading_layer", "architecture", "prefix")}
                  for p in threadpool_info()],

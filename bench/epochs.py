@@ -22,6 +22,8 @@ import numpy as np
 import impl_numpy
 import impl_torch
 
+from .timing import device_sync
+
 LR = 0.01
 
 
@@ -82,7 +84,7 @@ class TorchEpoch(_Base):
         else:
             raise ValueError(f"unknown torch pipeline {pipeline!r}")
         self.shapes = [tuple(p.shape) for p in self.model.parameters()]
-        self.sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+        self.sync = device_sync(device)
 
     def epoch(self):
         nb = self.non_blocking

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .threads import cores
+from core.procs import available_cores
 
 N_IN, N_OUT = 784, 10  # MNIST-shaped
 EPOCH_SAMPLES = 60_000
@@ -45,11 +45,11 @@ class Profile:
 
 
 def _threads():
-    return tuple(sorted({1, cores()}))
+    return tuple(sorted({1, available_cores()}))
 
 
 def _world_sizes():
-    return tuple(sorted({1, 2, *([cores()] if cores() <= 8 else [])}))
+    return tuple(sorted({1, 2, *([available_cores()] if available_cores() <= 8 else [])}))
 
 
 def profile(name: str) -> Profile:

@@ -20,11 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from core.threads import pinned
+
 from . import grid
+from . import pb_options as pb
 from .backends import REGISTRY, load_all
 from .environment import environment
 from .schema import RESULTS_DIR
-from .threads import pinned
+from .state import TWINS, Twins, twins
 
 DATA_HELP = ("input data of the epoch benchmarks: 'synthetic' (default, MNIST-shaped random "
              "data) or 'mnist:DIR' (the IDX files in DIR, e.g. t10k-images-idx3-ubyte.gz)")
@@ -50,11 +53,11 @@ def _profile_name(config) -> str:
     return name
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
     prof = grid.profile(_profile_name(config))
-    config._twins = {"profile": prof, "outcomes": {}, "selected": [], "calibration": None}
-    config.pluginmanager.register(_OutcomeTracker(config._twins["outcomes"]), "twins-outcomes")
+    state = config.stash[TWINS] = Twins(profile=prof)
+    config.pluginmanager.register(_OutcomeTracker(state.outcomes), "twins-outcomes")
     backends = config.getoption("backends")
     load_all()
     if backends:
@@ -63,23 +66,18 @@ def pytest_configure(config):
         if unknown:
             raise pytest.UsageError(f"--backends: unknown {unknown}; known: "
                                     f"{sorted(REGISTRY) + ['sklearn']}")
-        config._twins["backends"] = set(wanted)
-    else:
-        config._twins["backends"] = None
-    bs = getattr(config, "_benchmarksession", None)
-    if bs is None:
+        state.backends = set(wanted)
+    if not pb.active(config):
         return
-    if prof.name == "smoke" and not bs.only:
-        bs.disabled = True  # run each benchmark once, untimed
-    if not bs.disabled:
-        if float(config.getoption("benchmark_max_time")) == 1.0:  # pytest-benchmark's default
-            bs.options["max_time"] = prof.max_time
-        if int(config.getoption("benchmark_min_rounds")) == 5:
-            bs.options["min_rounds"] = prof.min_rounds
-        if bs.json is None and not config.option.collectonly:
-            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            bs.json = Path(config.rootpath, RESULTS_DIR, f"{stamp}-{prof.name}.json")
-            bs.json.parent.mkdir(parents=True, exist_ok=True)
+    json = None
+    if pb.json_path(config) is None and not config.getoption("collectonly"):
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        json = Path(config.rootpath, RESULTS_DIR, f"{stamp}-{prof.name}.json")
+    untimed = prof.name == "smoke" and not config.getoption("benchmark_only")  # run once each
+    pb.set_defaults(config, disable=untimed, max_time=prof.max_time,
+                    min_rounds=prof.min_rounds, json=json)
+    if json is not None and pb.json_path(config) == json:  # taken: timing is on
+        json.parent.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -93,18 +91,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_collection_finish(session):
-    twins = session.config._twins
-    twins["selected"] = [i.nodeid for i in session.items if "benchmark" in i.fixturenames]
+    twins(session.config).selected = [i.nodeid for i in session.items
+                                      if "benchmark" in i.fixturenames]
 
 
 def pytest_sessionstart(session):
     config = session.config
-    bs = getattr(config, "_benchmarksession", None)
-    if bs is None or bs.disabled or config.option.collectonly:
+    if not pb.active(config) or not pb.timing_enabled(config) or config.getoption("collectonly"):
         return
     import torch
 
-    prof = config._twins["profile"]
+    prof = twins(config).profile
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     tr = config.pluginmanager.get_plugin("terminalreporter")
     t0 = time.perf_counter()
@@ -113,10 +110,10 @@ def pytest_sessionstart(session):
                       f"(threads {list(prof.threads)}, devices {devices}) ...")
     from .calibrate import calibrate
 
-    config._twins["calibration"] = calibrate(prof.dtypes, prof.threads, devices)
+    twins(config).calibration = calibrate(prof.dtypes, prof.threads, devices)
     if tr:
         tr.write_line(f"mlp-twins: calibrated in {time.perf_counter() - t0:.1f} s; "
-                      f"results go to {bs.json}")
+                      f"results go to {pb.json_path(config)}")
 
 
 class _OutcomeTracker:
@@ -141,21 +138,21 @@ class _OutcomeTracker:
 
 def pytest_benchmark_update_machine_info(config, machine_info):
     info = environment()
-    info["profile"] = config._twins["profile"].name
-    info["calibration"] = config._twins["calibration"]
+    info["profile"] = twins(config).profile.name
+    info["calibration"] = twins(config).calibration
     machine_info["mlp_twins"] = info
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    twins = config._twins
-    outcomes = twins["outcomes"]
+    state = twins(config)
+    outcomes = state.outcomes
     bad = {n for n, o in outcomes.items() if o != "ok" and not o.startswith("skipped")}
     output_json["benchmarks"] = [b for b in output_json["benchmarks"]
                                  if b["fullname"] not in bad]
     recorded = {b["fullname"] for b in output_json["benchmarks"]}
     missing = [{"test": n, "reason": outcomes.get(n, "not run (interrupted)")}
-               for n in twins["selected"] if n not in recorded]
-    output_json["mlp_twins"] = {"profile": twins["profile"].name, "missing": missing,
+               for n in state.selected if n not in recorded]
+    output_json["mlp_twins"] = {"profile": state.profile.name, "missing": missing,
                                 "complete": not missing}
 
 
@@ -176,6 +173,13 @@ def open_runner():
             return runner
 
         yield _open
+
+
+@pytest.fixture
+def round_budget(request):
+    """``Budget(min_rounds, max_time)`` of this test's ``benchmark`` fixture, for
+    ``bench.probe.timed``, which chooses its own rounds."""
+    return pb.budget(request.config, request.node)
 
 
 @pytest.fixture
@@ -209,13 +213,13 @@ def epoch_data(pytestconfig):
     from .grid import N_IN, N_OUT
 
     spec = pytestconfig.getoption("data")
-    n = pytestconfig._twins["profile"].epoch_samples
+    n = twins(pytestconfig).profile.epoch_samples
     if spec == "synthetic":
         rng = np.random.default_rng(0)
         X = rng.uniform(-1.0, 1.0, size=(n, N_IN)).astype(np.float32)
         return X, rng.integers(0, N_OUT, size=n)
     if spec.startswith("mnist:"):
-        from chapter.mnist import load_mnist
+        from core.mnist import load_mnist
 
         try:
             images, labels = load_mnist(spec.removeprefix("mnist:"), kind="t10k")

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 
-from .calibrate import _gemm_numpy, _gemm_torch
+from .kernels import gemm_numpy, gemm_torch
+from .timing import once, synced
 
 PROBE_MAX_WIDTH = 512
 MAX_ROUNDS = 2000
@@ -35,44 +35,29 @@ def gemm_probe(lib: str, device: str, dtype: str, batch: int, layer_sizes) -> ca
     """A synchronised GEMM shaped like the first layer of ``layer_sizes`` at ``batch``."""
     m, k, n = batch, layer_sizes[0], min(layer_sizes[1], PROBE_MAX_WIDTH)
     if lib == "numpy":
-        fn, sync = _gemm_numpy(m, k, n, dtype)
-    else:
-        fn, sync = _gemm_torch(m, k, n, dtype, device)
-    if sync is None:
-        return fn
-
-    def call():
-        fn()
-        sync()
-
-    return call
+        return synced(*gemm_numpy(m, k, n, dtype))
+    return synced(*gemm_torch(m, k, n, dtype, device))
 
 
-def _once(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def timed(benchmark, fn, probe) -> dict:
-    """Time ``fn`` with pytest-benchmark, each round preceded by an (untimed) ``probe``.
+def timed(benchmark, fn, probe, budget) -> dict:
+    """Time ``fn`` with pytest-benchmark, each round preceded by an (untimed) ``probe``,
+    in about ``budget.max_time`` seconds and at least ``budget.min_rounds`` rounds (the
+    ``round_budget`` fixture: the benchmark's own ``--benchmark-max-time`` / ``-min-rounds``).
 
     Returns the record keys ``probe_data`` (the probe's seconds before each timed round,
     aligned with ``stats.data``) and ``relative`` (median of round / probe); empty when
     timing is disabled (the smoke pass calls both once).
     """
     if benchmark.disabled:
-        benchmark.pedantic(fn, setup=lambda: _once(probe) and None, rounds=1)
+        benchmark.pedantic(fn, setup=lambda: once(probe) and None, rounds=1)
         return {}
-    est = min(_once(fn) + _once(probe) for _ in range(2))
-    # the fixture's own budget (--benchmark-max-time / -min-rounds, or the profile's); it
-    # keeps them in these attributes, which its own auto-calibration reads too
-    rounds = max(benchmark._min_rounds, math.ceil(benchmark._max_time / est))
+    est = min(once(fn) + once(probe) for _ in range(2))
+    rounds = max(budget.min_rounds, math.ceil(budget.max_time / est))
     rounds = min(rounds, MAX_ROUNDS)
     probe_s = []
 
     def setup():
-        probe_s.append(_once(probe))
+        probe_s.append(once(probe))
 
     benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1)
     probe_s = probe_s[-rounds:]  # the warm-up round's probe is not paired with a sample

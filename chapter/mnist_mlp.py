@@ -28,20 +28,18 @@ fed identical batches by their own pipelines (``impl_numpy.batches`` and
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
-from threadpoolctl import threadpool_limits
 
 import impl_numpy
 import impl_torch
+from core.mnist import load_mnist
+from core.threads import pinned
 from impl_numpy import activations as act
-
-from . import mnist
 
 N_HIDDEN, N_CLASSES = 50, 10
 ACTIVATION, LOSS = "sigmoid", "mse"  # "logistic" in the book
@@ -101,23 +99,12 @@ def accuracy(predicted, y) -> float:
     return float(np.mean(np.asarray(predicted) == np.asarray(y)))
 
 
-@contextlib.contextmanager
-def pinned_threads(n):
-    """NumPy's BLAS pool and torch's intra-op pool both at ``n`` threads (restored after).
-    A 784-50-10 step on batch 100 is overhead-bound: more threads only add contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def train_twins(X_train, y_train, X_test, y_test, epochs, lr=LR, batch=BATCH,
                 dtype="float64", seed=0, threads=1) -> dict:
-    """Train both twins on identical batches; test accuracy of each after every epoch."""
-    with pinned_threads(threads):
+    """Train both twins on identical batches; test accuracy of each after every epoch, with
+    NumPy's BLAS and torch both at ``threads`` (a 784-50-10 step on batch 100 is
+    overhead-bound: more threads only add contention)."""
+    with pinned(threads):
         return _train_twins(X_train, y_train, X_test, y_test, epochs, lr, batch, dtype, seed)
 
 
@@ -161,7 +148,7 @@ def digits_parity(epochs=DIGITS_EPOCHS, dtype="float64", seed=0, threads=1) -> d
 def mnist_parity(directory, n_train=8000, n_test=2000, epochs=DEFAULT_EPOCHS, dtype="float64",
                  seed=0, kind="t10k", threads=1) -> dict:
     """Train on the first ``n_train`` and test on the last ``n_test`` images of ``kind``."""
-    X, y = mnist.load_mnist(directory, kind)
+    X, y = load_mnist(directory, kind)
     if n_train <= 0 or n_test <= 0 or n_train + n_test > len(X):
         raise ValueError(f"--train {n_train} and --test {n_test} must be positive and add up "
                          f"to at most the {len(X)} images of {kind}")

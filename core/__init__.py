@@ -1,4 +1,6 @@
 """The neutral core both twins import: the network spec and its validation (``spec``),
 initial weights (``init``), FLOP counts (``flops``), the checkpoint format (``checkpoint``),
-shared validation rules (``checks``) and the worker-pool life cycle of the parallel
-engines (``procs``). Standard library and NumPy only; it imports neither twin."""
+shared validation rules (``checks``), the worker-pool life cycle of the parallel
+engines and the cores this process may use (``procs``), thread pinning of NumPy's BLAS
+and torch (``threads``) and the MNIST IDX reader (``mnist``).
+Standard library and NumPy only (plus threadpoolctl); it imports neither twin."""

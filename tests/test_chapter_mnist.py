@@ -1,5 +1,6 @@
-"""The IDX reader on small files written into tmp_path: plain and gzipped, and every way a
-file can be wrong. The real MNIST test set is used only when MNIST_DIR points at it."""
+"""The IDX reader (core/mnist.py) and its command line (chapter/mnist.py) on small files
+written into tmp_path: plain and gzipped, and every way a file can be wrong. The real MNIST
+test set is used only when MNIST_DIR points at it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import re
 import numpy as np
 import pytest
 
-from chapter import mnist
+from chapter import mnist as mnist_cli
+from core import mnist
 
 N = 5
 
@@ -132,11 +134,11 @@ def test_missing_directory_and_files(tmp_path):
 
 
 def test_cli_reports_one_line_errors(tmp_path, capsys):
-    assert mnist.main([str(tmp_path / "nowhere")]) == 1
+    assert mnist_cli.main([str(tmp_path / "nowhere")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err
     _write(tmp_path)
-    assert mnist.main([str(tmp_path)]) == 0
+    assert mnist_cli.main([str(tmp_path)]) == 0
     assert f"({N}, 784)" in capsys.readouterr().out
 
 

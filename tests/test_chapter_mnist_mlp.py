@@ -11,7 +11,8 @@ import torch
 
 import impl_numpy
 import impl_torch
-from chapter import mnist, mnist_mlp
+from chapter import mnist_mlp
+from core import mnist
 
 from .helpers import assert_params_close
 
@@ -73,13 +74,6 @@ def test_digits_parity():
     assert abs(r["acc_numpy"] - r["acc_torch"]) <= PARITY_POINTS, (r["acc_numpy"], r["acc_torch"])
     assert r["max_param_diff"] <= PARITY_PARAM_ATOL, r["max_param_diff"]
     assert len(r["history"]["numpy"]) == r["epochs"] == mnist_mlp.DIGITS_EPOCHS
-
-
-def test_threads_are_restored():
-    before = torch.get_num_threads()
-    with mnist_mlp.pinned_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
 
 
 def _fake_mnist(directory, n=300):

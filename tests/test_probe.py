@@ -9,15 +9,19 @@ import numpy as np
 import pytest
 
 from bench import probe as pr
+from bench.pb_options import Budget
 
 ROUND_S, PROBE_S = 0.002, 0.001  # a fake round and probe: relative = 2
+
+
+BUDGET = Budget(min_rounds=5, max_time=0.05)
 
 
 class FakeBenchmark:
     """Just enough of pytest-benchmark's fixture: pedantic() with setup, raw data kept."""
 
-    def __init__(self, max_time=0.05, min_rounds=5, disabled=False):
-        self._max_time, self._min_rounds, self.disabled = max_time, min_rounds, disabled
+    def __init__(self, disabled=False):
+        self.disabled = disabled
         self.calls = []
 
     def pedantic(self, fn, setup=None, rounds=1, iterations=1, warmup_rounds=0):
@@ -41,7 +45,7 @@ def _sleeper(seconds):
 
 def test_every_timed_round_is_paired_with_the_probe_just_before_it():
     bench = FakeBenchmark()
-    got = pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S))
+    got = pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S), BUDGET)
     assert len(got["probe_data"]) == len(bench.stats.stats.data) == bench.rounds
     assert bench.calls[::2] == ["setup"] * (bench.rounds + 1)  # probe, round, probe, round...
     assert got["relative"] == pytest.approx(ROUND_S / PROBE_S, rel=0.5)  # sleep is coarse
@@ -49,18 +53,18 @@ def test_every_timed_round_is_paired_with_the_probe_just_before_it():
 
 
 def test_rounds_fit_the_time_budget_with_the_probe_counted():
-    bench = FakeBenchmark(max_time=0.06, min_rounds=2)
-    pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S))
+    bench = FakeBenchmark()
+    pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S), Budget(min_rounds=2, max_time=0.06))
     assert 2 <= bench.rounds <= 0.06 / (ROUND_S + PROBE_S) + 1
-    bench = FakeBenchmark(max_time=0.0, min_rounds=7)
-    pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S))
+    bench = FakeBenchmark()
+    pr.timed(bench, _sleeper(ROUND_S), _sleeper(PROBE_S), Budget(min_rounds=7, max_time=0.0))
     assert bench.rounds == 7
 
 
 def test_disabled_benchmark_runs_probe_and_round_once_and_records_nothing():
     calls = []
     bench = FakeBenchmark(disabled=True)
-    got = pr.timed(bench, lambda: calls.append("round"), lambda: calls.append("probe"))
+    got = pr.timed(bench, lambda: calls.append("round"), lambda: calls.append("probe"), BUDGET)
     assert got == {} and calls == ["probe", "round"]
 
 

@@ -4,43 +4,10 @@ from __future__ import annotations
 
 import tracemalloc
 
-import numpy as np
-
 import impl_numpy
 
 from . import Backend, Case, register
-
-LR = 0.01
-WARMUP = 3
-
-
-def make_batch(case: Case, n=None):
-    """Standard-normal features and uniform labels, the same for every backend."""
-    rng = np.random.default_rng(case.seed)
-    n = case.batch if n is None else n
-    X = rng.standard_normal((n, case.layer_sizes[0])).astype(case.dtype)
-    y = rng.integers(0, case.layer_sizes[-1], size=n)
-    return X, y
-
-
-def check_finite(params, shapes, out, out_shape, loss):
-    assert all(p.shape == s for p, s in zip(params, shapes)), "param shapes changed"
-    assert all(np.isfinite(p).all() for p in params), "non-finite params"
-    if out is not None:
-        assert out.shape == out_shape, f"output shape {out.shape} != {out_shape}"
-        assert np.isfinite(out).all(), "non-finite output"
-    if loss is not None:
-        assert np.isfinite(loss), f"non-finite loss {loss}"
-
-
-def setup_numpy(runner, case: Case) -> None:
-    """The NumPy twin, its SGD and the batch, on ``runner`` (shared by numpy and numpy-mp)."""
-    runner.case = case
-    runner.model = impl_numpy.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed)
-    runner.opt = impl_numpy.SGD(runner.model.params, lr=LR)
-    runner.X, runner.y = make_batch(case)
-    runner.shapes = [p.shape for p in runner.model.params]
-    runner.loss = runner.out = None
+from .common import WARMUP, check_finite, setup_numpy
 
 
 class NumpyRunner:

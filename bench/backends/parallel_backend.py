@@ -14,7 +14,7 @@ import numpy as np
 from impl_numpy.parallel import DataParallel
 
 from . import Backend, Case, register
-from .numpy_backend import LR, WARMUP, check_finite, make_batch, setup_numpy
+from .common import LR, WARMUP, check_finite, make_batch, setup_numpy
 
 
 class _ParallelRunner:

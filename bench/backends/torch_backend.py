@@ -12,14 +12,9 @@ import torch
 
 import impl_torch
 
+from ..timing import device_sync
 from . import Backend, Case, register
-from .numpy_backend import LR, WARMUP, check_finite, make_batch
-
-
-def _sync_for(device: str):
-    if device.startswith("cuda"):
-        return torch.cuda.synchronize
-    return lambda: None
+from .common import LR, WARMUP, check_finite, make_batch
 
 
 class TorchRunner:
@@ -29,7 +24,7 @@ class TorchRunner:
         torch.backends.cuda.matmul.allow_tf32 = tf32
         if device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats()
-        self.sync = _sync_for(device)
+        self.sync = device_sync(device)
         self.model = impl_torch.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed,
                                     device=device)
         self.opt = impl_torch.SGD(self.model.params, LR)

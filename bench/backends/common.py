@@ -1,0 +1,48 @@
+"""What every backend shares: the learning rate, the warm-up, the batch, the checks.
+
+``make_batch`` draws the same data for every backend (so a comparison is of the code, not
+of the numbers); ``check_finite`` is the cheap post-timing check (a fast wrong answer is no
+result); ``setup_numpy`` builds the NumPy twin for ``numpy`` and ``numpy-mp``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import impl_numpy
+
+from . import Case
+
+LR = 0.01  # SGD step of every backend (the same update, so the same work)
+WARMUP = 3  # untimed steps (and forwards) in make: allocator, kernels, thread pools
+
+
+def make_batch(case: Case, n=None):
+    """Standard-normal features and uniform labels, the same for every backend."""
+    rng = np.random.default_rng(case.seed)
+    n = case.batch if n is None else n
+    X = rng.standard_normal((n, case.layer_sizes[0])).astype(case.dtype)
+    y = rng.integers(0, case.layer_sizes[-1], size=n)
+    return X, y
+
+
+def check_finite(params, shapes, out, out_shape, loss):
+    """AssertionError unless the parameters kept their shapes and are finite, and the output
+    (if any) has ``out_shape`` and is finite, and the loss (if any) is finite."""
+    assert all(p.shape == s for p, s in zip(params, shapes)), "param shapes changed"
+    assert all(np.isfinite(p).all() for p in params), "non-finite params"
+    if out is not None:
+        assert out.shape == out_shape, f"output shape {out.shape} != {out_shape}"
+        assert np.isfinite(out).all(), "non-finite output"
+    if loss is not None:
+        assert np.isfinite(loss), f"non-finite loss {loss}"
+
+
+def setup_numpy(runner, case: Case) -> None:
+    """The NumPy twin, its SGD and the batch, on ``runner`` (shared by numpy and numpy-mp)."""
+    runner.case = case
+    runner.model = impl_numpy.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed)
+    runner.opt = impl_numpy.SGD(runner.model.params, lr=LR)
+    runner.X, runner.y = make_batch(case)
+    runner.shapes = [p.shape for p in runner.model.params]
+    runner.loss = runner.out = None

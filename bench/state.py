@@ -1,0 +1,30 @@
+"""The suite's per-run state, kept in ``config.stash`` (pytest's typed store for plugins).
+
+``TWINS`` holds one ``Twins``: set in ``bench.plugin``'s ``pytest_configure``, read by the
+grid's parametrisation (``bench/cases.py``), the benchmarks and the JSON hooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from .grid import Profile
+
+
+@dataclass
+class Twins:
+    profile: Profile
+    backends: set | None = None  # --backends, None: all
+    outcomes: dict = field(default_factory=dict)  # nodeid -> "ok" / "skipped: ..." / "failed ..."
+    selected: list = field(default_factory=list)  # nodeids of the selected benchmarks
+    calibration: dict | None = None  # bench.calibrate.calibrate(), when timing
+
+
+TWINS = pytest.StashKey[Twins]()
+
+
+def twins(config) -> Twins:
+    """This run's state (``bench.plugin`` must be registered)."""
+    return config.stash[TWINS]
