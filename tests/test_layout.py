@@ -1,0 +1,154 @@
+"""The architecture, checked: imports point down, no cycles, and the README's layout lists
+every module.
+
+Layers, bottom to top: ``core`` <- the twins (``impl_numpy``, ``impl_torch``, which never
+import each other) <- ``bench`` <- ``reports`` and ``gate``. ``chapter`` uses the twins and
+``core`` only. Every import counts, deferred (inside a function) ones included.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ["core", "impl_numpy", "impl_torch", "bench", "reports", "gate", "chapter"]
+# what each package may import from the project besides itself
+ALLOWED = {
+    "core": set(),
+    "impl_numpy": {"core"},
+    "impl_torch": {"core"},
+    "chapter": {"core", "impl_numpy", "impl_torch"},
+    "bench": {"core", "impl_numpy", "impl_torch"},
+    "reports": {"core", "impl_numpy", "impl_torch", "bench"},
+    "gate": {"core", "impl_numpy", "impl_torch", "bench"},
+}
+
+
+def _modules():
+    """``{dotted name: path}`` of every module in the project's packages."""
+    mods = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            mods[name] = path
+    return mods
+
+
+MODULES = _modules()
+
+
+def _resolve(name: str) -> str | None:
+    """The project module ``name`` refers to (itself, or its longest existing prefix)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _imports(mod: str, path: Path) -> set:
+    """Project modules imported anywhere in ``mod`` (module level or deferred)."""
+    package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [f"{base}.{a.name}" for a in node.names] + [base]
+        else:
+            continue
+        for n in names:
+            target = _resolve(n)
+            if target and target != mod:
+                found.add(target)
+    return found
+
+
+GRAPH = {m: _imports(m, p) for m, p in MODULES.items()}
+
+
+def _top(mod: str) -> str:
+    return mod.split(".")[0]
+
+
+def test_the_graph_is_not_empty():
+    # a parser that found nothing would pass every check below
+    assert GRAPH["impl_numpy.mlp"] >= {"core.spec", "impl_numpy.activations"}
+    assert "bench.backends" in GRAPH["bench.backends.numpy_backend"]
+
+
+@pytest.mark.parametrize("pkg", PACKAGES)
+def test_imports_point_down(pkg):
+    wrong = sorted(f"{m} imports {t}" for m in MODULES if _top(m) == pkg
+                   for t in GRAPH[m] if _top(t) != pkg and _top(t) not in ALLOWED[pkg])
+    assert not wrong, f"{pkg} may import only {sorted(ALLOWED[pkg])} from the project: {wrong}"
+
+
+def _cycle():
+    """One import cycle between modules (a list of names), or None. Imports of a package
+    by its own submodules (``from . import x`` in a package's ``__init__`` and back) are
+    how Python packages work and are not counted."""
+    state, stack = {}, []
+
+    def visit(m):
+        state[m] = "open"
+        stack.append(m)
+        for t in sorted(GRAPH[m]):
+            if m.startswith(t + ".") or t.startswith(m + "."):
+                continue  # a package and its own submodule
+            if state.get(t) == "open":
+                return stack[stack.index(t):] + [t]
+            if t not in state and (c := visit(t)):
+                return c
+        state[m] = "done"
+        stack.pop()
+        return None
+
+    for m in sorted(GRAPH):
+        if m not in state and (c := visit(m)):
+            return c
+    return None
+
+
+def test_no_import_cycles():
+    cycle = _cycle()
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_cycle_detector_finds_a_planted_cycle(monkeypatch):
+    planted = {**GRAPH, "core.spec": GRAPH["core.spec"] | {"core.flops"},
+               "core.flops": GRAPH["core.flops"] | {"core.spec"}}
+    monkeypatch.setitem(globals(), "GRAPH", planted)
+    assert _cycle() is not None
+
+
+def test_readme_layout_lists_every_module():
+    """The README's Layout block names every module file (``name.py``) of every package."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Layout", 1)[1].split("```")[1]
+    listed = {}
+    pkg = None
+    for line in block.splitlines():
+        head = re.match(r"^(\w+)/", line)
+        if head:
+            pkg = head.group(1)
+        if pkg:
+            listed.setdefault(pkg, set()).update(re.findall(r"([\w/]+\.py|[\w]+/)", line))
+    missing = []
+    for mod, path in MODULES.items():
+        rel = path.relative_to(ROOT / _top(mod)).as_posix()
+        if path.name == "__init__.py" and path.parent.parent == ROOT:
+            continue
+        shown = listed.get(_top(mod), set())
+        top_dir = rel.split("/")[0] + "/"
+        if rel not in shown and Path(rel).name not in shown and top_dir not in shown:
+            missing.append(f"{_top(mod)}/{rel}")
+    assert not missing, f"README's Layout omits: {missing}"
