@@ -11,18 +11,24 @@ A checkpoint is untrusted data, never code, and is checked before anything large
 - **Nothing runs.** ``.npz`` members are parsed from their ``.npy`` header (no pickles);
   the torch ``data.pkl`` goes through an unpickler that knows five names (a tensor, two
   storage kinds, OrderedDict) and refuses every other global.
-- **Caps before allocation.** ``layer_sizes`` may declare at most ``MAX_PARAMS`` params;
-  every zip member's declared uncompressed size is checked against what ``layer_sizes``
-  needs (metadata members at most ``MAX_META_BYTES``, ``data.pkl`` ``MAX_PICKLE_BYTES``)
+- **Caps before allocation.** ``layer_sizes`` (ints only: 3.9 or "3" is refused, never
+  ``int()``-ed) may declare at most ``MAX_PARAMS`` = 2**28 params (1 GiB at float32: far
+  above any network here, low enough that the reader cannot exhaust memory); every zip
+  member's declared uncompressed size is checked against what ``layer_sizes`` needs
+  (metadata members at most ``MAX_META_BYTES``, ``data.pkl`` ``MAX_PICKLE_BYTES``)
   *before* it is read, so a small file that claims a big network, or a zip bomb, is
   refused without allocating it.
+- **Names and shapes.** The arrays must be exactly ``W1, b1, ...`` (``.npz``) or the
+  state-dict keys ``impl_torch.MLP`` has (``net.0.weight``, ...), derived from
+  ``layer_sizes``, each of exactly the shape and dtype the config implies.
 - **Every tensor view is bounds-checked.** Sizes, strides and offsets must be
-  non-negative ints, the dtype float32/float64 as declared, the shape exactly what
-  ``layer_sizes`` implies, the storage's bytes exactly ``numel * itemsize``, and the
-  furthest element ``offset + sum((size_i - 1) * stride_i)`` inside the storage; only
-  then is the view built (``as_strided``) and copied.
+  non-negative ints, the dtype float32/float64 as declared, the storage's bytes exactly
+  ``numel * itemsize``, and the furthest element ``offset + sum((size_i - 1) * stride_i)``
+  inside the storage; only then is the view built (``as_strided``) and copied.
 - **Integrity.** The CRC-32 of every zip member is verified before either twin uses it,
-  so one flipped byte in a weight is refused by both twins alike.
+  so one flipped byte in a weight is refused by both twins alike; and the zip must be laid
+  out as np.savez and torch.save write it (``check_layout``), since torch's zip reader
+  refuses damage there that Python's zipfile tolerates.
 - **One error.** Every refusal is ``ValueError("<path>: <problem>")``; a missing file is
   ``FileNotFoundError`` naming the path.
 """
@@ -61,7 +67,13 @@ __all__ = ["FORMAT", "MAX_PARAMS", "config_of", "is_torch_zip", "param_names", "
 _META = ("format", "layer_sizes", "activation", "loss", "dtype")
 # what zipfile raises on a damaged archive or member (a bad CRC-32 is a BadZipFile)
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
-               EOFError, zlib.error, struct.error, UnicodeDecodeError)
+               EOFError, zlib.error, struct.error, UnicodeError, OSError)
+_END = struct.Struct("<4s4H2LH")  # signature, 2 disk numbers, 2 entry counts, cd size, offset
+_LOCAL = struct.Struct("<4s5H3L2H")  # signature, 5 fields, crc, 2 sizes, name and extra len
+_DESCRIPTOR = struct.Struct("<4s3L")  # signature, crc, 2 sizes (bit 3 of the flags)
+_CENTRAL = struct.Struct("<4s6H3L5H2L")  # signature, ..., name, extra, comment len, ...
+_END64 = struct.Struct("<4sQ2H2L4Q")  # torch writes a zip64 end record and its locator,
+_LOCATOR64 = struct.Struct("<4sLQL")  # even for small files
 
 
 def config_of(spec) -> dict:
@@ -92,11 +104,71 @@ def read_checkpoint(path):
             names = zf.namelist()
             if len(set(names)) != len(names):
                 raise Refused("not a checkpoint (duplicate zip members)")
+            with open(path, "rb") as f:
+                check_layout(f, zf.infolist())
             return read_torch_zip(zf) if _has_pickle(names) else _read_npz(zf)
     except Refused as e:
         raise ValueError(f"{path}: {e}") from None
+    except FileNotFoundError:
+        raise
     except _ZIP_ERRORS as e:
         raise ValueError(f"{path}: corrupt checkpoint ({type(e).__name__}: {e})") from None
+
+
+def check_layout(f, infos) -> None:
+    """The zip is laid out as np.savez and torch.save write it: members back to back from
+    byte 0, each local header (and data descriptor) agreeing with the central directory,
+    then the central directory, then the end record, no comment. zipfile tolerates some
+    damage there that torch's reader refuses; this makes the twins agree."""
+    end = f.seek(0, os.SEEK_END)
+    f.seek(max(end - _END.size, 0))
+    sig, disk, cd_disk, n_here, n, cd_size, cd_offset, comment = _END.unpack(f.read(_END.size))
+    tail = end - _END.size - cd_offset - cd_size  # 0, or torch's zip64 record and locator
+    ok = (sig, disk, cd_disk, n_here, n, comment) == (b"PK\x05\x06", 0, 0, len(infos),
+                                                      len(infos), 0)
+    if ok and tail == _END64.size + _LOCATOR64.size:
+        f.seek(cd_offset + cd_size)
+        end64, locator = _END64.unpack(f.read(_END64.size)), _LOCATOR64.unpack(f.read(20))
+        ok = (end64[:2], end64[4:], locator) == (
+            (b"PK\x06\x06", _END64.size - 12), (0, 0, n, n, cd_size, cd_offset),
+            (b"PK\x06\x07", 0, cd_offset + cd_size, 1))
+    elif tail != 0:
+        ok = False
+    if not ok:
+        raise Refused("corrupt checkpoint (malformed zip end record)")
+    f.seek(cd_offset)
+    cd, at = f.read(cd_size), 0
+    for info in infos:  # zipfile lists the central directory in its order
+        entry = _CENTRAL.unpack_from(cd, at)
+        name = info.orig_filename.encode("utf-8" if entry[3] & 0x800 else "cp437")
+        if (entry[0] != b"PK\x01\x02" or cd[at + _CENTRAL.size:][:entry[10]] != name
+                or entry[11:14] != (0, 0, 0)  # no extra field, comment, other disk
+                or entry[15] & 0x10 or info.is_dir()  # a file, not a directory
+                or (entry[4] == zipfile.ZIP_STORED and entry[8] != entry[9])):
+            raise Refused(f"corrupt checkpoint (zip directory entry {info.filename})")
+        at += _CENTRAL.size + sum(entry[10:13])
+    if at != cd_size:
+        raise Refused("corrupt checkpoint (zip directory size)")
+    pos = 0
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        f.seek(pos)
+        local = _LOCAL.unpack(f.read(_LOCAL.size))
+        name = f.read(local[9])
+        descriptor = (info.CRC, info.compress_size, info.file_size)
+        sizes_ok = local[6:9] == (0, 0, 0) if local[2] & 8 else \
+            local[6] == info.CRC and {local[7], local[8]} <= {*descriptor[1:], 0xFFFFFFFF}
+        if (info.header_offset != pos or local[0] != b"PK\x03\x04" or not sizes_ok
+                or (local[2], local[3]) != (info.flag_bits, info.compress_type)
+                or name != info.orig_filename.encode("utf-8" if local[2] & 0x800 else "cp437")):
+            raise Refused(f"corrupt checkpoint (zip member {info.filename}: local header)")
+        pos += _LOCAL.size + local[9] + local[10] + info.compress_size
+        if local[2] & 8:
+            f.seek(pos)
+            if _DESCRIPTOR.unpack(f.read(_DESCRIPTOR.size)) != (b"PK\x07\x08", *descriptor):
+                raise Refused(f"corrupt checkpoint (zip member {info.filename}: descriptor)")
+            pos += _DESCRIPTOR.size
+    if pos != cd_offset:
+        raise Refused("corrupt checkpoint (bytes between the members and the directory)")
 
 
 def _has_pickle(names) -> bool:

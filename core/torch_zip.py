@@ -76,7 +76,7 @@ class _Unpickler(pickle.Unpickler):
             return _rebuild_tensor
         if module == "torch" and name in _STORAGES:
             return name
-        raise Refused(f"refusing to unpickle {short(module)}.{short(name)} "
+        raise Refused(f"refusing to unpickle {module:.80}.{name:.80} "
                       "(only tensors of float32 or float64 may appear)")
 
     def persistent_load(self, pid):
@@ -122,6 +122,8 @@ def read_torch_zip(zf: zipfile.ZipFile):
 
 
 def _unpickle(raw: bytes):
+    if not raw.startswith(b"\x80\x02"):  # torch.save writes protocol 2; torch.load warns on others
+        raise Refused("data.pkl is not a protocol-2 pickle, as torch.save writes it")
     try:
         return _Unpickler(io.BytesIO(raw)).load()
     except Refused:
