@@ -28,7 +28,8 @@ A checkpoint is untrusted data, never code, and is checked before anything large
 - **Integrity.** The CRC-32 of every zip member is verified before either twin uses it,
   so one flipped byte in a weight is refused by both twins alike; and the zip must be laid
   out as np.savez and torch.save write it (``check_layout``), since torch's zip reader
-  refuses damage there that Python's zipfile tolerates.
+  refuses damage there that Python's zipfile tolerates. Members must be stored
+  uncompressed, as both twins write them, so a file never expands beyond its own size.
 - **One error.** Every refusal is ``ValueError("<path>: <problem>")``; a missing file is
   ``FileNotFoundError`` naming the path.
 """
@@ -146,6 +147,9 @@ def check_layout(f, infos) -> None:
                 or entry[15] & 0x10 or info.is_dir()  # a file, not a directory
                 or (entry[4] == zipfile.ZIP_STORED and entry[8] != entry[9])):
             raise Refused(f"corrupt checkpoint (zip directory entry {info.filename})")
+        if entry[4] != zipfile.ZIP_STORED:  # so no zip bomb: a file holds what it declares
+            raise Refused(f"zip member {info.filename} is compressed (method {entry[4]}); "
+                          "np.savez and torch.save store checkpoints uncompressed")
         at += _CENTRAL.size + sum(entry[10:13])
     if at != cd_size:
         raise Refused("corrupt checkpoint (zip directory size)")

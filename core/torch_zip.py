@@ -164,9 +164,12 @@ def _check_members(zf, infos, prefix, storages, n_bytes: int) -> None:
     if total > n_bytes:
         raise Refused(f"storages hold {total:,} bytes, layer_sizes need {n_bytes:,}")
     extra = sum(i.file_size for i in infos.values()) - total
-    if extra > MAX_EXTRA_BYTES or any(not n.startswith(prefix) for n in infos):
-        raise Refused(f"zip members beyond the storages declare {extra:,} bytes "
-                      f"(the cap is {MAX_EXTRA_BYTES:,}) or lie outside {prefix or '/'}")
+    if extra > MAX_EXTRA_BYTES:
+        raise Refused(f"zip members beyond the storages declare {extra:,} bytes, more than "
+                      f"the cap of {MAX_EXTRA_BYTES:,}")
+    outside = [n for n in infos if not n.startswith(prefix)]
+    if outside:
+        raise Refused(f"zip members {short(outside)} lie outside {prefix or '/'}")
     if f"{prefix}byteorder" in infos:
         check_member_size(infos[f"{prefix}byteorder"], 0, 16)
         if zf.read(f"{prefix}byteorder") != b"little":
