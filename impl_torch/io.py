@@ -1,9 +1,11 @@
 """Checkpoints: ``save(path, model)`` writes a ``torch.save`` zip; ``load(path)`` reads it back.
 
-The format, and the reader that also takes an ``impl_torch`` checkpoint without importing
-torch, live in ``core.checkpoint``; either twin's checkpoint loads into the other.
-Here: ``torch.save({"format", "config", "state_dict"})``; read with ``weights_only=True``
-(no arbitrary unpickling), or with ``core.checkpoint`` for an ``impl_numpy`` ``.npz``.
+The file is ``torch.save({"format", "config", "state_dict"})``, read back with
+``torch.load(..., weights_only=True)`` (no arbitrary unpickling), once
+``core.checkpoint.read_checkpoint`` has checked it (CRC-32, size caps, key names, shapes,
+bounds), so both twins refuse the same files with the same message. ``load`` also reads an
+``impl_numpy`` ``.npz`` (``allow_pickle=False``); ``core.checkpoint`` reads these files
+without torch. Either twin's checkpoint loads into the other.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 
 import torch
 
-from core.checkpoint import FORMAT, config_of, is_torch_zip, read_checkpoint
+from core.checkpoint import FORMAT, config_of, is_torch_zip, read_checkpoint, state_dict_names
 
 from .mlp import MLP
 
@@ -28,17 +30,14 @@ def save(path, model: MLP) -> None:
 
 
 def load(path, device="cpu") -> MLP:
-    """A new ``MLP`` with the checkpoint's spec and params (validated shape and dtype)."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    if not is_torch_zip(path):  # an impl_numpy .npz (or garbage, which read_checkpoint refuses)
-        config, params = read_checkpoint(path)
-    else:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-            raise ValueError(f"{path} is not an {FORMAT} checkpoint")
-        config, params = dict(obj["config"]), list(obj["state_dict"].values())
+    config, params = read_checkpoint(path)  # core.checkpoint: CRC, caps, names, shapes, bounds
+    if is_torch_zip(path):  # the file core has verified, now through torch's own reader
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+        except Exception as e:  # core accepted it, so this would be a torch-only quirk
+            why = (str(e).splitlines() or [type(e).__name__])[0]
+            raise ValueError(f"{os.fspath(path)}: torch.load refused it ({why})") from None
+        params = [state[name] for name in state_dict_names(len(params))]
     model = MLP(**config, device=device)
     model.load_numpy_params(params)
     return model
