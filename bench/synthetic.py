@@ -11,6 +11,7 @@ closed form. The gate's tests pass their own noisy samples (``data``) and names.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -119,5 +120,19 @@ def write_run(path, run=None) -> Path:
     return path
 
 
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.synthetic",
+        description="Write a synthetic run with known answers (a demo input for the report).")
+    parser.add_argument("out", nargs="?", default="synthetic-run.json",
+                        help="where to write the run JSON (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        print(write_run(args.out))
+    except OSError as e:
+        parser.exit(2, f"python -m bench.synthetic: cannot write {args.out}: {e.strerror}\n")
+    return 0
+
+
 if __name__ == "__main__":
-    print(write_run(sys.argv[1] if len(sys.argv) > 1 else "synthetic-run.json"))
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""``python -m bench.synthetic``: writes a run the report reads; --help and bad paths are not files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import runfile, synthetic
+
+
+def test_writes_a_valid_run(tmp_path, capsys):
+    out = tmp_path / "demo.json"
+    assert synthetic.main([str(out)]) == 0
+    run = runfile.load(out)
+    assert len(run.benchmarks) == len(json.loads(out.read_text())["benchmarks"]) > 0
+
+
+def test_help_writes_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        synthetic.main(["--help"])
+    assert e.value.code == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_path_is_one_line_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        synthetic.main([str(tmp_path / "no" / "such" / "dir.json")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write" in err
