@@ -1,4 +1,4 @@
-"""``python -m bench.synthetic``: writes a run the report reads; --help and bad paths are not files."""
+"""``python -m bench.synthetic``: writes a run the report reads; --help writes no file."""
 
 from __future__ import annotations
 
