@@ -100,6 +100,9 @@ def check_record(problem, info: dict, stats) -> None:
     if not isinstance(stats, dict):
         problem("stats", stats, "an object with the timing statistics")
     check_fields(problem, "stats.", stats, STATS, STATS_OPTIONAL)
+    if not stats.get("q1", 0) <= stats["median"] <= stats.get("q3", float("inf")):
+        problem("stats.median", stats["median"],
+                f"a value between q1 {stats.get('q1')!r} and q3 {stats.get('q3')!r}")
 
 
 # ---------------------------------------------------------------- run-level metadata

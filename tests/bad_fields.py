@@ -41,6 +41,7 @@ BAD_RUN_FIELDS = [
     ("median NaN", _stats("median", NAN), "stats.median is nan"),
     ("median Infinity", _stats("median", INF), "stats.median is inf"),
     ("median 0", _stats("median", 0.0), "stats.median is 0.0"),
+    ("median above q3", _stats("q3", 1e-9), "stats.median is"),
     ("median a string", _stats("median", "1 ms"), "stats.median is '1 ms'"),
     ("iqr a string", _stats("iqr", "small"), "stats.iqr is 'small'"),
     ("rounds a string", _stats("rounds", "20"), "stats.rounds is '20'"),
