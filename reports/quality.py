@@ -70,6 +70,7 @@ def quality_section(table, runs) -> list[str]:
                        f"| {_ratio(r.disturbance) if r.evidence else NOT_MEASURED} | {reruns} "
                        f"| {use_of(r)} |")
         if len(rows) > MAX_ROWS:
-            out.append(f"\n{len(rows) - MAX_ROWS} more rows (all undisturbed) in `results.csv`.")
+            out.append(f"\n{len(rows) - MAX_ROWS} more rows (disturbed ones are listed first) "
+                       "in `results.csv`.")
         out.append("")
     return out

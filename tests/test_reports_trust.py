@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from bench import synthetic
-from core.spec import n_params
 from reports import analysis
 from reports.__main__ import main
 from reports.load import load_runs
@@ -169,6 +168,3 @@ def test_whole_report_with_a_disturbed_row_builds(tmp_path):
     assert "## Measurement quality" in report and "Hollow markers" in report
     assert "disturbed" in (out / "results.csv").read_text().splitlines()[0]
 
-
-def test_chapter_size_is_the_fitted_size():
-    assert n_params((784, 100, 10)) in {n_params((784, h, 10)) for h in synthetic.HIDDEN}
