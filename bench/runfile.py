@@ -13,16 +13,16 @@ and the field. Files are data: parsed as JSON, never executed.
 from __future__ import annotations
 
 import json
-import math
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .runcheck import RECORD, check_baseline, check_record, check_run_meta
 from .schema import SCHEMA_VERSION, SUITE
 
-# extra_info keys without which a record cannot be read, and those that must be numbers
-REQUIRED_KEYS = ("group", "backend", "lib", "device", "dtype", "threads", "world_size",
-                 "batch", "layer_sizes", "n_params", "flops")
-INTEGER_KEYS = ("threads", "world_size", "batch", "n_params")
+REQUIRED_KEYS = tuple(RECORD)  # extra_info keys without which a record cannot be read
+MAX_VALUE_CHARS = 60  # a bad value is quoted in the error up to this length
 BASELINE_FORMAT = "mlp-twins-gate/1"  # the gate's baseline document (``gate/baseline.py``)
 BASELINE_KEYS = ("fingerprint", "machine_info", "benchmarks", "aggregates", "pytest_args")
 
@@ -41,6 +41,7 @@ class Run:
     twins: dict  # machine_info["mlp_twins"] ({} when absent)
     missing: list | None  # output_json["mlp_twins"]["missing"], None when not recorded
     complete: bool | None
+    stopped_at: str | None  # output_json["mlp_twins"]["stopped_at"]: where a cut-short run stopped
     datetime: str | None
     benchmarks: list = field(default_factory=list)  # pytest-benchmark entries of this suite
     label: str = ""  # the machine in words, ``node (GPU or CPU model)``; readers may amend it
@@ -49,6 +50,26 @@ class Run:
     def gemm(self) -> list:
         """The calibrated GEMM rates (``[]`` when the run has none)."""
         return list((self.twins.get("calibration") or {}).get("gemm") or [])
+
+    def skipped(self) -> dict:
+        """``{benchmark name: reason}`` for the missing benchmarks the run skipped on purpose
+        (a reason starting "skipped", e.g. no CUDA); the name is the node id after "::"."""
+        return {m["test"].rpartition("::")[2]: m["reason"] for m in self.missing or []
+                if m["reason"].startswith("skipped")}
+
+    def incomplete(self) -> list:
+        """Why the run is not the whole selection, one string each: where it stopped, and every
+        benchmark missing for another reason than a skip (interrupted, failed). A run that
+        does not record what is missing (no ``mlp_twins`` block) says so."""
+        if self.missing is None or self.complete is None:
+            return ["the run does not record whether it is complete (no mlp_twins.missing "
+                    "and mlp_twins.complete)"]
+        why = [f"it stopped at {self.stopped_at}"] if self.stopped_at else []
+        why += [f"{m['test']}: {m['reason']}" for m in self.missing
+                if not m["reason"].startswith("skipped")]
+        if self.complete is False and not why and not self.missing:
+            why.append("it is marked incomplete (mlp_twins.complete is false)")
+        return why
 
     def calibration(self) -> dict:
         """``machine_info.mlp_twins.calibration``; an error where the run has none (the gate
@@ -76,33 +97,25 @@ def read_json(path: str | Path):
         raise RunFileError(f"{path}: cannot read ({e.strerror})") from None
 
 
-def number(path, name, key, value, integral=False):
-    """``value`` as an int or float, or a ``RunFileError`` naming the benchmark and key."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or (integral and value != int(value)) or (ok and math.isnan(value)):
-        raise RunFileError(f"{path}: benchmark {name!r} has a bad {key!r}: {value!r}")
-    return int(value) if integral else float(value)
+def _short(value) -> str:
+    text = "absent" if value == "absent" else repr(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 3] + "..."
+
+
+def problem_at(path, where: str = ""):
+    """A ``problem(field, value, expected)`` that raises one ``RunFileError`` line naming the
+    file, ``where`` in it (a benchmark) and the field."""
+    def problem(field, value, expected):
+        raise RunFileError(f"{path}: {where}{field} is {_short(value)}; expected {expected}")
+    return problem
 
 
 def check_benchmark(path, bench: dict) -> None:
-    """The fields every reader relies on: the required extra_info keys, a positive
-    ``stats.median``, integer ``layer_sizes`` and numeric counts."""
+    """The fields every reader relies on (``bench/runcheck.py``): the required extra_info keys
+    with possible values, a finite positive ``stats.median``, consistent counts."""
     name = bench.get("name") or bench.get("fullname") or "?"
-    info, stats = bench["extra_info"], bench.get("stats")
-    lacking = [k for k in REQUIRED_KEYS if k not in info]
-    if lacking:
-        raise RunFileError(f"{path}: benchmark {name!r} lacks extra_info keys {lacking}")
-    if not isinstance(stats, dict) or "median" not in stats:
-        raise RunFileError(f"{path}: benchmark {name!r} has no stats.median")
-    sizes = info["layer_sizes"]
-    if not isinstance(sizes, list) or not all(isinstance(s, int) for s in sizes):
-        raise RunFileError(f"{path}: benchmark {name!r} has bad layer_sizes {sizes!r}")
-    for key in INTEGER_KEYS:
-        number(path, name, key, info[key], integral=True)
-    number(path, name, "flops", info["flops"])
-    if number(path, name, "median", stats["median"]) <= 0:
-        raise RunFileError(f"{path}: benchmark {name!r} has a non-positive median "
-                           f"{stats['median']!r}")
+    check_record(problem_at(path, f"benchmark {name!r}: "), bench["extra_info"],
+                 bench.get("stats", "absent"))
 
 
 def machine_label(machine: dict, twins: dict) -> str:
@@ -134,6 +147,7 @@ def parse(doc, path: str | Path = "<run>") -> Run:
     versions = sorted({repr(b["extra_info"].get("schema")) for b in ours})
     if len(versions) > 1:
         raise RunFileError(f"{path}: records mix schema versions {', '.join(versions)}")
+    check_run_meta(problem_at(path), doc)
     machine = _dict(doc.get("machine_info"))
     twins = _dict(machine.get("mlp_twins"))
     extra = _dict(doc.get("mlp_twins"))
@@ -142,6 +156,7 @@ def parse(doc, path: str | Path = "<run>") -> Run:
         check_benchmark(path, bench)
     return Run(path=path, schema=ours[0]["extra_info"].get("schema"), machine=machine,
                twins=twins, missing=missing, complete=extra.get("complete"),
+               stopped_at=extra.get("stopped_at"),
                datetime=doc.get("datetime"), benchmarks=ours, label=machine_label(machine, twins))
 
 
@@ -170,12 +185,26 @@ def load_baseline(path: str | Path) -> dict:
     lacking = [k for k in BASELINE_KEYS if k not in doc]
     if lacking:
         raise RunFileError(f"{path}: the baseline lacks {lacking}")
+    check_baseline(problem_at(path), doc)
     return doc
 
 
 def write_json(path: str | Path, doc: dict) -> None:
-    """Write ``doc`` atomically: a temporary file beside ``path``, then a rename."""
+    """Write ``doc`` atomically: a temporary file beside ``path``, then a rename; on any
+    failure nothing is left behind and ``path`` is as it was."""
     path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    tmp.replace(path)
+    if path.is_dir():
+        raise RunFileError(f"{path}: is a directory; name the JSON file to write")
+    if not path.parent.is_dir():
+        raise RunFileError(f"{path}: no such folder {str(path.parent)!r}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(doc, indent=1, allow_nan=False))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would outlive the rename
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

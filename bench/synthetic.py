@@ -30,12 +30,16 @@ COSTS = {
 GEMM = {"numpy": 150.0, "torch": 300.0}  # calibrated GFLOP/s, cpu float32, all threads
 NOISY_IQR = 0.2  # IQR / median of the one deliberately high-variance cell
 QUIET_IQR = 0.02
+# the disturbance evidence of a record measured on a quiet machine; ``quality=None`` in
+# ``record`` leaves it out, as in runs older than the evidence
+QUIET = {"busy_other": 0.01, "disturbance": 1.0, "disturbed": False, "reruns": 0}
 
 
 def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="float32",
-           threads=2, world_size=1, iqr=None, data=None, name=None, **extra):
+           threads=2, world_size=1, iqr=None, data=None, name=None, quality=QUIET, **extra):
     """One pytest-benchmark entry whose extra_info follows the schema. ``data``: the raw
-    per-round seconds (default: the median 3 times); ``name``: the benchmark's name."""
+    per-round seconds (default: the median 3 times); ``name``: the benchmark's name;
+    ``quality``: the disturbance evidence (``QUIET``; ``disturb`` marks a record disturbed)."""
     iqr = QUIET_IQR * median if iqr is None else iqr
     info = {"suite": SUITE, "schema": SCHEMA_VERSION, "group": group, "backend": backend,
             "lib": lib, "device": device, "dtype": dtype, "threads": threads,
@@ -43,7 +47,7 @@ def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="fl
             "n_params": n_params(layer_sizes) if layer_sizes else 0,
             "flops": step_flops(layer_sizes, batch) if layer_sizes else 0, "bytes": 0,
             "samples_per_s": batch / median, "peak_mem_bytes": None, "pipeline": None,
-            "input_s": None, "activation": None, "variant": None}
+            "input_s": None, "activation": None, "variant": None, **(quality or {})}
     info.update(extra)
     name = name or f"test_{group}[{backend}-{'-'.join(map(str, layer_sizes))}-b{batch}-{dtype}]"
     return {"group": group, "name": name, "fullname": f"bench/bench_x.py::{name}",
@@ -51,6 +55,13 @@ def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="fl
             "stats": {"median": median, "iqr": iqr, "q1": median - iqr / 2,
                       "q3": median + iqr / 2, "rounds": 20 if data is None else len(data),
                       "data": [median] * 3 if data is None else list(data)}}
+
+
+def disturb(bench: dict, busy_other=0.6, disturbance=29.0, reruns=2) -> dict:
+    """Mark one entry as measured on a busy machine (still disturbed after ``reruns``)."""
+    bench["extra_info"].update(busy_other=busy_other, disturbance=disturbance, disturbed=True,
+                               reruns=reruns)
+    return bench
 
 
 def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=None,
@@ -90,9 +101,10 @@ def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=N
 
 
 def run_doc(benches, *, node="synth", threads=2, gpu=None, gemm=None, cpu_model="Synthetic CPU",
-            missing=()) -> dict:
+            missing=(), interrupted=(), stopped_at=None) -> dict:
     """A whole run around ``benches``: machine info with the GEMM rates ``gemm`` ({lib:
-    GFLOP/s} at ``threads``, default ``GEMM``), the missing list and the date."""
+    GFLOP/s} at ``threads``, default ``GEMM``), the missing list (``missing``: node ids
+    skipped, ``interrupted``: cut short by Ctrl-C, ``stopped_at``: where) and the date."""
     gemm = GEMM if gemm is None else gemm
     calib = [{"lib": lib, "device": "cpu", "dtype": "float32", "threads": threads,
               "m": 1024, "k": 1024, "n": 1024, "gflops": g} for lib, g in gemm.items()]
@@ -110,8 +122,10 @@ def run_doc(benches, *, node="synth", threads=2, gpu=None, gemm=None, cpu_model=
                              "mlp_twins": twins},
             "commit_info": {}, "benchmarks": list(benches), "datetime": "2025-01-01T00:00:00",
             "version": "5.1.0",
-            "mlp_twins": {"missing": [{"test": m, "reason": "skipped"} for m in missing],
-                          "complete": not missing}}
+            "mlp_twins": {"missing": [{"test": m, "reason": "skipped"} for m in missing]
+                          + [{"test": m, "reason": "interrupted"} for m in interrupted],
+                          "complete": not (missing or interrupted or stopped_at),
+                          "stopped_at": stopped_at}}
 
 
 def write_run(path, run=None) -> Path:

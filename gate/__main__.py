@@ -1,14 +1,16 @@
 """The performance gate's command line.
 
-    python -m gate check [--baseline gate/baseline.json] [--run RUN.json]
+    python -m gate check [--baseline gate/baseline.json] [--run RUN.json] [--allow-missing]
     python -m gate baseline [--repeats 4] [--out gate/baseline.json] [-- PYTEST ARGS]
     python -m gate baseline --runs RUN.json RUN.json ...   # from saved runs
 
 ``check`` runs the benchmarks the baseline was made from (unless ``--run`` gives a run's
 JSON), compares each with the baseline (``gate/compare.py`` says how), re-runs only the
-suspects with longer timing, prints a table and exits 1 if a regression is confirmed,
-0 if not, 2 on bad input. ``baseline`` runs the benchmarks ``--repeats`` times on
-unchanged code and writes medians, raw samples and per-benchmark noise thresholds.
+suspects and the rows measured on a disturbed machine, with longer timing, prints a table and
+exits 1 if a regression is confirmed or evidence is missing (``gate/verdict.py``), 0 if not,
+2 on bad input (one line naming the file and the field). ``baseline`` runs the benchmarks
+``--repeats`` times on unchanged code and writes medians, raw samples and per-benchmark
+noise thresholds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bench.runfile import Run
 from bench.schema import RESULTS_DIR
 
 from . import compare as cmp
+from . import verdict
 from .baseline import make_baseline
 
 DEFAULT_BASELINE = Path(__file__).with_name("baseline.json")
@@ -62,14 +65,16 @@ UNITS = {"relative": ("x probe", 1.0), "absolute": ("ms", 1e3),
 
 
 def fmt(row) -> str:
-    if row["verdict"] == "missing":
-        return f"{row['name']:<58} {'':>10} {'':>10} {'':>8} {'':>6}  {'':<8}  MISSING"
+    why = f" ({row['reason']})" if row.get("reason") else ""
+    if row["verdict"] in cmp.UNMEASURED:
+        return (f"{row['name']:<58} {'':>10} {'':>10} {'':>8} {'':>6}  {'':<8}  "
+                f"{row['verdict'].upper()}{why}")
     unit, scale = UNITS[row["mode"]]
     if row["kind"] == "aggregate":
         unit, scale = "geomean", 1.0  # baseline = 1
     return (f"{row['name']:<58} {row['base'] * scale:>10.4g} {row['now'] * scale:>10.4g} "
             f"{row['change']:>+8.1%} {row['threshold']:>6.1%}  {unit:<8}  "
-            f"{row['verdict'].upper()}")
+            f"{row['verdict'].upper()}{why}")
 
 
 def print_table(rows, mode):
@@ -90,22 +95,18 @@ def print_environment(baseline: dict, run: Run, mode: str) -> None:
 
 
 def confirm_suspects(rows, baseline: dict, mode: str, pytest_args, rerun_json: Path) -> None:
-    """Re-run only the suspects' benchmarks, longer; a suspect becomes a "regression" if
-    the re-run flags it again, else "ok (not confirmed on re-run)". Updates ``rows``."""
-    suspects = [r for r in rows if r["verdict"] == "suspect"]
-    if not suspects:
-        return
-    print(f"\ngate: {len(suspects)} suspect(s); re-running only those")
-    ids = list(dict.fromkeys(i for r in suspects for i in r["node_ids"]))
-    rerun = run_benchmarks([*baseline["pytest_args"], *pytest_args,
-                            f"--benchmark-max-time={RERUN_MAX_TIME}", *ids], rerun_json)
-    again = {r["name"]: r for r in cmp.compare(baseline, rerun, mode)}
-    for r in suspects:
-        second = again.get(r["name"])
-        confirmed = second is not None and second["verdict"] == "suspect"
-        r["verdict"] = "regression" if confirmed else "ok (not confirmed on re-run)"
-        if second is not None and second["verdict"] != "missing":
-            r["change_rerun"] = second["change"]
+    """Re-run only the suspects and the disturbed rows, longer, up to ``RERUN_PASSES`` times
+    (``gate/verdict.py``: a suspect is a regression only if a clean re-run flags it again; a
+    disturbed row is judged on its first clean re-run). Updates ``rows``."""
+    for _ in range(verdict.RERUN_PASSES):
+        todo = verdict.needs_rerun(rows)
+        if not todo:
+            return
+        print(f"\ngate: {len(todo)} suspect or disturbed row(s); re-running only those")
+        ids = list(dict.fromkeys(i for r in todo for i in r["node_ids"]))
+        rerun = run_benchmarks([*baseline["pytest_args"], *pytest_args,
+                                f"--benchmark-max-time={RERUN_MAX_TIME}", *ids], rerun_json)
+        verdict.merge_rerun(rows, {r["name"]: r for r in cmp.compare(baseline, rerun, mode)})
 
 
 def print_ratios(run: Run) -> None:
@@ -116,21 +117,22 @@ def print_ratios(run: Run) -> None:
             print(f"  {name:<58} {ratio:6.2f}x")
 
 
-def exit_status(rows, mode: str) -> int:
-    """1 if a regression is confirmed (or a suspect stands unconfirmed, without re-run)."""
-    missing = [r for r in rows if r["verdict"] == "missing"]
-    if missing:
-        print(f"\ngate: {len(missing)} baseline benchmark(s) missing from this run")
-    bad = [r for r in rows if r["verdict"] in ("regression", "suspect")]
-    if bad:
-        print(f"\ngate: FAIL: {len(bad)} regression(s): " + ", ".join(r["name"] for r in bad))
-        return 1
-    n_rel = sum(r.get("mode") == "relative" for r in rows)
-    print(f"\ngate: PASS ({len(rows)} rows: {n_rel} relative, the rest {mode})")
-    return 0
+def exit_status(rows, run: Run, allow_missing: bool = False) -> int:
+    """1 if a regression is confirmed (or a suspect stands unconfirmed, without re-run), the
+    run is incomplete, or evidence is missing or disturbed (``gate/verdict.py``)."""
+    code, lines = verdict.decide(rows, run, allow_missing)
+    print("\n".join(["", *lines]))
+    return code
+
+
+def writable(path, what: str) -> None:
+    """Refuse an output path before minutes of benchmarks are spent on it."""
+    if path is not None and (Path(path).is_dir() or not Path(path).parent.is_dir()):
+        raise GateError(f"{path}: {what} must be a JSON file in an existing folder")
 
 
 def check(args) -> int:
+    writable(args.save, "--save")
     baseline = runfile.load_baseline(args.baseline)
     with tempfile.TemporaryDirectory() as tmp:
         run = load_run(args.run) if args.run else run_benchmarks(
@@ -142,12 +144,14 @@ def check(args) -> int:
             confirm_suspects(rows, baseline, mode, args.pytest_args, Path(tmp, "rerun.json"))
     print_table(rows, mode)
     print_ratios(run)
-    return exit_status(rows, mode)
+    return exit_status(rows, run, args.allow_missing)
 
 
 def baseline(args) -> int:
     pytest_args = args.pytest_args or DEFAULT_PYTEST_ARGS
+    writable(args.out, "--out")
     if args.runs:  # from saved runs of unchanged code
+        check_distinct(args.runs)
         runs = [load_run(p) for p in args.runs]
         return write_baseline(runs, pytest_args, Path(args.out))
     if args.repeats < 2:
@@ -158,6 +162,21 @@ def baseline(args) -> int:
     runs = [run_benchmarks(pytest_args, keep / f"{stamp}-baseline-{i + 1}.json")
             for i in range(args.repeats)]
     return write_baseline(runs, pytest_args, Path(args.out))
+
+
+def check_distinct(paths) -> None:
+    """Each run once: a run named twice (or a copy of it) would measure zero noise."""
+    seen = {}
+    for p in paths:
+        path = Path(p)
+        key = path.resolve()
+        if key in seen:
+            raise GateError(f"{p}: named twice in --runs (the same run twice measures no noise)")
+        content = path.read_bytes() if path.is_file() else None
+        twin = next((q for q, c in seen.values() if content is not None and c == content), None)
+        if twin is not None:
+            raise GateError(f"{p}: the same run as {twin} (a copy measures no noise)")
+        seen[key] = (p, content)
 
 
 def write_baseline(runs, pytest_args, out: Path) -> int:
@@ -196,7 +215,11 @@ def main(argv=None) -> int:
     c.add_argument("--mode", choices=("absolute", "normalised"),
                    help="force the mode of rows without a probe (default: absolute iff same "
                         "environment and GEMM rates within 25 %%; probed rows are relative)")
-    c.add_argument("--no-rerun", action="store_true", help="do not re-run suspects")
+    c.add_argument("--no-rerun", action="store_true",
+                   help="do not re-run suspects or disturbed rows")
+    c.add_argument("--allow-missing", action="store_true",
+                   help="pass even if baseline benchmarks are missing from the run or were "
+                        "only measured disturbed (listed, not judged)")
     c.add_argument("--save", metavar="RUN.json", help="keep this run's JSON there")
     b = sub.add_parser("baseline", help="rewrite the baseline from repeated runs")
     b.add_argument("--repeats", type=int, default=4, help="runs of unchanged code (%(default)s)")

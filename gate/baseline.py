@@ -83,6 +83,15 @@ def make_baseline(runs: list) -> dict:
     """The baseline document from N >= 2 runs of unchanged code on one machine."""
     if len(runs) < 2:
         raise ValueError("a baseline needs at least 2 runs to measure noise")
+    for run in runs:  # a baseline is evidence too: whole, clean runs only
+        if run.incomplete():
+            raise ValueError(f"{run.path}: incomplete, not a baseline run: "
+                             + "; ".join(run.incomplete()))
+        noisy = [cmp.short_name(b) for b in run.benchmarks if cmp.disturbed(b)]
+        if noisy:
+            raise ValueError(f"{run.path}: {len(noisy)} row(s) measured on a disturbed machine "
+                             f"({', '.join(noisy[:3])}{', ...' if len(noisy) > 3 else ''}); "
+                             "make the baseline on a quiet machine")
     fps = [cmp.fingerprint(r) for r in runs]
     if any(fp != fps[0] for fp in fps):
         raise ValueError("baseline runs come from different environments")

@@ -14,8 +14,11 @@ A benchmark's *metric* is its median, expressed so that runs can be compared:
                  dtype and threads (GEMM GFLOP/s for compute groups, copy GB/s for the
                  activation group): the inverse of an efficiency, for other machines.
 
-Rows without a probe (epochs, multi-process steps) use absolute or normalised. Copy rows time
-the machine, not the twins: they are shown (``info``) and never gated.
+Rows without a probe (epochs, multi-process steps) use absolute or normalised. A row the run
+measured on a disturbed machine (``extra_info.disturbed``) gets the verdict "disturbed" and is
+never judged on those samples; a baseline benchmark absent from the run is "skipped" where
+the run says why (``mlp_twins.missing``), else "missing" (``gate/verdict.py`` decides).
+Copy rows time the machine, not the twins: they are shown (``info``) and never gated.
 
 Per benchmark, ``threshold = max(floor, NOISE_K * noise)`` where ``noise`` is the largest
 relative deviation of one run's metric from the median over the baseline's repeated runs of
@@ -39,9 +42,11 @@ import statistics
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from bench.runfile import Run
+from bench import runcheck
+from bench.runfile import Run, RunFileError
 
-MODES = ("relative", "absolute", "normalised")
+MODES = runcheck.MODES  # the metrics, named where the baseline's format is checked
+
 # one row: never flag less (a few runs underrate a row's noise; times drift 10-40 % between
 # processes on a shared VM, relative times a few %)
 MIN_THRESHOLD = {"relative": 0.15, "absolute": 0.30, "normalised": 0.30}
@@ -84,7 +89,28 @@ def rate(run: Run, rec: dict) -> float:
     if not rows:
         # no calibration at this thread count (e.g. a worker's share): the closest one
         rows = [g["gflops"] for g in cal["gemm"] if g["lib"] == lib]
+    if not rows:
+        raise RunFileError(f"{run.path}: machine_info.mlp_twins.calibration.gemm has no {lib} "
+                           f"rate to normalise {rec['backend']} by")
     return max(rows)
+
+
+def disturbed(bench: dict) -> bool:
+    """The run marked this record disturbed (absent in older runs: not known to be)."""
+    return bench["extra_info"].get("disturbed") is True
+
+
+def evidence(bench: dict) -> str:
+    """The disturbance evidence of a record in words."""
+    e = bench["extra_info"]
+    parts = []
+    if e.get("busy_other") is not None:
+        parts.append(f"other processes {e['busy_other']:.0%} of the CPU")
+    if e.get("disturbance") is not None:
+        parts.append(f"probe {e['disturbance']:.1f}x its quiet time")
+    if e.get("reruns"):
+        parts.append(f"{e['reruns']} re-run(s)")
+    return ", ".join(parts) or "marked disturbed"
 
 
 def has_relative(bench: dict) -> bool:
@@ -159,9 +185,13 @@ def _verdict(change, thr, p=None) -> str:
     return "faster" if change < -thr else "ok"
 
 
-def _missing(name: str, kind: str, mode: str) -> dict:
+def _missing(name: str, kind: str, mode: str, reason: str | None = None) -> dict:
+    """A row without a measurement: "skipped" where the run says why (``reason``)."""
     return {"name": name, "kind": kind, "fullname": "", "node_ids": [], "mode": mode,
-            "verdict": "missing"}
+            "verdict": "skipped" if reason else "missing", "reason": reason or ""}
+
+
+UNMEASURED = ("missing", "skipped")
 
 
 def compare(baseline: dict, run: Run, mode: str | None = None) -> list:
@@ -172,11 +202,11 @@ def compare(baseline: dict, run: Run, mode: str | None = None) -> list:
     rows with a probe in both runs compare relative times."""
     mode = mode or choose_mode(baseline, run)
     by_name = {short_name(b): b for b in run.benchmarks}
-    rows = []
+    rows, skipped = [], run.skipped()
     for name, ref in sorted(baseline["benchmarks"].items()):
         b = by_name.get(name)
         if b is None:
-            rows.append(_missing(name, "benchmark", mode))
+            rows.append(_missing(name, "benchmark", mode, skipped.get(name)))
             continue
         m = "relative" if "relative" in ref["metric"] and has_relative(b) else mode
         base_metric, now_metric = ref["metric"][m], metric(run, b, m)
@@ -184,15 +214,20 @@ def compare(baseline: dict, run: Run, mode: str | None = None) -> list:
         p = slower_p(samples(run, b, m), np.asarray(ref["samples"][m], dtype=float))
         thr = ref["threshold"][m]
         verdict = _verdict(change, thr, p) if gated(ref["extra_info"]) else "info"
+        if disturbed(b) and verdict != "info":
+            verdict = "disturbed"  # never judged on disturbed samples: re-run
         rows.append({"name": name, "kind": "benchmark", "fullname": b["fullname"],
                      "node_ids": [b["fullname"]], "mode": m,
                      "base": base_metric, "now": now_metric, "change": change,
-                     "threshold": thr, "p": p, "verdict": verdict})
+                     "threshold": thr, "p": p, "verdict": verdict,
+                     "reason": evidence(b) if disturbed(b) else ""})
     by_row = {r["name"]: r for r in rows}
     for agg, ref in sorted(baseline.get("aggregates", {}).items()):
         members = [by_row.get(n) for n in ref["members"]]
-        if any(m is None or m["verdict"] == "missing" for m in members):
-            rows.append(_missing(agg, "aggregate", mode))
+        gone = [m for m in members if m is None or m["verdict"] in UNMEASURED]
+        if gone:
+            why = all(m is not None and m["verdict"] == "skipped" for m in gone)
+            rows.append(_missing(agg, "aggregate", mode, "members skipped" if why else None))
             continue
         rel = all(r["mode"] == "relative" for r in members) and "relative" in ref["threshold"]
         m = "relative" if rel else mode
@@ -200,10 +235,12 @@ def compare(baseline: dict, run: Run, mode: str | None = None) -> list:
                    / baseline["benchmarks"][r["name"]]["metric"][mode] for r in members]
         change = geomean(changes) - 1.0
         thr = ref["threshold"][m]
+        noisy = [r["name"] for r in members if r["verdict"] == "disturbed"]
         rows.append({"name": agg, "kind": "aggregate", "fullname": agg,
                      "node_ids": [r["fullname"] for r in members], "mode": m,
                      "base": 1.0, "now": 1.0 + change, "change": change, "threshold": thr,
-                     "p": None, "verdict": _verdict(change, thr)})
+                     "p": None, "verdict": "disturbed" if noisy else _verdict(change, thr),
+                     "reason": f"{len(noisy)} member(s) disturbed" if noisy else ""})
     return rows
 
 

@@ -49,9 +49,15 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def check_out(out: Path) -> None:
+def check_out(out: Path, inputs=()) -> None:
+    """``out`` may be replaced: new, empty or an earlier report, and holding no input run
+    (replacing it would delete the run the report is made from)."""
     if out.exists() and not out.is_dir():
         raise ReportError(f"{out}: exists and is not a folder")
+    for p in inputs:
+        if out.resolve() in Path(p).resolve().parents:
+            raise ReportError(f"{p}: is inside --out {out}, which the report replaces; "
+                              "move the run or choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
         raise ReportError(f"{out}: not empty and not an earlier report; choose another --out")
 
@@ -80,7 +86,7 @@ def build(runs, table, out: Path, chapter: bool, mnist_dir) -> None:
     table = analysis.add_metrics(table, runs)
     fits = analysis.fit_table(table)
     crossovers = analysis.crossover_table(table, fits)
-    slices = [analysis.default_slice(table, run.label) for run in runs]
+    slices = [analysis.default_slice(table, run.label) for run in runs]  # the figures' slices
     table.to_csv(out / "results.csv", index=False)
     fits.to_csv(out / "fits.csv", index=False)
     crossovers.to_csv(out / "crossovers.csv", index=False)
@@ -110,7 +116,7 @@ def main(argv=None) -> int:
         paths = args.runs or [newest_run(RESULTS_DIR)]
         runs, table = load_runs(paths)
         out = args.out
-        check_out(out)
+        check_out(out, paths)
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
         umask = os.umask(0)

@@ -3,7 +3,10 @@
     from reports.analysis import add_metrics, fit_table, crossover_table
 
 All functions are pure functions of the tidy table from ``reports.load`` (one row per
-benchmark). Speedups are only ever computed within one run.
+benchmark). Speedups are only ever computed within one run. Only clean rows are evidence:
+a row measured on a disturbed machine (``disturbed``) stays in the tables but is left out of
+the fits, and a speedup is ``trusted`` only when neither its row nor its NumPy reference is
+disturbed; crossovers and the headline use trusted speedups alone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ REFERENCE = "numpy"  # the backend every speedup is measured against
 SPEEDUP_KEY = ["run", "group", "layers", "batch", "dtype", "threads", "activation"]
 SLICE = ["run", "dtype", "threads", "batch"]  # one line per backend in the step figures
 HIGH_VARIANCE = 0.10  # IQR / median above this is flagged, as torch.utils.benchmark does
+A_SIGMAS = 2.0  # a fixed cost within this many standard errors of 0 is not identifiable
+POOR_FIT = 0.25  # a relative residual above this: the line does not fit the sizes it spans
 
 
 def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
@@ -37,21 +42,27 @@ def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
     t["efficiency"] = t["gflops"] / t["peak_gflops"]
     t["rel_iqr"] = t["iqr_s"] / t["median_s"]
     ref = t[(t["backend"] == REFERENCE) & t["variant"].isna()]
-    ref = ref.drop_duplicates(SPEEDUP_KEY)[SPEEDUP_KEY + ["median_s"]]
+    ref = ref.drop_duplicates(SPEEDUP_KEY)[SPEEDUP_KEY + ["median_s", "disturbed"]]
     ref = ref.rename(columns={"median_s": "numpy_median_s"})
+    ref = ref.rename(columns={"disturbed": "ref_disturbed"})
     t = t.merge(ref, on=SPEEDUP_KEY, how="left")
     t["speedup"] = t["numpy_median_s"] / t["median_s"]
+    t["ref_disturbed"] = t["ref_disturbed"].astype("boolean").fillna(False).astype(bool)
+    t["trusted"] = ~t["disturbed"] & ~t["ref_disturbed"]
     return t.drop(columns="numpy_median_s")
 
 
-def default_slice(table: pd.DataFrame, run: str, group: str = "step") -> dict | None:
-    """float32 if measured, then all cores (most threads), then the largest batch."""
+def default_slice(table: pd.DataFrame, run: str, group: str = "step",
+                  threads: int | None = None) -> dict | None:
+    """float32 if measured, then all cores (most threads; or ``threads`` where measured),
+    then the largest batch."""
     rows = table[(table["run"] == run) & (table["group"] == group) & (table["world_size"] == 1)]
     if rows.empty:
         return None
     dtype = "float32" if (rows["dtype"] == "float32").any() else rows["dtype"].mode()[0]
     rows = rows[rows["dtype"] == dtype]
-    threads = int(rows["threads"].max())
+    if threads is None or not (rows["threads"] == threads).any():
+        threads = int(rows["threads"].max())
     rows = rows[rows["threads"] == threads]
     return {"run": run, "dtype": dtype, "threads": threads, "batch": int(rows["batch"].max())}
 
@@ -79,30 +90,51 @@ def select(table: pd.DataFrame, sl: dict, group: str = "step") -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Fit:
-    """t(P) = a + b*P, with a in microseconds and b in nanoseconds per parameter."""
+    """t(P) = a + b*P, with a in microseconds and b in nanoseconds per parameter; ``a_known``
+    False where the sizes cannot tell the fixed cost from 0 (``a_us`` is then 0); the
+    largest and the root-mean-square relative residual, (a + b*P) / t - 1."""
 
     a_us: float
     b_ns: float
-    r2: float
     n: int
+    a_known: bool = True
+    max_resid: float = 0.0
+    rms_resid: float = 0.0
 
     def seconds(self, p):
         return self.a_us * 1e-6 + self.b_ns * 1e-9 * np.asarray(p, dtype=float)
 
 
 def fit_line(p, t) -> Fit:
-    """Least-squares fit of times ``t`` (seconds) against parameter counts ``p``."""
+    """Fit t = a + b*P in relative error, so that each size counts alike (absolute least
+    squares is ruled by the largest sizes and gives negative fixed costs):
+
+    .. math:: \\min_{a \\ge 0,\\, b \\ge 0} \\sum_i \\left(\\frac{a + b P_i}{t_i} - 1\\right)^2
+
+    a weighted least squares with weights 1/t_i^2. The fixed cost a is *identifiable* when
+    the unconstrained fit puts it more than ``A_SIGMAS`` standard errors above 0 (with two
+    sizes: above 0); otherwise a = 0 and b is refitted through the origin."""
     p, t = np.asarray(p, dtype=float), np.asarray(t, dtype=float)
     if len(np.unique(p)) < 2:
         raise ValueError("a fit needs at least two distinct parameter counts")
-    scale = p.max()  # conditioning: solve in P / max(P)
-    design = np.column_stack([np.ones_like(p), p / scale])
-    (a, b), *_ = np.linalg.lstsq(design, t, rcond=None)
-    b /= scale
-    resid = t - (a + b * p)
-    ss_tot = float(((t - t.mean()) ** 2).sum())
-    r2 = 1.0 - float((resid ** 2).sum()) / ss_tot if ss_tot > 0 else 1.0
-    return Fit(a_us=a * 1e6, b_ns=b * 1e9, r2=r2, n=len(p))
+    design = np.column_stack([1.0 / t, p / t])
+    scale = np.abs(design).max(axis=0)  # conditioning: columns of unit size
+    coef, *_ = np.linalg.lstsq(design / scale, np.ones_like(t), rcond=None)
+    a, b = coef / scale
+    known = a > 0
+    if known and len(p) > 2:
+        resid = design @ (coef / scale) - 1.0
+        sigma2 = float(resid @ resid) / (len(p) - 2)
+        cov = sigma2 * np.linalg.inv((design / scale).T @ (design / scale))
+        known = a > A_SIGMAS * math.sqrt(max(cov[0, 0], 0.0)) / scale[0]
+    if not known:  # a = 0: min sum (b P_i / t_i - 1)^2
+        x = p / t
+        a, b = 0.0, float(x.sum() / (x @ x))
+    b = max(b, 0.0)
+    resid = (a + b * p) / t - 1.0
+    return Fit(a_us=a * 1e6, b_ns=b * 1e9, n=len(p), a_known=bool(known),
+               max_resid=float(np.abs(resid).max()),
+               rms_resid=float(np.sqrt(np.mean(resid ** 2))))
 
 
 @dataclass(frozen=True)
@@ -125,7 +157,10 @@ class Crossover:
 
 
 def predicted_crossover(numpy_fit: Fit, other_fit: Fit) -> Crossover:
-    """Solve a_o + b_o P = a_n + b_n P for P > 0."""
+    """Solve a_o + b_o P = a_n + b_n P for P > 0; "unidentified" where either fixed cost
+    is not identifiable (P* would rest on an a the sizes cannot tell from 0)."""
+    if not (numpy_fit.a_known and other_fit.a_known):
+        return Crossover("unidentified")
     da = other_fit.a_us * 1e-6 - numpy_fit.a_us * 1e-6  # extra fixed cost of the other
     db = numpy_fit.b_ns * 1e-9 - other_fit.b_ns * 1e-9  # per-parameter saving of the other
     if db == 0:
@@ -152,42 +187,60 @@ def measured_crossover(p, speedup) -> Crossover:
     return Crossover("crossover", math.exp(math.log(p[i - 1]) + frac * math.log(p[i] / p[i - 1])))
 
 
+FIT_COLUMNS = ["a_us", "b_ns", "a_known", "max_resid", "rms_resid", "n_sizes", "n_left_out",
+               "p_min", "p_max"]
+
+
 def fit_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One fit per (run, dtype, threads, batch, series) of the single-process step group."""
+    """One fit per (run, dtype, threads, batch, series) of the single-process step group,
+    on its undisturbed rows only (``n_left_out``: the disturbed ones)."""
     rows = []
     step = _width_sweep(table[(table["group"] == "step") & (table["world_size"] == 1)])
     for key, g in step.groupby(SLICE + ["series"], sort=True):
-        if g["n_params"].nunique() < 2:
+        clean = g[~g["disturbed"]]
+        if clean["n_params"].nunique() < 2:
             continue
-        f = fit_line(g["n_params"], g["median_s"])
+        f = fit_line(clean["n_params"], clean["median_s"])
         rows.append({**dict(zip(SLICE + ["series"], key)), "a_us": f.a_us, "b_ns": f.b_ns,
-                     "r2": f.r2, "n_sizes": f.n, "p_min": int(g["n_params"].min()),
-                     "p_max": int(g["n_params"].max())})
-    return pd.DataFrame(rows, columns=SLICE + ["series", "a_us", "b_ns", "r2", "n_sizes",
-                                               "p_min", "p_max"])
+                     "a_known": f.a_known, "max_resid": f.max_resid, "rms_resid": f.rms_resid,
+                     "n_sizes": f.n, "n_left_out": len(g) - len(clean),
+                     "p_min": int(clean["n_params"].min()),
+                     "p_max": int(clean["n_params"].max())})
+    return pd.DataFrame(rows, columns=SLICE + ["series"] + FIT_COLUMNS)
+
+
+def fit_of(r) -> Fit:
+    """A ``Fit`` from one row of ``fit_table``."""
+    return Fit(r["a_us"], r["b_ns"], r["n_sizes"], bool(r["a_known"]), r["max_resid"],
+               r["rms_resid"])
 
 
 def crossover_table(table: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
-    """Measured and predicted crossover of every non-NumPy series against NumPy."""
+    """Measured and predicted crossover of every non-NumPy series against NumPy, from trusted
+    speedups only (``n_clean`` of ``n_sizes``); "insufficient" when under two sizes are
+    left."""
     rows = []
-    by_key = {tuple(r[c] for c in SLICE + ["series"]): Fit(r["a_us"], r["b_ns"], r["r2"],
-                                                            r["n_sizes"])
+    by_key = {tuple(r[c] for c in SLICE + ["series"]): fit_of(r)
               for r in fits.to_dict("records")}
     step = _width_sweep(table[(table["group"] == "step") & (table["world_size"] == 1)
                               & table["speedup"].notna() & (table["series"] != REFERENCE)])
-    for key, g in step.groupby(SLICE + ["series"], sort=True):
-        if g["n_params"].nunique() < 2:
+    for key, every in step.groupby(SLICE + ["series"], sort=True):
+        g = every[every["trusted"]]
+        if every["n_params"].nunique() < 2:
             continue
-        meas = measured_crossover(g["n_params"], g["speedup"])
+        meas = (measured_crossover(g["n_params"], g["speedup"])
+                if g["n_params"].nunique() >= 2 else Crossover("insufficient"))
         pred = Crossover("unfitted")
         sel = dict(zip(SLICE, key[:-1]))
         fn, fo = by_key.get((*key[:-1], REFERENCE)), by_key.get(key)
         if fn is not None and fo is not None:
             pred = predicted_crossover(fn, fo)
+        span = g if len(g) else every
         rows.append({**sel, "series": key[-1], "measured_kind": meas.kind,
                      "measured_p": meas.p, "predicted_kind": pred.kind,
-                     "predicted_p": pred.p, "p_min": int(g["n_params"].min()),
-                     "p_max": int(g["n_params"].max())})
+                     "predicted_p": pred.p, "p_min": int(span["n_params"].min()),
+                     "p_max": int(span["n_params"].max()), "n_sizes": len(every),
+                     "n_clean": len(g)})
     return pd.DataFrame(rows)
 
 

@@ -75,14 +75,18 @@ def fig_scaling(table, slices):
             label = f"{r.series}: {procs}{r.threads} thread{'s' * (r.threads > 1)}" \
                 + (f" - {r.run}" if len(slices) > 1 else "")
             bars.append((label, r.median_s * 1e3, (r.median_s - r.q1_s) * 1e3,
-                         (r.q3_s - r.median_s) * 1e3, color(r.series), layers, batch))
+                         (r.q3_s - r.median_s) * 1e3, color(r.series), layers, batch,
+                         bool(r.disturbed)))
     if not bars:
         raise Skip("no step records that vary threads or processes at one size")
     fig = Figure(figsize=(7, 0.9 + 0.4 * len(bars)), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(bars))
-    ax.barh(y, [b[1] for b in bars], xerr=[[b[2] for b in bars], [b[3] for b in bars]],
-            color=[b[4] for b in bars])
+    drawn = ax.barh(y, [b[1] for b in bars], xerr=[[b[2] for b in bars], [b[3] for b in bars]],
+                    color=[b[4] for b in bars])
+    for patch, b in zip(drawn.patches, bars):
+        if b[7]:  # disturbed: a hollow bar
+            patch.set(fill=False, edgecolor=b[4], hatch="//")
     for yi, b in zip(y, bars):
         ax.annotate(f"{b[1]:.3g} ms", (b[1] + b[3], yi), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=7)
@@ -91,6 +95,8 @@ def fig_scaling(table, slices):
     ax.invert_yaxis()
     ax.set(xlabel="median time per step (ms); whisker: IQR",
            title=f"Threads and processes: {bars[0][5]}, batch {bars[0][6]}")
+    hollow = any(b[7] for b in bars)
     return fig, ("Step time of one size with 1 thread against all threads, and of the parallel "
                  "backends (torch-ddp, numpy-mp) with 1 and more processes; a shorter bar is "
-                 "faster.")
+                 "faster." + (" Hollow, hatched bars: measured on a disturbed machine."
+                              if hollow else ""))

@@ -80,6 +80,25 @@ def _legend(ax, **kw):
         ax.legend(fontsize=7, **kw)
 
 
+def _points(ax, x, y, bad, style, c, label) -> bool:
+    """Clean points joined by a line; disturbed ones as hollow markers, not joined (they are
+    no evidence of the trend). Returns whether any point was disturbed."""
+    x, y, bad = np.asarray(x, float), np.asarray(y, float), np.asarray(bad, dtype=bool)
+    ax.plot(x[~bad], y[~bad], style, marker="o", ms=3, color=c, label=label)
+    if bad.any():
+        ax.plot(x[bad], y[bad], ls="none", marker="o", ms=6, mfc="none", mec=c, mew=1.2)
+    return bool(bad.any())
+
+
+def _hollow_key(ax, any_bad: bool) -> None:
+    if any_bad:
+        ax.plot([], [], ls="none", marker="o", ms=6, mfc="none", mec="0.3",
+                label="hollow: disturbed, left out")
+
+
+HOLLOW = " Hollow markers: rows measured on a disturbed machine, left out of lines and fits."
+
+
 def _where(sl: dict, many_runs: bool) -> str:
     run = f"{sl['run']}, " if many_runs else ""
     return f"{run}{sl['dtype']}, {sl['threads']} threads, batch {sl['batch']}"
@@ -104,12 +123,14 @@ def _lines(table, slices):
 def fig_time(table, fits, slices):
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax, many = fig.add_subplot(), len(slices) > 1
-    allp, allt = [], []
+    allp, allt, bad = [], [], False
     for i, (sl, series, g) in enumerate(_lines(table, slices)):
         ls, label = RUN_STYLES[slices.index(sl) % 4], series + (f" - {sl['run']}" if many else "")
         p = g["n_params"].to_numpy()
-        ax.plot(p, g["median_s"] * 1e3, ls, marker="o", ms=3, color=color(series), label=label)
-        ax.fill_between(p, g["q1_s"] * 1e3, g["q3_s"] * 1e3, color=color(series), alpha=0.2)
+        bad |= _points(ax, p, g["median_s"] * 1e3, g["disturbed"], ls, color(series), label)
+        ok = ~g["disturbed"].to_numpy()
+        ax.fill_between(p[ok], g["q1_s"][ok] * 1e3, g["q3_s"][ok] * 1e3, color=color(series),
+                        alpha=0.2)
         f = _match(fits, sl, series)
         if len(f):
             a, b = f.iloc[0]["a_us"] * 1e-3, f.iloc[0]["b_ns"] * 1e-6
@@ -126,23 +147,24 @@ def fig_time(table, fits, slices):
     _chapter_line(ax)
     ax.set(xlabel="parameters P (weights + biases)", ylabel="median time per step (ms)",
            title="Time per training step (band: interquartile range)")
+    _hollow_key(ax, bad)
     _legend(ax, loc="lower right")
     where = "; ".join(_where(s, many) for s in slices)
     return fig, (f"Median time of one SGD step (forward + backward + update) against the "
                  f"parameter count, shaded between the quartiles, dotted: the fitted "
-                 f"a + b*P ({where}).")
+                 f"a + b*P ({where})." + (HOLLOW if bad else ""))
 
 
 def fig_speedup(table, crossovers, slices):
     fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax, many, ys, marks = fig.add_subplot(), len(slices) > 1, [], []
+    ax, many, ys, marks, bad = fig.add_subplot(), len(slices) > 1, [], [], False
     for sl, series, g in _lines(table, slices):
         g = g[g["speedup"].notna()]
         if series == REFERENCE or g.empty:
             continue
         label = series + (f" - {sl['run']}" if many else "")
-        ax.plot(g["n_params"], g["speedup"], RUN_STYLES[slices.index(sl) % 4], marker="o",
-                ms=3, color=color(series), label=label)
+        bad |= _points(ax, g["n_params"], g["speedup"], ~g["trusted"],
+                       RUN_STYLES[slices.index(sl) % 4], color(series), label)
         ys += list(g["speedup"])
         c = _match(crossovers, sl, series)
         if len(c) and c.iloc[0]["measured_kind"] == "crossover":
@@ -167,23 +189,25 @@ def fig_speedup(table, crossovers, slices):
     _chapter_line(ax)
     ax.set(xlabel="parameters P (weights + biases)",
            ylabel="speedup over NumPy (NumPy time / time)", title="Speedup over NumPy per step")
+    _hollow_key(ax, bad)
     _legend(ax)
     where = "; ".join(_where(s, many) for s in slices)
     cross = ("dashed lines mark the measured crossover: " + ", ".join(marks)) if marks else \
         "no measured crossover in this range"
     return fig, (f"NumPy's step time divided by each backend's; above 1 it beats NumPy "
-                 f"({where}); {cross}.")
+                 f"({where}); {cross}." + (HOLLOW if bad else ""))
 
 
 def fig_gflops(table, slices):
     fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax, many, ys, ceilings = fig.add_subplot(), len(slices) > 1, [], {}
+    ax, many, ys, ceilings, bad = fig.add_subplot(), len(slices) > 1, [], {}, False
     for sl, series, g in _lines(table, slices):
         g = g[g["gflops"].notna()]
         if g.empty:
             continue
-        ax.plot(g["n_params"], g["gflops"], RUN_STYLES[slices.index(sl) % 4], marker="o", ms=3,
-                color=color(series), label=series + (f" - {sl['run']}" if many else ""))
+        bad |= _points(ax, g["n_params"], g["gflops"], g["disturbed"],
+                       RUN_STYLES[slices.index(sl) % 4], color(series),
+                       series + (f" - {sl['run']}" if many else ""))
         ys += list(g["gflops"])
         for r in g.drop_duplicates(["lib", "device", "peak_gflops"]).itertuples():
             if np.isfinite(r.peak_gflops):
@@ -215,9 +239,11 @@ def fig_gflops(table, slices):
     _chapter_line(ax)
     ax.set(xlabel="parameters P (weights + biases)", ylabel="achieved GFLOP/s (matmul FLOPs)",
            title="Achieved throughput under the calibrated GEMM ceiling")
+    _hollow_key(ax, bad)
     _legend(ax, loc="best")
     where = "; ".join(_where(s, many) for s in slices)
     note = "" if ceilings else " No calibration was recorded, so no ceiling is drawn."
+    note += HOLLOW if bad else ""
     return fig, (f"Matmul FLOPs per second of one step against the parameter count; dashed: "
                  f"the GEMM rate calibrated in the same run ({where}).{note}")
 

@@ -19,6 +19,9 @@ from bench.schema import RESULTS_DIR
 
 OPTIONAL_KEYS = ("bytes", "samples_per_s", "peak_mem_bytes", "pipeline", "input_s",
                  "activation", "variant")
+# the disturbance evidence (``bench/schema.py``); older runs lack it: "not measured", and
+# their rows count as not disturbed
+QUALITY_KEYS = ("busy_other", "disturbance", "reruns")
 STAT_KEYS = ("median", "iqr", "q1", "q3", "rounds")
 
 
@@ -54,6 +57,10 @@ def row(bench: dict) -> dict:
     out["q1_s"] = float(stats.get("q1", median))
     out["q3_s"] = float(stats.get("q3", median))
     out["rounds"] = int(stats.get("rounds") or 0)
+    for key in QUALITY_KEYS:
+        out[key] = float(info[key]) if info.get(key) is not None else float("nan")
+    out["evidence"] = any(k in info for k in (*QUALITY_KEYS, "disturbed"))
+    out["disturbed"] = info.get("disturbed") is True
     return out
 
 

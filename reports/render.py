@@ -13,7 +13,8 @@ import pandas as pd
 
 from bench.schema import CHAPTER_N_PARAMS
 
-from .analysis import HIGH_VARIANCE, REFERENCE, Crossover, human
+from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human
+from .quality import quality_section
 
 UNITS = ((1.0, "s", "seconds"), (1e-3, "ms", "milliseconds"), (1e-6, "us", "microseconds"),
          (1e-9, "ns", "nanoseconds"))
@@ -38,8 +39,19 @@ def _ratio(speedup: float, who: str) -> str:
     return f"{who} is {speedup:.1f}x faster than NumPy"
 
 
+def headline_slices(table, run: str) -> list:
+    """The headline's slices of one run: 1 thread and all threads (float32 if measured, the
+    largest batch), one slice when the run has only one thread count."""
+    sl = default_slice(table, run)
+    if sl is None:
+        return []
+    one = default_slice(table, run, threads=1)
+    return [one, sl] if one is not None and one["threads"] != sl["threads"] else [sl]
+
+
 def headline(table, crossovers, sl, label: str) -> str:
-    """One paragraph in plain words for one run's default step slice."""
+    """One paragraph in plain words for one slice, from undisturbed rows only: where the
+    evidence at the chapter's size is disturbed it says so instead of giving a number."""
     if sl is None:
         return f"{label}: no single-process training-step records, so no headline."
     rows = table[(table["group"] == "step") & (table["world_size"] == 1)]
@@ -54,7 +66,14 @@ def headline(table, crossovers, sl, label: str) -> str:
     at = min(sizes, key=lambda p: abs(math.log(p / chapter_p)))
     where = (f"at the chapter's {chapter_p:,} parameters" if at == chapter_p else
              f"at {at:,} parameters (the measured size closest to the chapter's {chapter_p:,})")
-    parts = [_ratio(r.speedup, r.series) for r in others[others["n_params"] == at].itertuples()]
+    parts = []
+    for r in others[others["n_params"] == at].itertuples():
+        if r.trusted:
+            parts.append(_ratio(r.speedup, r.series))
+        else:
+            whose = "its" if r.disturbed else "NumPy's"
+            parts.append(f"too little clean evidence to compare {r.series} with NumPy "
+                         f"({whose} measurement there was disturbed; see Measurement quality)")
     text = f"{lead} {where} " + "; ".join(parts) + "."
     for c in crossovers[(crossovers["run"] == sl["run"]) & (crossovers["dtype"] == sl["dtype"])
                         & (crossovers["threads"] == sl["threads"])
@@ -66,6 +85,11 @@ def headline(table, crossovers, sl, label: str) -> str:
 def crossover_sentence(c) -> str:
     """Measured crossover in words, then what the fitted cost model predicts."""
     span = f"measured from {human(c.p_min)} to {human(c.p_max)} parameters"
+    if c.n_clean < c.n_sizes:
+        span += f", {c.n_sizes - c.n_clean} of {c.n_sizes} sizes left out as disturbed"
+    if c.measured_kind == "insufficient":
+        return (f"{c.series}: too little clean evidence for a crossover ({c.n_clean} of "
+                f"{c.n_sizes} sizes undisturbed)")
     if c.measured_kind == "crossover":
         text = Crossover("crossover", c.measured_p).describe(c.series, span)
     elif c.measured_kind == "always":
@@ -80,6 +104,9 @@ def crossover_sentence(c) -> str:
                        + (" (extrapolated beyond the measured sizes)" if outside else ""))
     if c.predicted_kind == "unfitted":
         return text + "; too few sizes to fit a cost model"
+    if c.predicted_kind == "unidentified":
+        return text + ("; the fitted cost model cannot place P* (a fixed cost is not "
+                       "identifiable from these sizes)")
     note = {"always": "torch is ahead at every size", "never": "NumPy stays ahead at every size",
             "reverse": f"a negative or reversed P* (torch ahead only below "
                        f"{human(c.predicted_p or 0)})"}[c.predicted_kind]
@@ -142,7 +169,7 @@ def compare_tables(table, run: str, default) -> list[str]:
         return ["No single-process step records in this run.", ""]
     keys = sorted(step.groupby(["dtype", "batch"]).groups,
                   key=lambda k: (k != (default["dtype"], default["batch"]), k))
-    out, flagged = [], False
+    out, flagged, marked = [], False, False
     for dtype, batch in keys[:MAX_TABLES]:
         g = step[(step["dtype"] == dtype) & (step["batch"] == batch)]
         scale, short, long = _unit(g["median_s"].min())
@@ -159,6 +186,9 @@ def compare_tables(table, run: str, default) -> list[str]:
                     continue
                 r = r.iloc[0]
                 cell = f"{r.median_s / scale:,.1f}"
+                if r.disturbed:
+                    cell += " (disturbed)"
+                    marked = True
                 if r.rel_iqr > HIGH_VARIANCE:
                     cell += f" (! {r.rel_iqr * 100:.0f}%)"
                     flagged = True
@@ -167,6 +197,10 @@ def compare_tables(table, run: str, default) -> list[str]:
         out.append("")
     if len(keys) > MAX_TABLES:
         out += [f"{len(keys) - MAX_TABLES} more (dtype, batch) slices are in `results.csv`.", ""]
+    if marked:
+        out += ["(disturbed): measured while other work loaded the machine; shown, but left "
+                "out of the headline, the fits and the crossovers (see Measurement quality).",
+                ""]
     if flagged:
         out += [f"(! XX%): high variance, the IQR is XX% of the median (over "
                 f"{HIGH_VARIANCE:.0%}).", ""]
@@ -175,15 +209,21 @@ def compare_tables(table, run: str, default) -> list[str]:
 
 def fits_section(fits: pd.DataFrame, crossovers: pd.DataFrame) -> list[str]:
     if fits.empty:
-        return ["No slice has two or more sizes, so no cost model was fitted.", ""]
-    out = ["t(P) = a + b*P fitted by least squares to the median step times of each backend "
-           "(a: fixed cost per step, b: cost per parameter).", "",
-           "| run | slice | backend | a (us) | b (ns/param) | R^2 | sizes |",
+        return ["No slice has two or more undisturbed sizes, so no cost model was fitted.", ""]
+    out = ["t(P) = a + b*P fitted to the median step times of each backend in relative error "
+           "(each size counts alike; a: fixed cost per step, kept >= 0, b: cost per parameter), "
+           "on undisturbed rows only. Residuals are relative, (a + b*P) / t - 1; a fit whose "
+           f"largest residual exceeds {POOR_FIT:.0%} does not describe the sizes it spans.", "",
+           "| run | slice | backend | a (us) | b (ns/param) | residuals: max, rms | sizes |",
            "|---|---|---|---:|---:|---:|---:|"]
     for f in fits.itertuples():
-        r2 = f"{f.r2:.4f}" if f.n_sizes > 2 else "exact (2 sizes)"
-        out.append(f"| {f.run} | {_where(f._asdict())} | {f.series} | {f.a_us:,.1f} | "
-                   f"{f.b_ns:.3g} | {r2} | {f.n_sizes} |")
+        a = f"{f.a_us:,.1f}" if f.a_known else "not identifiable"
+        resid = ("exact (2 sizes)" if f.n_sizes == 2 and f.a_known else
+                 f"{f.max_resid:.1%}, {f.rms_resid:.1%}"
+                 + (" (poor fit)" if f.max_resid > POOR_FIT else ""))
+        left = f" ({f.n_left_out} disturbed left out)" if f.n_left_out else ""
+        out.append(f"| {f.run} | {_where(f._asdict())} | {f.series} | {a} | {f.b_ns:.3g} | "
+                   f"{resid} | {f.n_sizes}{left} |")
     out.append("")
     for c in crossovers.itertuples():
         out.append(f"- {c.run}, {_where(c._asdict())}: {crossover_sentence(c)}.")
@@ -193,6 +233,9 @@ def fits_section(fits: pd.DataFrame, crossovers: pd.DataFrame) -> list[str]:
 def missing_section(runs) -> list[str]:
     out = []
     for run in runs:
+        if run.stopped_at:
+            out.append(f"- {run.label}: the run was cut short; it stopped at "
+                       f"`{run.stopped_at}`.")
         if run.missing is None:
             out.append(f"- {run.label}: the run does not say (no `mlp_twins.missing` in it).")
         elif not run.missing:
@@ -218,8 +261,9 @@ def figure_block(d) -> list[str]:
 def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) -> str:
     by_stem = {d.stem: d for d in drawn}
     out = ["# mlp-twins: when does PyTorch beat NumPy?", "", "## Headline", ""]
-    for sl, run in zip(slices, runs):
-        out += [headline(table, crossovers, sl, run.label), ""]
+    for run in runs:
+        for sl in headline_slices(table, run.label) or [None]:
+            out += [headline(table, crossovers, sl, run.label), ""]
     out += ["## Environment", ""]
     for run in runs:
         out += environment(run)
@@ -234,6 +278,7 @@ def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) ->
     chapter_md = chapter_md.strip()  # the chapter's section may bring its own heading
     out += ([] if chapter_md.startswith("## ") else ["## From the chapter", ""]) + [chapter_md, ""]
     out += figure_block(by_stem["fig6_activations"])
+    out += ["## Measurement quality", ""] + quality_section(table, runs)
     out += ["## What is missing", ""] + missing_section(runs)
     out += ["Every benchmark, with GFLOP/s, efficiency and speedup: `results.csv`; the fits: "
             "`fits.csv`; the crossovers: `crossovers.csv`.", ""]

@@ -33,7 +33,7 @@ def test_cli_on_saved_runs(tmp_path, capsys):
 @pytest.mark.parametrize("case,problem", [
     ("schema", "schema version 2; this code reads version"),
     ("calibration", "no machine_info.mlp_twins.calibration.gemm"),
-    ("median", "has a non-positive median"),
+    ("median", "stats.median is 0.0; expected a finite number > 0"),
 ])
 def test_cli_refuses_a_bad_run_in_one_line(tmp_path, capsys, case, problem):
     bl = steps_baseline()

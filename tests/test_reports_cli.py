@@ -71,7 +71,7 @@ def _bad_inputs(tmp_path):
         "unknown schema": ([_write(tmp_path / "v9.json", _schema(synthetic.make_run(), 9))],
                            "v9.json", "this code reads version"),
         "record lacks keys": ([_write(tmp_path / "lack.json", _lacking())], "lack.json",
-                              "lacks extra_info keys"),
+                              "extra_info.n_params is absent"),
         "named twice": ([good, good], "good.json", "named twice"),
         "a folder": ([tmp_path], tmp_path.name, "is a directory"),
     }

@@ -1,0 +1,202 @@
+"""Field-level checks of a run and of the gate's baseline, for ``bench/runfile.py``.
+
+    from bench.runcheck import check_record, check_run_meta, check_baseline
+    check_record(problem, record_name, extra_info, stats)  # problem(field, value, expected)
+
+Every check names the field and says what was expected; ``runfile`` turns that into one
+``RunFileError`` line naming the file. A value that no measurement can produce (a batch of
+0, a NaN or infinite time, a negative count, a share outside 0..1) is refused, not passed on.
+"""
+
+from __future__ import annotations
+
+import math
+
+from core.spec import n_params
+
+MODES = ("relative", "absolute", "normalised")  # the gate's metrics (``gate/compare.py``)
+
+
+# ------------------------------------------------------------------ predicates: value -> ok
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _int(v) -> bool:
+    return _num(v) and v == int(v)
+
+
+def _text(v) -> bool:
+    return isinstance(v, str) and v != ""
+
+
+def _list(pred):
+    return lambda v: isinstance(v, list) and all(pred(x) for x in v)
+
+
+def _or_null(pred):
+    return lambda v: v is None or pred(v)
+
+
+POSITIVE = (lambda v: _num(v) and v > 0, "a finite number > 0")
+NON_NEGATIVE = (lambda v: _num(v) and v >= 0, "a finite number >= 0")
+COUNT = (lambda v: _int(v) and v >= 1, "an integer >= 1")
+NON_NEG_INT = (lambda v: _int(v) and v >= 0, "an integer >= 0")
+TEXT = (_text, "a non-empty string")
+SHARE = (lambda v: _num(v) and 0.0 <= v <= 1.0, "a share from 0 to 1")
+BOOL = (lambda v: isinstance(v, bool), "true or false")
+
+
+def null_or(spec):
+    return _or_null(spec[0]), f"null or {spec[1]}"
+
+
+def list_of(spec, non_empty=False):
+    return ((lambda v: _list(spec[0])(v) and (bool(v) or not non_empty)),
+            f"a {'non-empty ' if non_empty else ''}list, each {spec[1]}")
+
+
+OBJECT = (lambda v: isinstance(v, dict), "an object")
+
+
+# extra_info: required keys, then optional ones (absent is fine; present must be right)
+RECORD = {"group": TEXT, "backend": TEXT, "lib": TEXT, "device": TEXT, "dtype": TEXT,
+          "threads": COUNT, "world_size": COUNT, "batch": COUNT, "n_params": NON_NEG_INT,
+          "flops": NON_NEGATIVE, "layer_sizes": list_of(COUNT)}
+RECORD_OPTIONAL = {
+    "bytes": null_or(NON_NEGATIVE), "samples_per_s": null_or(NON_NEGATIVE),
+    "peak_mem_bytes": null_or(NON_NEGATIVE), "pipeline": null_or(TEXT),
+    "input_s": null_or(NON_NEGATIVE), "activation": null_or(TEXT), "variant": null_or(TEXT),
+    "gemm_s": null_or(POSITIVE), "n_samples": null_or(COUNT), "data": null_or(TEXT),
+    "probe_data": null_or(list_of(POSITIVE)), "relative": null_or(POSITIVE),
+    # disturbance evidence (absent in older runs: unknown, read as not disturbed)
+    "busy_other": null_or(SHARE), "disturbance": null_or(POSITIVE), "disturbed": BOOL,
+    "reruns": NON_NEG_INT}
+STATS = {"median": POSITIVE}
+STATS_OPTIONAL = {"iqr": NON_NEGATIVE, "q1": NON_NEGATIVE, "q3": NON_NEGATIVE,
+                  "rounds": COUNT, "data": list_of(POSITIVE)}
+
+
+def check_fields(problem, prefix: str, doc: dict, required: dict, optional: dict) -> None:
+    """``problem(field, value, expected)`` for the first key of ``doc`` that is absent (from
+    ``required``) or not what its spec expects."""
+    for key, (ok, what) in required.items():
+        if key not in doc:
+            problem(f"{prefix}{key}", "absent", what)
+        if not ok(doc[key]):
+            problem(f"{prefix}{key}", doc[key], what)
+    for key, (ok, what) in optional.items():
+        if key in doc and not ok(doc[key]):
+            problem(f"{prefix}{key}", doc[key], what)
+
+
+def check_record(problem, info: dict, stats) -> None:
+    """One benchmark's ``extra_info`` and ``stats``."""
+    check_fields(problem, "extra_info.", info, RECORD, RECORD_OPTIONAL)
+    sizes = info["layer_sizes"]
+    if sizes and (len(sizes) < 2 or info["n_params"] != n_params(sizes)):
+        problem("extra_info.n_params", info["n_params"],
+                f"{n_params(sizes) if len(sizes) >= 2 else '?'} for layer_sizes {sizes}")
+    if not isinstance(stats, dict):
+        problem("stats", stats, "an object with the timing statistics")
+    check_fields(problem, "stats.", stats, STATS, STATS_OPTIONAL)
+    if not stats.get("q1", 0) <= stats["median"] <= stats.get("q3", float("inf")):
+        problem("stats.median", stats["median"],
+                f"a value between q1 {stats.get('q1')!r} and q3 {stats.get('q3')!r}")
+
+
+# ---------------------------------------------------------------- run-level metadata
+GEMM = {"lib": TEXT, "device": TEXT, "dtype": TEXT, "threads": COUNT, "m": COUNT, "k": COUNT,
+        "n": COUNT, "gflops": POSITIVE}
+COPY = {"lib": TEXT, "device": TEXT, "threads": COUNT, "gbps": POSITIVE}
+MISSING = {"test": TEXT, "reason": TEXT}
+
+
+def _entries(problem, prefix: str, value, spec: dict) -> None:
+    if not isinstance(value, list):
+        problem(prefix, value, "a list")
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            problem(f"{prefix}[{i}]", entry, "an object")
+        check_fields(problem, f"{prefix}[{i}].", entry, spec, {})
+
+
+def check_calibration(problem, prefix: str, cal) -> None:
+    """``{"gemm": [...], "copy_gbps": [...]}`` (null is allowed by the caller)."""
+    if not isinstance(cal, dict):
+        problem(prefix, cal, "an object with 'gemm' and 'copy_gbps' lists")
+    _entries(problem, f"{prefix}.gemm", cal.get("gemm"), GEMM)
+    if cal.get("copy_gbps") is not None:
+        _entries(problem, f"{prefix}.copy_gbps", cal["copy_gbps"], COPY)
+
+
+def _object(problem, field: str, value, allow_none=True) -> dict:
+    if value is None and allow_none:
+        return {}
+    if not isinstance(value, dict):
+        problem(field, value, "an object")
+    return value
+
+
+def check_run_meta(problem, doc: dict) -> None:
+    """``machine_info``, its ``mlp_twins`` (calibration, blas, gpu) and the run's own
+    ``mlp_twins`` block (missing, complete, stopped_at)."""
+    machine = _object(problem, "machine_info", doc.get("machine_info"))
+    twins = _object(problem, "machine_info.mlp_twins", machine.get("mlp_twins"))
+    if twins.get("calibration") is not None:
+        check_calibration(problem, "machine_info.mlp_twins.calibration", twins["calibration"])
+    blas = twins.get("blas")
+    if blas is not None and not (isinstance(blas, list)
+                                 and all(isinstance(b, dict) for b in blas)):
+        problem("machine_info.mlp_twins.blas", blas, "a list of objects (threadpoolctl's)")
+    _object(problem, "machine_info.mlp_twins.gpu", twins.get("gpu"))
+    extra = _object(problem, "mlp_twins", doc.get("mlp_twins"))
+    if extra.get("missing") is not None:
+        _entries(problem, "mlp_twins.missing", extra["missing"], MISSING)
+    check_fields(problem, "mlp_twins.", extra, {}, {"complete": null_or(BOOL),
+                                                      "stopped_at": null_or(TEXT)})
+
+
+# ---------------------------------------------------------------------- the baseline
+def _per_mode(problem, prefix: str, value, spec, non_empty=True) -> dict:
+    if not isinstance(value, dict) or (non_empty and not value):
+        problem(prefix, value, "an object of {mode: value}")
+    for mode, v in value.items():
+        if mode not in MODES:
+            problem(f"{prefix}.{mode}", v, f"one of the modes {', '.join(MODES)}")
+        if not spec[0](v):
+            problem(f"{prefix}.{mode}", v, spec[1])
+    return value
+
+
+def check_baseline(problem, doc: dict) -> None:
+    """The baseline's fields (``gate/baseline.py`` writes them): per benchmark a positive
+    metric, threshold and samples for the same modes, its record; per aggregate its members
+    and thresholds."""
+    _object(problem, "fingerprint", doc["fingerprint"], allow_none=False)
+    machine = _object(problem, "machine_info", doc["machine_info"], allow_none=False)
+    check_calibration(problem, "machine_info.calibration", machine.get("calibration"))
+    check_fields(problem, "", doc, {"pytest_args": list_of(TEXT), "runs": COUNT}, {})
+    benches = _object(problem, "benchmarks", doc["benchmarks"], allow_none=False)
+    if not benches:
+        problem("benchmarks", benches, "at least one benchmark")
+    for name, ref in benches.items():
+        at = f"benchmarks[{name!r}]"
+        _object(problem, at, ref, allow_none=False)
+        check_fields(problem, f"{at}.", ref, {"metric": OBJECT, "extra_info": OBJECT}, {})
+        metric = _per_mode(problem, f"{at}.metric", ref["metric"], POSITIVE)
+        for key, spec in (("threshold", POSITIVE), ("noise", NON_NEGATIVE),
+                          ("samples", list_of(POSITIVE, non_empty=True))):
+            got = _per_mode(problem, f"{at}.{key}", ref.get(key), spec)
+            if set(got) != set(metric):
+                problem(f"{at}.{key}", sorted(got), f"the modes of its metric {sorted(metric)}")
+        check_fields(problem, f"{at}.extra_info.", ref["extra_info"], RECORD, RECORD_OPTIONAL)
+    aggregates = _object(problem, "aggregates", doc["aggregates"], allow_none=False)
+    for name, ref in aggregates.items():
+        at = f"aggregates[{name!r}]"
+        _object(problem, at, ref, allow_none=False)
+        members = ref.get("members")
+        if not (isinstance(members, list) and members and all(m in benches for m in members)):
+            problem(f"{at}.members", members, "a non-empty list of the baseline's benchmarks")
+        _per_mode(problem, f"{at}.threshold", ref.get("threshold"), POSITIVE)
+        _per_mode(problem, f"{at}.noise", ref.get("noise"), NON_NEGATIVE)

@@ -1,0 +1,82 @@
+"""The gate's decision: re-runs merged into the rows, then PASS or FAIL with the reasons.
+
+    from gate.verdict import needs_rerun, merge_rerun, decide
+    code, lines = decide(rows, run, allow_missing=False)  # 0 PASS, 1 FAIL
+
+The gate never passes on missing or unjudged evidence:
+
+* an incomplete run (stopped early, or a benchmark interrupted or failed) fails;
+* a baseline benchmark missing from the run fails, unless the run skipped it for a stated
+  reason (no CUDA, ...: "skipped" rows, shown with the reason) or ``--allow-missing``;
+* a row measured only on a disturbed machine is never judged: it is re-run (``needs_rerun``),
+  and if every measurement stays disturbed it fails as unjudged (or ``--allow-missing``);
+* a suspect is a regression only if a clean re-run flags it again; nothing judged, no PASS.
+"""
+
+from __future__ import annotations
+
+RERUN_PASSES = 2  # a disturbed row: one re-run to measure it, one more to confirm a suspect
+UNJUDGED = ("missing", "disturbed")  # no evidence: fail unless --allow-missing
+BAD = ("regression", "suspect")
+REMEASURED = " (re-measured: first run disturbed)"
+
+
+def needs_rerun(rows) -> list:
+    """Rows to re-run: suspects (to confirm) and disturbed rows (to measure at all)."""
+    return [r for r in rows if r["verdict"] in ("suspect", "disturbed")]
+
+
+def merge_rerun(rows, again: dict) -> None:
+    """Fold a re-run's rows (``{name: row}``) into ``rows``, in place. A suspect becomes a
+    "regression" if a clean re-run flags it again, "ok (not confirmed on re-run)" if a clean
+    re-run does not; a disturbed row takes its first clean measurement (a suspect then still
+    needs its own confirmation); a disturbed or absent re-run changes nothing."""
+    for r in needs_rerun(rows):
+        second = again.get(r["name"])
+        if second is None or second["verdict"] in ("missing", "skipped", "disturbed"):
+            r["reruns_disturbed"] = r.get("reruns_disturbed", 0) + 1
+            continue
+        if r["verdict"] == "suspect":
+            r["verdict"] = ("regression" if second["verdict"] == "suspect"
+                            else "ok (not confirmed on re-run)")
+            r["change_rerun"] = second["change"]
+        else:  # disturbed: judged on the re-run's clean samples only
+            for k in ("mode", "base", "now", "change", "threshold", "p"):
+                r[k] = second[k]
+            r["remeasured"], r["reason"] = True, f"first run: {r.get('reason', '')}"
+            r["verdict"] = second["verdict"] if second["verdict"] == "suspect" else \
+                second["verdict"] + REMEASURED
+
+
+def decide(rows, run, allow_missing: bool = False) -> tuple[int, list]:
+    """``(exit status, lines to print)``: 1 if anything fails (see the module docstring)."""
+    lines, fail = [], []
+    incomplete = run.incomplete()
+    if incomplete:
+        lines.append(f"gate: the run is incomplete ({len(incomplete)}): " + "; ".join(incomplete))
+        fail.append("incomplete run")
+    for verdict, what in (("missing", "baseline benchmark(s) missing from this run, with no "
+                                      "stated reason"),
+                          ("disturbed", "row(s) measured only on a disturbed machine, not "
+                                        "judged")):
+        names = [r["name"] for r in rows if r["verdict"] == verdict]
+        if names:
+            allowed = " (allowed by --allow-missing)" if allow_missing else ""
+            lines.append(f"gate: {len(names)} {what}{allowed}: " + ", ".join(names))
+            if not allow_missing:
+                fail.append(f"{len(names)} {verdict}")
+    skipped = [r for r in rows if r["verdict"] == "skipped"]
+    if skipped:
+        lines.append(f"gate: {len(skipped)} row(s) skipped by the run for a stated reason "
+                     "(shown in the table)")
+    judged = [r for r in rows if r["verdict"] not in UNJUDGED + ("skipped", "info")]
+    if not judged:
+        fail.append("no baseline benchmark could be judged")
+    bad = [r for r in rows if r["verdict"] in BAD]
+    if bad:
+        fail.append(f"{len(bad)} regression(s): " + ", ".join(r["name"] for r in bad))
+    if fail:
+        return 1, [*lines, "", "gate: FAIL: " + "; ".join(fail)]
+    n_rel = sum(r.get("mode") == "relative" for r in judged)
+    return 0, [*lines, "", f"gate: PASS ({len(judged)} rows judged: {n_rel} relative, "
+                           f"{len(skipped)} skipped with a reason)"]

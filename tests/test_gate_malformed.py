@@ -1,0 +1,61 @@
+"""``python -m gate check`` on a malformed baseline or run: exit 2 and one line on stderr
+naming the file and the field, never a traceback and never PASS (``tests/bad_fields.py``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gate.__main__ import main as gate_main
+
+from .bad_fields import BAD_BASELINE_FIELDS, BAD_RUN_FIELDS
+from .gate_runs import BASE, steps_baseline, steps_doc
+
+
+def _check(tmp_path, capsys, baseline, run):
+    (tmp_path / "bl.json").write_text(json.dumps(baseline))
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    code = gate_main(["check", "--baseline", str(tmp_path / "bl.json"), "--no-rerun",
+                      "--run", str(tmp_path / "run.json")])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _baseline():
+    bl = steps_baseline()
+    bl["pytest_args"] = []
+    return bl
+
+
+def _probed_run():
+    doc = steps_doc(BASE, seed=5, probe=0.0025)
+    return doc
+
+
+@pytest.mark.parametrize("case,change,words", BAD_RUN_FIELDS, ids=[c[0] for c in BAD_RUN_FIELDS])
+def test_malformed_run(tmp_path, capsys, case, change, words):
+    run = _probed_run()
+    change(run)
+    code, out, err = _check(tmp_path, capsys, _baseline(), run)
+    assert code == 2, out + err
+    assert err.count("\n") == 1 and "Traceback" not in err and "PASS" not in out, err
+    assert "run.json" in err and words in err, err
+
+
+@pytest.mark.parametrize("case,change,words", BAD_BASELINE_FIELDS,
+                         ids=[c[0] for c in BAD_BASELINE_FIELDS])
+def test_malformed_baseline(tmp_path, capsys, case, change, words):
+    bl = _baseline()
+    bl = change(bl) or bl
+    code, out, err = _check(tmp_path, capsys, bl, _probed_run())
+    assert code == 2, out + err
+    assert err.count("\n") == 1 and "Traceback" not in err and "PASS" not in out, err
+    assert "bl.json" in err and words in err, err
+
+
+def test_the_committed_baseline_is_well_formed():
+    from bench.runfile import load_baseline
+    from gate.__main__ import DEFAULT_BASELINE
+    doc = load_baseline(DEFAULT_BASELINE)
+    assert len(doc["benchmarks"]) > 0 and doc["runs"] >= 2
