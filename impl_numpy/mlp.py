@@ -56,9 +56,11 @@ class MLP:
         return self.spec.n_params
 
     # ----------------------------------------------------------------- forward
-    def forward(self, X):
-        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``."""
-        X = check_X(X, self.spec.n_in, self.dtype)
+    def forward(self, X, checked=False):
+        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``.
+        ``checked=True``: X comes from ``check_batch`` and is not checked again."""
+        if not checked:
+            X = check_X(X, self.spec.n_in, self.dtype)
         return self._forward(X)[-1]  # (B, n_in) -> (B, C), one matmul per layer
 
     def predict_proba(self, X):

@@ -68,9 +68,11 @@ class MLP(nn.Module):
         return self.spec.n_params
 
     # ----------------------------------------------------------------- forward
-    def forward(self, X):
-        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``."""
-        X = check_X(X, self.spec.n_in, self.dtype, self.device)
+    def forward(self, X, checked=False):
+        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``.
+        ``checked=True``: X comes from ``check_batch`` and is not checked again."""
+        if not checked:
+            X = check_X(X, self.spec.n_in, self.dtype, self.device)
         return self.net(X)  # (B, n_in) -> (B, C), one matmul per layer
 
     @torch.no_grad()
@@ -141,7 +143,7 @@ class MLP(nn.Module):
         ``checked=True``: X and y come from ``check_batch`` (no check, no host read-back)."""
         if not checked:
             X, y = self.check_batch(X, y)
-        out = self.net(X)  # (B, n_in) -> (B, C), as forward
+        out = self.forward(X, checked=True)
         if self.spec.loss == "cross_entropy":
             return F.cross_entropy(out, y)
         return F.mse_loss(out, F.one_hot(y, self.spec.n_out).to(out.dtype))
