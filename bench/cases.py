@@ -36,13 +36,18 @@ def _threads_for(backend, prof):
     return prof.threads if backend.device == "cpu" else (max(prof.threads),)
 
 
+def batches_for(backend, prof):
+    # the CPU backends may stop at smaller batches than the accelerator's (the gpu profile)
+    return prof.cpu_batches if backend.device == "cpu" and prof.cpu_batches else prof.batches
+
+
 def step_cases(config, sizes_of):
     """``sizes_of(profile)`` gives ``[(layer_sizes, dtypes)]``."""
     prof = twins(config).profile
     out = []
     for b in _single_process_backends(config):
         for sizes, dtypes in sizes_of(prof):
-            for batch in prof.batches:
+            for batch in batches_for(b, prof):
                 for dtype in dtypes:
                     for t in _threads_for(b, prof):
                         out.append(((b.name, Case(sizes, batch, dtype, t)),
