@@ -28,7 +28,9 @@ def _selected(config, name):
 
 
 def _single_process_backends(config):
-    return [b for b in REGISTRY.values() if not b.parallel and _selected(config, b.name)]
+    # accelerators first: a sweep cut short by its time limit keeps the card's rows
+    chosen = [b for b in REGISTRY.values() if not b.parallel and _selected(config, b.name)]
+    return sorted(chosen, key=lambda b: b.device == "cpu")
 
 
 def _threads_for(backend, prof):
