@@ -20,7 +20,7 @@ REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
 
-.PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check twins-diff lint clean
+.PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check gpu-dry twins-diff lint clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
@@ -32,7 +32,8 @@ help:
 	@echo "  check-perf  quick sweep compared with gate/baseline.json; fails on a regression"
 	@echo "  baseline    rewrite gate/baseline.json from $(BASELINE_REPEATS) runs of the current code"
 	@echo "  gate-proof  the gate on real timings: passes unchanged code, catches 1.5x and 1.2x"
-	@echo "  gpu-check   CUDA tests + quick sweep with CUDA + report, all in $(GPU_OUT)/"
+	@echo "  gpu-check   on a GPU machine, no venv: CUDA tests + gpu sweep + report, packed in $(GPU_OUT)/"
+	@echo "  gpu-dry     the same run on this CPU machine, tiny, CUDA skipped ($(GPU_OUT)-dry/)"
 	@echo "  twins-diff  lines removed/added/shared between impl_numpy/F and impl_torch/F"
 	@echo "  lint clean install"
 
@@ -71,9 +72,14 @@ baseline: $(STAMP)
 gate-proof: $(STAMP)
 	$(PY) -m pytest tests/test_gate.py -m timing -v
 
-# One prepared run on a machine with an NVIDIA GPU: see bench/gpu_check.sh.
-gpu-check: $(STAMP)
-	bash bench/gpu_check.sh $(PY) $(GPU_OUT)
+# One prepared run on a machine with an NVIDIA GPU (bench/gpu_run.py): the machine's own
+# $(PYTHON) with a CUDA torch, no venv (a card machine may have no network); ~6 minutes.
+# gpu-dry: the same on this CPU machine, tiny and with the CUDA parts skipped.
+gpu-check:
+	PYTHONPATH=$(CURDIR) $(PYTHON) bench/gpu_run.py $(GPU_OUT)
+
+gpu-dry: $(STAMP)
+	$(PY) bench/gpu_run.py $(GPU_OUT)-dry --dry
 
 twins-diff: $(STAMP)
 	$(PY) -m tests.twins_diff

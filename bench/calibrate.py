@@ -6,10 +6,18 @@ and the second layer's input gradient; ``core.flops.step_gemm_shapes``),
 per library (NumPy, torch on each device), dtype and thread count; the copy probe times a
 large ``dst[...] = src``. Each figure is the best of several repeats (peak, not typical).
 The report divides achieved GFLOP/s by the best GEMM rate of the same library, device,
-dtype and threads: an *efficiency*, comparable across machines.
+dtype, threads and variant: an *efficiency*, comparable across machines.
+
+On CUDA the square is ``CUDA_SQUARE`` (8192: a 1024 product takes ~40 us, and timing it
+one call at a time measures the launch and the sync, not the card); each figure is
+``CUDA_BATCH_S`` of back-to-back calls between CUDA events (``bench.timing.event_seconds``),
+the copy likewise; the GEMMs once with TF32 off and once on (rows with ``variant: "tf32"``:
+the ceiling of ``torch-cuda-tf32``). A device is calibrated once, at the most threads.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -17,13 +25,41 @@ from core.flops import step_gemm_shapes
 from core.threads import pinned
 
 from .kernels import gemm_numpy, gemm_torch
-from .timing import device_sync, seconds
+from .precision import tf32
+from .timing import device_sync, event_seconds, once, seconds, synced
 
 SQUARE = 1024
+CUDA_SQUARE = 8192
 STEP_SHAPES = step_gemm_shapes((784, 2048, 10), 256)  # (m, k, n) of each product
 COPY_BYTES = 64 * 2**20
 REPEATS = 5
 BEST = min  # each figure is the fastest repeat: the peak the machine reaches
+CUDA_BATCH_S = 0.05  # seconds of back-to-back calls per CUDA figure
+CUDA_MAX_CALLS = 1000
+CUDA_VARIANTS = ((None, False), ("tf32", True))  # (row variant, TF32 on)
+
+
+def cuda_seconds(fn, sync) -> float:
+    """Seconds per call of a CUDA kernel, from batches of back-to-back calls."""
+    est = min(once(synced(fn, sync)) for _ in range(2))
+    calls = max(1, min(CUDA_MAX_CALLS, math.ceil(CUDA_BATCH_S / est)))
+    return event_seconds(fn, calls, REPEATS, BEST)
+
+
+def _gemm_row(lib, device, dtype, t, m, k, n, secs, variant=None):
+    return {"lib": lib, "device": device, "dtype": dtype, "threads": t, "m": m, "k": k,
+            "n": n, "variant": variant, "gflops": 2 * m * k * n / secs / 1e9}
+
+
+def _cuda_gemm(device, dtypes, t) -> list:
+    rows = []
+    for variant, on in CUDA_VARIANTS:
+        with tf32(on):
+            for dtype in dtypes:
+                for m, k, n in [(CUDA_SQUARE,) * 3, *STEP_SHAPES]:
+                    secs = cuda_seconds(*gemm_torch(m, k, n, dtype, device))
+                    rows.append(_gemm_row("torch", device, dtype, t, m, k, n, secs, variant))
+    return rows
 
 
 def calibrate(dtypes, threads, devices=("cpu",)) -> dict:
@@ -32,17 +68,20 @@ def calibrate(dtypes, threads, devices=("cpu",)) -> dict:
 
     gemm, copy = [], []
     shapes = [(SQUARE, SQUARE, SQUARE), *STEP_SHAPES]
+    accelerators = [d for d in devices if d != "cpu"]
     for t in threads:
         with pinned(t):
             for dtype in dtypes:
                 for m, k, n in shapes:
                     probes = [("numpy", "cpu", *gemm_numpy(m, k, n, dtype))]
-                    probes += [("torch", d, *gemm_torch(m, k, n, dtype, d)) for d in devices]
+                    if "cpu" in devices:
+                        probes.append(("torch", "cpu", *gemm_torch(m, k, n, dtype, "cpu")))
                     for lib, device, fn, sync in probes:
                         secs = seconds(fn, REPEATS, BEST, sync)
-                        gemm.append({"lib": lib, "device": device, "dtype": dtype,
-                                     "threads": t, "m": m, "k": k, "n": n,
-                                     "gflops": 2 * m * k * n / secs / 1e9})
+                        gemm.append(_gemm_row(lib, device, dtype, t, m, k, n, secs))
+            if t == max(threads):  # an accelerator's rate does not depend on host threads
+                for d in accelerators:
+                    gemm += _cuda_gemm(d, dtypes, t)
             src = np.ones(COPY_BYTES // 8)
             dst = np.empty_like(src)
             secs = seconds(lambda: np.copyto(dst, src), REPEATS, BEST)  # noqa: B023 (called at once)
@@ -51,8 +90,9 @@ def calibrate(dtypes, threads, devices=("cpu",)) -> dict:
             for d in devices:
                 tsrc = torch.ones(COPY_BYTES // 8, dtype=torch.float64, device=d)
                 tdst = torch.empty_like(tsrc)
-                secs = seconds(lambda: tdst.copy_(tsrc), REPEATS, BEST,  # noqa: B023 (called at once)
-                               device_sync(d))
+                fn = lambda: tdst.copy_(tsrc)  # noqa: B023, E731 (called at once)
+                secs = (seconds(fn, REPEATS, BEST) if d == "cpu"
+                        else cuda_seconds(fn, device_sync(d)))
                 copy.append({"lib": "torch", "device": d, "threads": t,
                              "gbps": 2 * COPY_BYTES / secs / 1e9})
     return {"gemm": gemm, "copy_gbps": copy}

@@ -28,12 +28,19 @@ def _selected(config, name):
 
 
 def _single_process_backends(config):
-    return [b for b in REGISTRY.values() if not b.parallel and _selected(config, b.name)]
+    # accelerators first: a sweep cut short by its time limit keeps the card's rows
+    chosen = [b for b in REGISTRY.values() if not b.parallel and _selected(config, b.name)]
+    return sorted(chosen, key=lambda b: b.device == "cpu")
 
 
 def _threads_for(backend, prof):
     # an accelerator's speed does not depend on host threads: time it once, at all cores
     return prof.threads if backend.device == "cpu" else (max(prof.threads),)
+
+
+def batches_for(backend, prof):
+    # the CPU backends may stop at smaller batches than the accelerator's (the gpu profile)
+    return prof.cpu_batches if backend.device == "cpu" and prof.cpu_batches else prof.batches
 
 
 def step_cases(config, sizes_of):
@@ -42,7 +49,7 @@ def step_cases(config, sizes_of):
     out = []
     for b in _single_process_backends(config):
         for sizes, dtypes in sizes_of(prof):
-            for batch in prof.batches:
+            for batch in batches_for(b, prof):
                 for dtype in dtypes:
                     for t in _threads_for(b, prof):
                         out.append(((b.name, Case(sizes, batch, dtype, t)),

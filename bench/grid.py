@@ -7,6 +7,11 @@ Profiles (``--profile NAME`` or ``BENCH_PROFILE=NAME``):
 * ``quick``  the default of ``pytest --benchmark-only``: the width sweep at one batch,
              a depth sweep, both dtypes, 1 and all threads; about 3 minutes on 2 cores;
 * ``full``   the whole grid: more widths, three batch sizes; under 30 minutes on 2 cores.
+* ``gpu``    the card's sweep (``bench/gpu_run.py``): widths up to 784-16384-10 and deep
+             stacks at batch 256 to 4096, both dtypes, all cores; the CPU backends only at
+             batch 256 (``cpu_batches``: same-run speedups there, the card's regime above);
+             sized for ~4 minutes on one H100 and 16 cores (``bench.gpu_plan.estimate``).
+* ``gpu-dry`` the same axes at tiny sizes: what ``gpu_run.py --dry`` runs on a CPU.
 
 Ids read like ``numpy-h1024-b256-f32-t2`` (one hidden layer of 1024) or
 ``torch-cpu-h256x3-b256-f32-t1`` (three hidden layers of 256).
@@ -42,6 +47,7 @@ class Profile:
     activation_elements: int
     max_time: float  # pytest-benchmark seconds per benchmark (after calibration)
     min_rounds: int
+    cpu_batches: tuple | None = None  # batches of the CPU backends where not ``batches``
 
 
 def _threads():
@@ -77,10 +83,26 @@ def profile(name: str) -> Profile:
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32", "float64"),
                        activation_elements=ACTIVATION_ELEMENTS, max_time=1.0, min_rounds=7)
-    raise ValueError(f"unknown profile {name!r}; choose smoke, quick or full")
+    if name == "gpu":
+        return Profile("gpu", widths=(16, 100, 512, 2048, 4096, 8192, 16384),
+                       depths=(2, 4, 8), depth_width=2048,
+                       depth_dtypes=("float32", "float64"), batches=(256, 1024, 4096),
+                       dtypes=("float32", "float64"), threads=(available_cores(),),
+                       forward_widths=(100, 2048, 16384), parallel_widths=(2048,),
+                       world_sizes=(1,), epoch_samples=EPOCH_SAMPLES,
+                       epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
+                       max_time=0.25, min_rounds=5, cpu_batches=(256,))
+    if name == "gpu-dry":
+        return Profile("gpu-dry", widths=(16, 64), depths=(2,), depth_width=32,
+                       depth_dtypes=("float32", "float64"), batches=(8, 32),
+                       dtypes=("float32", "float64"), threads=(1,), forward_widths=(16,),
+                       parallel_widths=(16,), world_sizes=(1,), epoch_samples=500,
+                       epoch_dtypes=("float32",), activation_elements=2**10, max_time=0.0,
+                       min_rounds=2, cpu_batches=(8,))
+    raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
 
 
-PROFILES = ("smoke", "quick", "full")
+PROFILES = ("smoke", "quick", "full", "gpu", "gpu-dry")
 
 
 def size_id(layer_sizes) -> str:

@@ -30,7 +30,8 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
     ``bytes``        bytes read + written by one timed call ("activation" only, else 0)
     ``samples_per_s`` batch (or epoch size) / median time
     ``peak_mem_bytes`` tracemalloc peak of one call (NumPy), ``torch.cuda.max_memory_allocated``
-                     (CUDA), or null where not measurable (torch on CPU)
+                     above the ``memory_allocated`` before it (CUDA), or null where not
+                     measurable (torch on CPU)
     ``pipeline``     "epoch" only: "numpy-batches", "torch-per-sample", "torch-batched",
                      "in-memory" (pre-sliced tensors: compute only), "sklearn"; else null
     ``input_s``      "epoch" only: seconds to iterate the pipeline alone, no compute; else null
@@ -49,11 +50,13 @@ round / probe; ``bench/probe.py``).
     ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cores``,
     ``blas`` (threadpoolctl's ``threadpool_info()``), ``torch_config``
     (``torch.__config__.parallel_info()`` first lines), ``torch_blas`` ("MKL" when torch
-    has MKL, else "other"), ``gpu`` (``GPU_KEYS``: ``{"name", "driver", "cuda",
-    "capability", "memory_gb", "count"}`` or null), ``tf32`` (``allow_tf32`` as the run left
-    it), ``float32_matmul_precision`` (``torch.get_float32_matmul_precision()``: "highest",
-    "high" or "medium"), ``calibration``: ``{"gemm": [{"lib", "device", "dtype", "threads",
-    "m", "k", "n", "gflops"}], "copy_gbps": [{"lib", "device", "threads", "gbps"}]}``.
+    has MKL, else "other"), ``gpu`` (``GPU_KEYS``: ``{"name", "driver", "cuda", "cublas",
+    "capability", "sm_count", "memory_gb", "count"}`` or null), ``tf32`` (TF32 for CUDA
+    float32 matmuls by default, null if unreadable; ``-tf32`` backends set it for themselves),
+    ``float32_matmul_precision`` (``torch.get_float32_matmul_precision()``: "highest",
+    "high" or "medium"; null if unreadable), ``calibration``: ``{"gemm": [{"lib", "device",
+    "dtype", "threads", "m", "k", "n", "variant", "gflops"}], "copy_gbps": [{"lib", "device",
+    "threads", "gbps"}]}`` (``variant`` "tf32": measured with TF32 on, the ceiling of TF32 rows).
 
 ``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C; ``RUN_KEYS``)
     ``profile``; ``missing``: ``[{"test": nodeid, "reason": str}]`` for every selected
@@ -74,7 +77,7 @@ OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative")
 MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cores", "blas",
                 "torch_config", "torch_blas", "gpu", "tf32", "float32_matmul_precision",
                 "calibration")
-GPU_KEYS = ("name", "driver", "cuda", "capability", "memory_gb", "count")
+GPU_KEYS = ("name", "driver", "cuda", "cublas", "capability", "sm_count", "memory_gb", "count")
 RUN_KEYS = ("profile", "missing", "complete")
 CHAPTER_LAYER_SIZES = (784, 100, 10)  # the chapter's MNIST MLP
 CHAPTER_N_PARAMS = n_params(CHAPTER_LAYER_SIZES)  # 79,510 weights + biases

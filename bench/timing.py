@@ -63,3 +63,24 @@ def seconds(fn: Callable, repeats: int, stat: Callable, sync: Callable[[], None]
     for _ in range(warmup):
         call()
     return stat([once(call) for _ in range(repeats)])
+
+
+def event_seconds(fn: Callable, calls: int, repeats: int, stat: Callable = min) -> float:
+    """CUDA: seconds per call of ``fn``, run ``calls`` times back to back between two CUDA
+    events (no host sync between calls, so each launch overlaps the previous call's work and
+    the figure is the device's rate, not launch overhead); ``stat`` over ``repeats`` such
+    batches, after one untimed batch."""
+    import torch
+
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+    def batch():
+        start.record()
+        for _ in range(calls):
+            fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3 / calls  # elapsed_time is in milliseconds
+
+    batch()
+    return stat([batch() for _ in range(repeats)])

@@ -14,7 +14,7 @@ from .data import batches
 from .io import load, save
 from .mlp import MLP
 from .sgd import SGD
-from .train import train_step
+from .train import checked_step, train_step
 
-__all__ = ["MLP", "SGD", "activations", "batches", "init_params", "load", "n_params", "save",
-           "step_flops", "train_step"]
+__all__ = ["MLP", "SGD", "activations", "checked_step", "batches", "init_params", "load",
+           "n_params", "save", "step_flops", "train_step"]

@@ -56,9 +56,11 @@ class MLP:
         return self.spec.n_params
 
     # ----------------------------------------------------------------- forward
-    def forward(self, X):
-        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``."""
-        X = check_X(X, self.spec.n_in, self.dtype)
+    def forward(self, X, checked=False):
+        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``.
+        ``checked=True``: X comes from ``check_batch`` and is not checked again."""
+        if not checked:
+            X = check_X(X, self.spec.n_in, self.dtype)
         return self._forward(X)[-1]  # (B, n_in) -> (B, C), one matmul per layer
 
     def predict_proba(self, X):
@@ -74,17 +76,23 @@ class MLP:
         return self.forward(X).argmax(axis=1)
 
     # -------------------------------------------------------------------- loss
+    def check_batch(self, X, y):
+        """``(X, y)`` validated and converted, as every entry point checks them: done
+        once for a batch that many steps reuse (``checked=True``, ``checked_step``)."""
+        X = check_X(X, self.spec.n_in, self.dtype)
+        return X, check_y(y, len(X), self.spec.n_out)
+
     def loss(self, X, y) -> float:
         """The mean batch loss, as a Python float."""
-        X = check_X(X, self.spec.n_in, self.dtype)
-        y = check_y(y, len(X), self.spec.n_out)
+        X, y = self.check_batch(X, y)
         return float(self._loss_and_dout(self._forward(X)[-1], y, need_grad=False)[0])
 
-    def loss_and_grads(self, X, y, out=None):
+    def loss_and_grads(self, X, y, out=None, checked=False):
         """``(loss, grads)``, grads in the order, shapes and dtype of params: new arrays, or
-        written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given."""
-        X = check_X(X, self.spec.n_in, self.dtype)
-        y = check_y(y, len(X), self.spec.n_out)
+        written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given.
+        ``checked=True``: X and y come from ``check_batch`` and are not checked again."""
+        if not checked:
+            X, y = self.check_batch(X, y)
         grads = [None] * len(self.params) if out is None else check_like(out, self.params, "out")
         As = self._forward(X)
         loss, dZ = self._loss_and_dout(As[-1], y, need_grad=True)

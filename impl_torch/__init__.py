@@ -14,7 +14,8 @@ from .data import batched_loader, batches, per_sample_loader
 from .io import load, save
 from .mlp import MLP
 from .sgd import SGD
-from .train import train_step
+from .train import checked_step, train_step
 
-__all__ = ["MLP", "SGD", "activations", "batched_loader", "batches", "init_params", "load",
-           "n_params", "per_sample_loader", "save", "step_flops", "train_step"]
+__all__ = ["MLP", "SGD", "activations", "checked_step", "batched_loader", "batches",
+           "init_params", "load", "n_params", "per_sample_loader", "save", "step_flops",
+           "train_step"]

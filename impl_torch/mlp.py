@@ -68,9 +68,11 @@ class MLP(nn.Module):
         return self.spec.n_params
 
     # ----------------------------------------------------------------- forward
-    def forward(self, X):
-        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``."""
-        X = check_X(X, self.spec.n_in, self.dtype, self.device)
+    def forward(self, X, checked=False):
+        """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``.
+        ``checked=True``: X comes from ``check_batch`` and is not checked again."""
+        if not checked:
+            X = check_X(X, self.spec.n_in, self.dtype, self.device)
         return self.net(X)  # (B, n_in) -> (B, C), one matmul per layer
 
     @torch.no_grad()
@@ -88,15 +90,22 @@ class MLP(nn.Module):
         return self.forward(X).argmax(axis=1)
 
     # -------------------------------------------------------------------- loss
+    def check_batch(self, X, y):
+        """``(X, y)`` validated and converted, as every entry point checks them: done
+        once for a batch that many steps reuse (``checked=True``, ``checked_step``)."""
+        X = check_X(X, self.spec.n_in, self.dtype, self.device)  # reads back from a device
+        return X, check_y(y, len(X), self.spec.n_out, self.device)
+
     @torch.no_grad()
     def loss(self, X, y) -> float:
         """The mean batch loss, as a Python float."""
         return self.loss_tensor(X, y).item()
 
-    def loss_and_grads(self, X, y, out=None):
+    def loss_and_grads(self, X, y, out=None, checked=False):
         """``(loss, grads)``, grads in the order, shapes and dtype of params: new tensors, or
-        written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given."""
-        loss = self.loss_tensor(X, y)
+        written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given.
+        ``checked=True``: X and y come from ``check_batch`` and are not checked again."""
+        loss = self.loss_tensor(X, y, checked)
         out = None if out is None else check_like(out, self.params, "out")
         grads = list(torch.autograd.grad(loss, self.params))  # leaves p.grad alone
         if out is not None:
@@ -128,11 +137,13 @@ class MLP(nn.Module):
         """The model-owned gradients ``[p.grad for p in params]`` (``None`` before any)."""
         return [p.grad for p in self.parameters()]
 
-    def loss_tensor(self, X, y):
+    def loss_tensor(self, X, y, checked=False):
         """The loss as a 0-d tensor with its autograd graph: ``CrossEntropyLoss()``, or
-        ``MSELoss()`` on one-hot targets. ``train_step`` and DDP call ``backward`` on it."""
-        out = self.forward(X)
-        y = check_y(y, out.shape[0], self.spec.n_out, self.device)
+        ``MSELoss()`` on one-hot targets. ``train_step`` and DDP call ``backward`` on it.
+        ``checked=True``: X and y come from ``check_batch`` (no check, no host read-back)."""
+        if not checked:
+            X, y = self.check_batch(X, y)
+        out = self.forward(X, checked=True)
         if self.spec.loss == "cross_entropy":
             return F.cross_entropy(out, y)
         return F.mse_loss(out, F.one_hot(y, self.spec.n_out).to(out.dtype))

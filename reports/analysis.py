@@ -32,13 +32,15 @@ def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
     t["series"] = [b if not isinstance(v, str) or not v else f"{b} ({v})"
                    for b, v in zip(t["backend"], t["variant"])]
     t["gflops"] = np.where(t["flops"] > 0, t["flops"] / t["median_s"] / 1e9, np.nan)
-    peaks = {}
+    peaks = {}  # a TF32 row is the ceiling of TF32 benchmarks only (variant "tf32")
     for run in runs:
         for c in run.gemm:
-            key = (run.label, c.get("lib"), c.get("device"), c.get("dtype"), c.get("threads"))
+            key = (run.label, c.get("lib"), c.get("device"), c.get("dtype"), c.get("threads"),
+                   c.get("variant") == "tf32")
             peaks[key] = max(peaks.get(key, 0.0), float(c.get("gflops") or 0.0))
     t["peak_gflops"] = [peaks.get(k, np.nan) or np.nan for k in
-                        zip(t["run"], t["lib"], t["device"], t["dtype"], t["threads"])]
+                        zip(t["run"], t["lib"], t["device"], t["dtype"], t["threads"],
+                            t["variant"] == "tf32")]
     t["efficiency"] = t["gflops"] / t["peak_gflops"]
     t["rel_iqr"] = t["iqr_s"] / t["median_s"]
     ref = t[(t["backend"] == REFERENCE) & t["variant"].isna()]

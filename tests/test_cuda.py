@@ -1,8 +1,12 @@
 """The torch twin on a CUDA device: k SGD steps leave the params of the CPU NumPy twin,
 float64 to rtol 1e-9 and float32 to 1e-4, with TF32 explicitly off (its 10-bit mantissa
-would miss 1e-4). Skipped, with the reason shown by ``-ra``, where CUDA is not available."""
+would miss 1e-4); the benchmarks' timed calls make no host sync; the run records the card
+and its GEMM ceiling. Skipped, with the reason shown by ``-ra``, where CUDA is not
+available (``bench/gpu_run.py`` runs them on a card)."""
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import pytest
@@ -10,6 +14,7 @@ import torch
 
 import impl_numpy
 import impl_torch
+from bench.backends import REGISTRY, Case, load_all
 
 from .helpers import TRAIN_RTOL, assert_params_close, problem
 
@@ -22,6 +27,7 @@ pytestmark = [
 SIZES = [20, 64, 32, 5]
 STEPS = 20
 SGD_ARGS = {"lr": 0.05, "momentum": 0.9}
+SYNC_SIZES, SYNC_BATCH = (784, 100, 10), 256  # the chapter's network, a benchmark's batch
 
 
 @pytest.fixture
@@ -57,3 +63,56 @@ def test_k_sgd_steps_on_cuda_equal_the_cpu_twin(dtype, no_tf32):
         assert loss_np == pytest.approx(loss_t, rel=TRAIN_RTOL[dtype]), f"loss at step {step}"
     assert_params_close(tm.numpy_params(), npm.params, TRAIN_RTOL[dtype],
                         f"cuda vs numpy, {dtype}, after {STEPS} steps")
+
+
+@contextlib.contextmanager
+def sync_debug(mode):
+    """``torch.cuda.set_sync_debug_mode(mode)`` inside, "default" after."""
+    torch.cuda.set_sync_debug_mode(mode)
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("backend", ["torch-cuda", "torch-cuda-tf32"])
+def test_the_timed_calls_make_no_host_sync(backend, dtype):
+    """What a benchmark times, minus its own final ``synchronize``, queues kernels and
+    returns: under sync-debug mode "error" any hidden sync (a validation read-back, the
+    loss's ``.item()``) raises. ``train_step``, which reads the loss back, is the oracle."""
+    load_all()
+    runner = REGISTRY[backend].make(Case(SYNC_SIZES, SYNC_BATCH, dtype, 1))
+    try:
+        model, opt, X, y = runner.model, runner.opt, runner.X, runner.y
+        torch.cuda.synchronize()
+        with sync_debug("error"):
+            for _ in range(3):
+                impl_torch.checked_step(model, opt, X, y)
+                with torch.inference_mode():
+                    model.forward(X, checked=True)
+        torch.cuda.synchronize()
+        with sync_debug("error"), pytest.raises(RuntimeError):
+            impl_torch.train_step(model, opt, X, y)  # the oracle: a read-back is caught
+        runner.step()
+        runner.forward()
+        runner.check()
+    finally:
+        runner.close()
+
+
+def test_calibration_has_a_cuda_ceiling_with_tf32_off_and_on():
+    from bench.calibrate import CUDA_SQUARE, _cuda_gemm
+
+    rows = _cuda_gemm("cuda", ["float32"], 1)
+    square = {r["variant"]: r["gflops"] for r in rows if r["m"] == CUDA_SQUARE}
+    assert set(square) == {None, "tf32"} and min(square.values()) > 0
+
+
+def test_the_run_records_the_card():
+    from bench.environment import gpu_info
+    from bench.schema import GPU_KEYS
+
+    info = gpu_info()
+    assert tuple(info) == GPU_KEYS
+    assert info["name"] and info["cuda"] and info["cublas"] and info["sm_count"] > 0

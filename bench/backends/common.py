@@ -1,8 +1,10 @@
 """What every backend shares: the learning rate, the warm-up, the batch, the checks.
 
 ``make_batch`` draws the same data for every backend (so a comparison is of the code, not
-of the numbers); ``check_finite`` is the cheap post-timing check (a fast wrong answer is no
-result); ``setup_numpy`` builds the NumPy twin for ``numpy`` and ``numpy-mp``.
+of the numbers); every backend validates it once, untimed (``model.check_batch``), then
+times the twin's ``checked_step``: no timed step holds validation, in either twin.
+``check_finite`` is the cheap post-timing check (a fast wrong answer is no result);
+``setup_numpy`` builds the NumPy twin for ``numpy`` and ``numpy-mp``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,6 @@ def setup_numpy(runner, case: Case) -> None:
     runner.case = case
     runner.model = impl_numpy.MLP(case.layer_sizes, dtype=case.dtype, seed=case.seed)
     runner.opt = impl_numpy.SGD(runner.model.params, lr=LR)
-    runner.X, runner.y = make_batch(case)
+    runner.X, runner.y = runner.model.check_batch(*make_batch(case))  # once, untimed
     runner.shapes = [p.shape for p in runner.model.params]
     runner.loss = runner.out = None

@@ -18,10 +18,10 @@ class NumpyRunner:
             self.forward()
 
     def step(self):
-        self.loss = impl_numpy.train_step(self.model, self.opt, self.X, self.y)
+        self.loss = impl_numpy.checked_step(self.model, self.opt, self.X, self.y)
 
     def forward(self):
-        self.out = self.model.forward(self.X)
+        self.out = self.model.forward(self.X, checked=True)
 
     def check(self):
         check_finite(self.model.params, self.shapes, self.out,
