@@ -50,15 +50,33 @@ def _profile_name(config) -> str:
     return name
 
 
+def _check_data(spec: str) -> None:
+    """``--data``, checked at start-up: a usage error, not an ERROR in every epoch test."""
+    if spec == "synthetic":
+        return
+    if not spec.startswith("mnist:") or not spec.removeprefix("mnist:"):
+        raise pytest.UsageError(f"--data {spec!r}: {DATA_HELP}")
+    from chapter.mnist import load_mnist
+
+    try:
+        load_mnist(spec.removeprefix("mnist:"), kind="t10k")
+    except (OSError, ValueError) as e:
+        raise pytest.UsageError(f"--data {spec}: {e}") from None
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     prof = grid.profile(_profile_name(config))
+    _check_data(config.getoption("data"))
     config._twins = {"profile": prof, "outcomes": {}, "selected": [], "calibration": None}
     config.pluginmanager.register(_OutcomeTracker(config._twins["outcomes"]), "twins-outcomes")
     backends = config.getoption("backends")
     load_all()
-    if backends:
+    if backends is not None:
         wanted = [b.strip() for b in backends.split(",") if b.strip()]
+        if not wanted:
+            raise pytest.UsageError(f"--backends {backends!r} names no backend; known: "
+                                    f"{sorted(REGISTRY) + ['sklearn']}")
         unknown = sorted(set(wanted) - set(REGISTRY) - {"sklearn"})
         if unknown:
             raise pytest.UsageError(f"--backends: unknown {unknown}; known: "
