@@ -167,7 +167,7 @@ class DDPTrainer(Pool):
     def numpy_params(self, rank: int = 0) -> list:
         """``[W1, b1, ...]`` of rank ``rank`` (all ranks hold the same), as NumPy arrays."""
         self._check_open()
-        if not 0 <= rank < self.world_size:
+        if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < self.world_size:
             raise ValueError(f"rank must lie in [0, {self.world_size}), got {rank}")
         return self._call([("params", rank)] * self.world_size, "torch-ddp params")[rank]
 

@@ -238,6 +238,7 @@ ACCEPTED = {
     "MLP seed=np.int64(2)": lambda w: w.tw.MLP(SIZES, seed=np.int64(2)).n_params,
     "MLP dtype=np.float64": lambda w: repr(w.tw.MLP(SIZES, dtype=np.float64)),
     "MLP device=cpu": lambda w: repr(w.tw.MLP(SIZES, device="cpu")),
+    "MLP device=torch.device": lambda w: repr(w.tw.MLP(SIZES, device=torch.device("cpu"))),
     "loss X as lists": lambda w: round(w.model.loss(X.tolist(), Y.tolist()), 12),
     "SGD lr=0": lambda w: w.tw.SGD(w.model.params, lr=0).__class__.__name__,
 }
