@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from core.mnist import load_mnist
 from core.threads import pinned
 
 from . import grid
@@ -53,15 +54,31 @@ def _profile_name(config) -> str:
     return name
 
 
+def _check_data(spec: str) -> None:
+    """``--data``, checked at start-up: a usage error, not an ERROR in every epoch test."""
+    if spec == "synthetic":
+        return
+    if not spec.startswith("mnist:") or not spec.removeprefix("mnist:"):
+        raise pytest.UsageError(f"--data {spec!r}: {DATA_HELP}")
+    try:
+        load_mnist(spec.removeprefix("mnist:"), kind="t10k")
+    except (OSError, ValueError) as e:
+        raise pytest.UsageError(f"--data {spec}: {e}") from None
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
     prof = grid.profile(_profile_name(config))
+    _check_data(config.getoption("data"))
     state = config.stash[TWINS] = Twins(profile=prof)
     config.pluginmanager.register(_OutcomeTracker(state.outcomes), "twins-outcomes")
     backends = config.getoption("backends")
     load_all()
-    if backends:
+    if backends is not None:
         wanted = [b.strip() for b in backends.split(",") if b.strip()]
+        if not wanted:
+            raise pytest.UsageError(f"--backends {backends!r} names no backend; known: "
+                                    f"{sorted(REGISTRY) + ['sklearn']}")
         unknown = sorted(set(wanted) - set(REGISTRY) - {"sklearn"})
         if unknown:
             raise pytest.UsageError(f"--backends: unknown {unknown}; known: "
@@ -219,8 +236,6 @@ def epoch_data(pytestconfig):
         X = rng.uniform(-1.0, 1.0, size=(n, N_IN)).astype(np.float32)
         return X, rng.integers(0, N_OUT, size=n)
     if spec.startswith("mnist:"):
-        from core.mnist import load_mnist
-
         try:
             images, labels = load_mnist(spec.removeprefix("mnist:"), kind="t10k")
         except (OSError, ValueError) as e:

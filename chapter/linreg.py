@@ -46,6 +46,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import impl_numpy
 import impl_torch
+from core import cli
 
 X_RAW = np.arange(10, dtype=np.float32).reshape(10, 1)
 Y = np.array([1.0, 1.3, 3.1, 2.0, 5.0, 6.3, 6.6, 7.4, 8.0, 9.0], dtype=np.float32)
@@ -191,7 +192,9 @@ def replay_book(seed=SEED) -> dict:
                                                            model.bias.item())}
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    cli.Parser(prog="python -m chapter.linreg", description="The linear-regression toy, fit "
+               "three ways, beside the book's numbers.").parse_args(argv)
     for name, (w, b) in {**fit_all(), **replay_book(), **BOOK}.items():
         print(f"{name:45s} w = {w:.6f}  b = {b:.6f}")
     return 0

@@ -9,24 +9,23 @@ The reader and its checks (gzip told by content, IDX header, sizes, labels) are
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 
+from core import cli
 from core.mnist import N_CLASSES, load_mnist
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chapter.mnist", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.Parser(prog="python -m chapter.mnist", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", help="folder holding the MNIST IDX files")
     parser.add_argument("--kind", default="t10k", help="file prefix: t10k or train")
     args = parser.parse_args(argv)
     try:
         X, y = load_mnist(args.directory, args.kind)
     except (OSError, ValueError) as e:
-        print(f"chapter.mnist: error: {e}", file=sys.stderr)
-        return 1
+        cli.fail(parser.prog, str(e))
     print(f"X {X.dtype} {X.shape}, y {y.dtype} {y.shape}, "
           f"label counts {np.bincount(y, minlength=N_CLASSES).tolist()}")
     return 0

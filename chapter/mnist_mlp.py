@@ -28,7 +28,6 @@ fed identical batches by their own pipelines (``impl_numpy.batches`` and
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
@@ -37,6 +36,8 @@ from sklearn.datasets import load_digits
 
 import impl_numpy
 import impl_torch
+from core import cli
+from core.checks import check_positive_int
 from core.mnist import load_mnist
 from core.threads import pinned
 from impl_numpy import activations as act
@@ -109,6 +110,10 @@ def train_twins(X_train, y_train, X_test, y_test, epochs, lr=LR, batch=BATCH,
 
 
 def _train_twins(X_train, y_train, X_test, y_test, epochs, lr, batch, dtype, seed) -> dict:
+    check_positive_int(epochs, "epochs")
+    if len(X_train) < batch:  # the last partial batch is dropped: not one step
+        raise ValueError(f"{len(X_train)} training images are fewer than one batch of {batch}: "
+                         f"nothing would be trained")
     npm, tm = make_twins(X_train.shape[1], dtype)
     opt, topt = impl_numpy.SGD(npm.params, lr=lr), impl_torch.SGD(tm.params, lr=lr)
     np_loader = impl_numpy.batches(X_train, y_train, batch, seed=seed, drop_last=True)
@@ -169,7 +174,7 @@ def summary(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m chapter.mnist_mlp", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train the chapter's 784-50-10 logistic MLP with both twins on the same "
                     "batches and print their test accuracies side by side.",
@@ -179,30 +184,37 @@ def main(argv=None) -> int:
                         "({kind}-images-idx3-ubyte[.gz], {kind}-labels-idx1-ubyte[.gz]); "
                         "without it, scikit-learn's digits are used")
     parser.add_argument("--kind", default="t10k", help="IDX file prefix (default: t10k)")
-    parser.add_argument("--train", type=int, default=8000, metavar="N",
+    parser.add_argument("--train", type=cli.positive_int, default=8000, metavar="N",
                         help="train on the first N images (default: 8000)")
-    parser.add_argument("--test", type=int, default=2000, metavar="N",
+    parser.add_argument("--test", type=cli.positive_int, default=2000, metavar="N",
                         help="test on the last N images (default: 2000)")
-    parser.add_argument("--epochs", type=int, metavar="N",
+    parser.add_argument("--epochs", type=cli.positive_int, metavar="N",
                         help=f"default: {DEFAULT_EPOCHS} on MNIST, {DIGITS_EPOCHS} on digits")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"],
                         help="default: float64, NumPy's and the book's")
-    parser.add_argument("--seed", type=int, default=0, help="batch-order seed (default: 0)")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0,
+                        help="batch-order seed (default: 0)")
+    parser.add_argument("--threads", type=cli.positive_int, default=1, metavar="N",
                         help="threads for NumPy's BLAS and for torch (default: 1; this small "
                         "net is overhead-bound)")
-    parser.add_argument("--every", type=int, default=0, metavar="K",
+    parser.add_argument("--every", type=cli.non_negative_int, default=0, metavar="K",
                         help="also print both accuracies every K epochs")
     args = parser.parse_args(argv)
+    if args.data is not None and args.train < BATCH:
+        parser.error(f"--train {args.train} is fewer than one batch of {BATCH} images: "
+                     f"nothing would be trained")
+    default_epochs = DIGITS_EPOCHS if args.data is None else DEFAULT_EPOCHS
+    epochs = default_epochs if args.epochs is None else args.epochs  # never 0 -> default
     try:
         if args.data is None:
-            r = digits_parity(args.epochs or DIGITS_EPOCHS, args.dtype, args.seed, args.threads)
+            r = digits_parity(epochs, args.dtype, args.seed, args.threads)
         else:
-            r = mnist_parity(args.data, args.train, args.test, args.epochs or DEFAULT_EPOCHS,
-                             args.dtype, args.seed, args.kind, args.threads)
-    except (OSError, ValueError) as e:
-        print(f"chapter.mnist_mlp: error: {e}", file=sys.stderr)
-        return 1
+            r = mnist_parity(args.data, args.train, args.test, epochs, args.dtype, args.seed,
+                             args.kind, args.threads)
+    except (OSError, ValueError) as e:  # a missing or malformed MNIST file, too few images
+        cli.fail(parser.prog, str(e))
+    if not np.isfinite(r["max_param_diff"]):
+        cli.fail(parser.prog, "training produced NaN or inf parameters", status=1)
     if args.every > 0:
         print("epoch  numpy    torch")
         for e in range(args.every, r["epochs"] + 1, args.every):

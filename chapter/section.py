@@ -20,9 +20,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from core import cli
 from impl_numpy import activations as act
 
-from . import linreg, mnist_mlp
+from . import linreg, mnist, mnist_mlp
 
 STYLES = {"NumPy, hand-written SGD": {"lw": 6, "alpha": 0.35},
           "torch tensors + autograd": {"lw": 2.5, "ls": "--"},
@@ -173,14 +174,19 @@ def markdown(results: dict, activation_link: str | None = None) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chapter.section", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.Parser(prog="python -m chapter.section", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path, help="folder for section.md and the PNGs")
     parser.add_argument("--mnist", metavar="DIR", help="MNIST IDX folder (default: digits)")
     parser.add_argument("--activation-figure", metavar="PNG", help="link this figure")
     args = parser.parse_args(argv)
-    text = build(args.out_dir, args.mnist, args.activation_figure)
-    (args.out_dir / "section.md").write_text(text)
+    try:
+        if args.mnist is not None:  # refused before anything is computed or written
+            mnist.load_mnist(args.mnist)
+        text = build(args.out_dir, args.mnist, args.activation_figure)
+        (args.out_dir / "section.md").write_text(text)
+    except (OSError, ValueError) as e:  # an unusable out_dir, a missing or bad MNIST folder
+        cli.fail(parser.prog, str(e))
     print(args.out_dir / "section.md")
     return 0
 

@@ -70,13 +70,18 @@ def check_activation(name) -> str:
 
 
 def check_loss(name) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"loss must be a string, got {name!r}")
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose one of {list(LOSSES)}")
     return name
 
 
 def check_dtype(dtype) -> str:
-    """Accept 'float32'/'float64', a NumPy dtype, or a torch dtype; return the name."""
+    """Accept 'float32'/'float64', a NumPy dtype, or a torch dtype; return the name.
+    ``None`` is refused (``np.dtype(None)`` would silently mean float64)."""
+    if dtype is None:
+        raise TypeError(f"dtype must be one of {list(DTYPES)}, got None")
     name = str(dtype).removeprefix("torch.")
     if name not in DTYPES:
         try:

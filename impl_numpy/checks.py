@@ -10,12 +10,24 @@ the host; there is no device to read back from.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+
+def _convert(a, name: str) -> np.ndarray:
+    """``np.asarray(a)``; ``None``, ragged nesting and the like are a ``TypeError`` naming ``a``."""
+    if a is None:
+        raise TypeError(f"{name} must be an array, got None")
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
 
 
 def check_X(X, n_features: int, dtype) -> np.ndarray:
     """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on the host."""
-    X = np.asarray(X)
+    X = _convert(X, "X")
     if X.dtype.kind not in "fiu":
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
     if X.ndim != 2:
@@ -33,7 +45,7 @@ def check_X(X, n_features: int, dtype) -> np.ndarray:
 
 def check_y(y, n_samples: int, n_classes: int) -> np.ndarray:
     """1-D integer class labels in ``[0, n_classes)``, one per sample, on the host."""
-    y = np.asarray(y)
+    y = _convert(y, "y")
     if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if y.ndim != 1:
@@ -42,7 +54,7 @@ def check_y(y, n_samples: int, n_classes: int) -> np.ndarray:
         raise ValueError(f"len(y) = {len(y)} does not match len(X) = {n_samples}")
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or hi >= n_classes:
-        raise ValueError(f"labels must lie in [0, {n_classes}), got values in [{lo}, {hi}]")
+        raise ValueError(f"y: labels must lie in [0, {n_classes}), got values in [{lo}, {hi}]")
     return y
 
 
@@ -61,3 +73,60 @@ def check_like(arrays, reference, what: str) -> list:
             raise TypeError(f"{what}[{i}] has dtype {a.dtype}, expected {r.dtype}")
         out.append(a)
     return out
+
+
+def check_params(params) -> list:
+    """SGD's params: a non-empty list of distinct, writeable float32 or float64 arrays of one
+    dtype (no parameter groups), so that a step can update all of them or none."""
+    if isinstance(params, (np.ndarray, dict, str, bytes)):
+        raise TypeError(f"params must be a list of arrays, got a {type(params).__name__}")
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"params must be a list of arrays, got {params!r}") from None
+    if not params:
+        raise ValueError("params: SGD got an empty parameter list")
+    seen = {}
+    for i, p in enumerate(params):
+        if isinstance(p, dict):
+            raise TypeError(f"params[{i}] is a dict: parameter groups are not supported")
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"params[{i}] must be a NumPy array, got {type(p).__name__}")
+        if p.dtype.name not in ("float32", "float64"):
+            raise TypeError(f"params[{i}] has dtype {p.dtype}; SGD needs float32 or float64")
+        if p.dtype != params[0].dtype:
+            raise TypeError(f"params mix dtypes: params[0] is {params[0].dtype}, "
+                            f"params[{i}] is {p.dtype}")
+        if id(p) in seen:
+            raise ValueError(f"params[{i}] is params[{seen[id(p)]}]: each param may appear once")
+        seen[id(p)] = i
+        if not p.flags.writeable:
+            raise ValueError(f"params[{i}] is read-only: SGD updates params in place")
+    return params
+
+
+def check_out(out, params) -> list:
+    """Gradient storage ``out``: like ``params``, writeable arrays sharing no memory with them."""
+    if out is None or isinstance(out, (np.ndarray, dict, str)):
+        raise TypeError(f"out must be a list of arrays, got {type(out).__name__}")
+    for i, o in enumerate(out := list(out)):
+        if not isinstance(o, np.ndarray):
+            raise TypeError(f"out[{i}] must be a NumPy array, got {type(o).__name__}")
+    out = check_like(out, params, "out")
+    for i, o in enumerate(out):
+        if any(np.may_share_memory(o, p) for p in params):
+            raise ValueError(f"out[{i}] shares memory with the params: the gradients would "
+                             f"overwrite the weights")
+        if not o.flags.writeable:
+            raise ValueError(f"out[{i}] is read-only")
+    return out
+
+
+def check_device(device) -> str:
+    """The NumPy twin computes on the host: ``"cpu"`` (or ``"cpu:N"``, a torch cpu device)."""
+    kind = getattr(device, "type", device)  # a torch.device has .type
+    if not isinstance(kind, str):
+        raise TypeError(f"device must be a string such as 'cpu', got {device!r}")
+    if not re.fullmatch(r"cpu(:\d+)?", str(device)):
+        raise ValueError(f"device must be 'cpu' for the NumPy twin, got {device!r}")
+    return "cpu"

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.checks import check_batch_size
+from core.checks import check_batch_size, check_seed
+
+from .checks import _convert
 
 
 class batches:  # noqa: N801  (used like a function, as DataLoader is)
     def __init__(self, X, y, batch_size, shuffle=True, seed=0, drop_last=False):
-        X, y = np.asarray(X), np.asarray(y)
+        X, y = _convert(X, "X"), _convert(y, "y")
         if X.ndim < 1 or y.ndim < 1 or len(X) != len(y):
             raise ValueError(f"X and y must have the same length, got shapes "
                              f"{X.shape} and {y.shape}")
         self.X, self.y, self.batch_size = X, y, check_batch_size(batch_size)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
 
     def __len__(self):
         n, b = len(self.X), self.batch_size

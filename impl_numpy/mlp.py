@@ -24,23 +24,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.checks import check_seed
 from core.init import init_params
 from core.spec import DTYPES, make_spec
 
 from . import activations as act
-from .checks import check_like, check_X, check_y
+from .checks import check_device, check_out, check_X, check_y
 
 
 class MLP:
-    """``MLP(layer_sizes, activation="relu", loss="cross_entropy", dtype="float32", seed=0)``.
+    """``MLP(layer_sizes, activation="relu", loss="cross_entropy", dtype="float32", seed=0,
+    device="cpu")``.
 
     ``params`` is ``[W1, b1, W2, b2, ...]`` with ``W`` of shape (fan_out, fan_in), as in
     ``nn.Linear``; both twins built with the same arguments start from the same values.
     """
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy",
-                 dtype="float32", seed=0):
+                 dtype="float32", seed=0, device="cpu"):
         self.spec = make_spec(layer_sizes, activation, loss, dtype)
+        seed, device = check_seed(seed), check_device(device)  # device: 'cpu' only
         self.dtype = DTYPES[self.spec.dtype]
         self.params = init_params(self.spec.layer_sizes, self.spec.dtype, seed)
         self.grads = None  # model-owned gradient arrays, like torch's p.grad (zero_grads)
@@ -93,7 +96,7 @@ class MLP:
         ``checked=True``: X and y come from ``check_batch`` and are not checked again."""
         if not checked:
             X, y = self.check_batch(X, y)
-        grads = [None] * len(self.params) if out is None else check_like(out, self.params, "out")
+        grads = [None] * len(self.params) if out is None else check_out(out, self.params)
         As = self._forward(X)
         loss, dZ = self._loss_and_dout(As[-1], y, need_grad=True)
         return float(loss), self._backward(As, dZ, grads)

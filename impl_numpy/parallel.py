@@ -39,7 +39,7 @@ import os
 
 import numpy as np
 
-from core.checks import check_pool_args
+from core.checks import check_opt_params, check_pool_args
 from core.procs import (
     Pool,
     SharedBlock,
@@ -87,7 +87,10 @@ class DataParallel(Pool):
     def __init__(self, model: MLP, world_size: int, threads_per_worker: int | None = None,
                  max_batch: int = 1024, timeout: float = 60.0, start_timeout: float = 120.0,
                  _fault: str | None = None):
-        check_pool_args(world_size, max_batch, _fault)
+        if not isinstance(model, MLP):
+            raise TypeError(f"model must be an impl_numpy.MLP, got {type(model).__name__}")
+        check_pool_args(world_size, max_batch, threads_per_worker, timeout, start_timeout,
+                        _fault, "threads_per_worker")
         W = self.world_size = int(world_size)
         self.model, self.max_batch, self.timeout = model, int(max_batch), float(timeout)
         self.threads_per_worker = int(threads_per_worker or max(1, available_cores() // W))
@@ -151,9 +154,7 @@ class DataParallel(Pool):
 
     def step(self, opt, X, y) -> float:
         """One data-parallel ``train_step``: global-batch grads, then ``opt.step``; the loss."""
-        if len(opt.params) != len(self.model.params) or any(
-                a is not b for a, b in zip(opt.params, self.model.params)):
-            raise ValueError("opt must be an SGD over this DataParallel's model.params")
+        check_opt_params(opt.params, self.model.params)
         loss, grads = self.loss_and_grads(X, y)
         opt.step(grads)
         return loss

@@ -23,16 +23,15 @@ import numpy as np
 
 from core.checks import check_sgd_args
 
-from .checks import check_like
+from .checks import check_like, check_params
 
 
 class SGD:
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
-        check_sgd_args(lr, momentum, dampening, weight_decay, nesterov)
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("SGD got an empty parameter list")
+        self.params = check_params(params)  # one float dtype, writeable, no groups
+        check_sgd_args(lr, momentum, dampening, weight_decay, nesterov,
+                       self.params[0].dtype.name)
         self.lr, self.momentum, self.dampening = lr, momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov
         self.buffers = [None] * len(self.params)  # momentum buffers, created on first step
@@ -41,6 +40,9 @@ class SGD:
     def step(self, grads):
         """Update every parameter in place. Checks all grads first: a bad call changes nothing."""
         grads = check_like(grads, self.params, "grads")
+        for i, p in enumerate(self.params):  # made read-only since? It would stop half-way
+            if not p.flags.writeable:
+                raise ValueError(f"params[{i}] is read-only: SGD updates params in place")
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if self.weight_decay != 0:
                 g = g + self.weight_decay * p

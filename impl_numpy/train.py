@@ -8,11 +8,14 @@ that neither twin's timed step holds validation, and on a device nothing waits f
 
 from __future__ import annotations
 
+from core.checks import check_opt_params
+
 
 def train_step(model, opt, X, y) -> float:
     """Forward, backward and SGD update on one batch; returns the batch loss (before the update).
 
     Validates the batch first (``model.check_batch``)."""
+    check_opt_params(opt.params, model.params)
     return float(checked_step(model, opt, *model.check_batch(X, y)))
 
 

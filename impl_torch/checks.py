@@ -16,9 +16,21 @@ import numpy as np
 import torch
 
 
+def _convert(a, name: str) -> torch.Tensor:
+    """``a`` as a tensor; ``None``, ragged nesting, strings: a ``TypeError`` naming ``a``.
+    Lists go through NumPy, as in the NumPy twin: ``torch.as_tensor`` would make Python
+    floats float32 (torch's default dtype) and lose digits before a float64 model sees them."""
+    if a is None:
+        raise TypeError(f"{name} must be an array, got None")
+    try:
+        return torch.as_tensor(a if isinstance(a, torch.Tensor) else np.asarray(a))
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
+
+
 def check_X(X, n_features: int, dtype, device) -> torch.Tensor:
     """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on ``device``."""
-    X = torch.as_tensor(X)
+    X = _convert(X, "X")
     if X.dtype.is_complex or X.dtype == torch.bool:
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
     if X.ndim != 2:
@@ -38,7 +50,7 @@ def check_X(X, n_features: int, dtype, device) -> torch.Tensor:
 
 def check_y(y, n_samples: int, n_classes: int, device) -> torch.Tensor:
     """1-D integer class labels in ``[0, n_classes)``, one per sample, on ``device``."""
-    y = torch.as_tensor(y)
+    y = _convert(y, "y")
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if y.ndim != 1:
@@ -48,7 +60,7 @@ def check_y(y, n_samples: int, n_classes: int, device) -> torch.Tensor:
     y = y.to(device=device, dtype=torch.long)
     lo, hi = (int(v) for v in torch.aminmax(y))
     if lo < 0 or hi >= n_classes:
-        raise ValueError(f"labels must lie in [0, {n_classes}), got values in [{lo}, {hi}]")
+        raise ValueError(f"y: labels must lie in [0, {n_classes}), got values in [{lo}, {hi}]")
     return y
 
 
@@ -68,3 +80,67 @@ def check_like(arrays, reference, what: str) -> list:
             raise TypeError(f"{what}[{i}] has dtype {a.dtype}, expected {r.dtype}")
         out.append(a)
     return out
+
+
+def check_params(params) -> list:
+    """SGD's params: a non-empty list of distinct leaf float32 or float64 tensors of one dtype
+    that require grad (no parameter groups), so that a step can update all of them or none."""
+    if isinstance(params, (torch.Tensor, np.ndarray, dict, str, bytes)):
+        raise TypeError(f"params must be a list of tensors, got a {type(params).__name__}")
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"params must be a list of tensors, got {params!r}") from None
+    if not params:
+        raise ValueError("params: SGD got an empty parameter list")
+    seen = {}
+    for i, p in enumerate(params):
+        if isinstance(p, dict):
+            raise TypeError(f"params[{i}] is a dict: parameter groups are not supported")
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(f"params[{i}] must be a torch tensor, got {type(p).__name__}")
+        if p.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"params[{i}] has dtype {p.dtype}; SGD needs float32 or float64")
+        if p.dtype != params[0].dtype:
+            raise TypeError(f"params mix dtypes: params[0] is {params[0].dtype}, "
+                            f"params[{i}] is {p.dtype}")
+        if id(p) in seen:
+            raise ValueError(f"params[{i}] is params[{seen[id(p)]}]: each param may appear once")
+        seen[id(p)] = i
+        if not (p.requires_grad and p.is_leaf):
+            raise ValueError(f"params[{i}] is read-only: not a leaf tensor that requires grad")
+    return params
+
+
+def check_out(out, params) -> list:
+    """Gradient storage ``out``: like ``params``, tensors that share no memory with them and
+    do not require grad (they are written in place)."""
+    if out is None or isinstance(out, (torch.Tensor, np.ndarray, dict, str)):
+        raise TypeError(f"out must be a list of tensors, got {type(out).__name__}")
+    for i, o in enumerate(out := list(out)):
+        if not isinstance(o, torch.Tensor):
+            raise TypeError(f"out[{i}] must be a torch tensor, got {type(o).__name__}")
+    out = check_like(out, params, "out")
+    storages = {p.untyped_storage().data_ptr() for p in params}
+    for i, o in enumerate(out):
+        if o.untyped_storage().data_ptr() in storages:
+            raise ValueError(f"out[{i}] shares memory with the params: the gradients would "
+                             f"overwrite the weights")
+        if o.requires_grad:
+            raise ValueError(f"out[{i}] is read-only: it requires grad")
+    return out
+
+
+def check_device(device) -> torch.device:
+    """A ``torch.device`` or its name, of a device this machine has."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a string such as 'cpu', got {device!r}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} is not a torch device name") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: CUDA is not available on this machine")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r}: the twin runs on 'cpu' or 'cuda'")
+    return dev

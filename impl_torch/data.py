@@ -37,7 +37,9 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from core.checks import check_batch_size
+from core.checks import check_batch_size, check_seed
+
+from .checks import _convert
 
 
 def batches(X, y, batch_size, shuffle=True, seed=0, drop_last=False):
@@ -74,6 +76,8 @@ class PermutationBatchSampler(Sampler):
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
     def __iter__(self):
+        if len(self) == 0:  # n = 0, or n < batch_size with drop_last: no batch at all
+            return
         if not self.shuffle:
             perm = torch.arange(self.n)
         elif self.order == "numpy":
@@ -90,7 +94,7 @@ def _check_order(order):
 
 def _sampler(n, shuffle, seed, order):
     _check_order(order)
-    if not shuffle:
+    if not shuffle or n == 0:  # RandomSampler refuses n = 0; no order to draw anyway
         return SequentialSampler(range(n))
     if order == "numpy":
         return NumpyOrderSampler(n, seed)
@@ -98,7 +102,7 @@ def _sampler(n, shuffle, seed, order):
 
 
 def _dataset(X, y):
-    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    X, y = _convert(X, "X"), _convert(y, "y")
     if X.dim() < 1 or y.dim() < 1 or len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got shapes {tuple(X.shape)} "
                          f"and {tuple(y.shape)}")
@@ -108,7 +112,7 @@ def _dataset(X, y):
 def per_sample_loader(X, y, batch_size, shuffle=True, seed=0, drop_last=False, order="torch",
                       **kwargs):
     """The textbook ``DataLoader``: one ``__getitem__`` per sample, then collate."""
-    batch_size = check_batch_size(batch_size)
+    batch_size, seed = check_batch_size(batch_size), check_seed(seed)
     ds = _dataset(X, y)
     return DataLoader(ds, batch_size=int(batch_size), drop_last=drop_last,
                       sampler=_sampler(len(ds), shuffle, seed, order), **kwargs)
@@ -129,7 +133,7 @@ def _as_is(batch):
 def batched_loader(X, y, batch_size, shuffle=True, seed=0, drop_last=False, order="torch",
                    **kwargs):
     """One fetch per batch (``__getitems__`` + ``index_select``), no per-sample collate."""
-    batch_size = check_batch_size(batch_size)
+    batch_size, seed = check_batch_size(batch_size), check_seed(seed)
     ds = _dataset(X, y)
     ds = BatchedTensorDataset(*ds.tensors)
     sampler = PermutationBatchSampler(len(ds), int(batch_size), shuffle, seed, drop_last, order)

@@ -26,11 +26,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from core.checks import check_seed
 from core.init import init_params
 from core.spec import make_spec
 
 from . import activations as act
-from .checks import check_like, check_X, check_y
+from .checks import check_device, check_like, check_out, check_X, check_y
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -47,6 +48,7 @@ class MLP(nn.Module):
                  dtype="float32", seed=0, device="cpu"):
         super().__init__()
         self.spec = make_spec(layer_sizes, activation, loss, dtype)
+        seed, device = check_seed(seed), check_device(device)
         self.dtype = DTYPES[self.spec.dtype]
         sizes, layers = self.spec.layer_sizes, []
         for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -105,8 +107,8 @@ class MLP(nn.Module):
         """``(loss, grads)``, grads in the order, shapes and dtype of params: new tensors, or
         written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given.
         ``checked=True``: X and y come from ``check_batch`` and are not checked again."""
+        out = None if out is None else check_out(out, self.params)
         loss = self.loss_tensor(X, y, checked)
-        out = None if out is None else check_like(out, self.params, "out")
         grads = list(torch.autograd.grad(loss, self.params))  # leaves p.grad alone
         if out is not None:
             grads = [o.copy_(g) for o, g in zip(out, grads)]

@@ -9,34 +9,30 @@ process, as the tests and benchmarks do::
         loss = ddp.step(X, y)          # every rank's forward, backward, all-reduce and update
         params = ddp.numpy_params()
 
-or launched by torchrun (synthetic MNIST-shaped data, rank 0 prints the loss per epoch)::
+or launched by torchrun (synthetic MNIST-shaped data, rank 0 prints the loss per epoch;
+bad arguments: one line from rank 0, exit 2)::
 
     torchrun --standalone --nproc-per-node=2 -m impl_torch.parallel --epochs 3 --batch 256
 
-One step: the parent copies the global batch into one shared-memory segment and sends every
-rank ``("step", B)``; rank ``r`` reads its rows, runs forward and ``backward`` (the all-reduce
-happens there, bucket by bucket) and ``SGD.step``; both launch paths run this ``Rank``.
+One step: the parent puts the global batch in shared memory and sends every rank ``("step",
+B)``; rank ``r`` runs forward, ``backward`` (with the all-reduce) and ``SGD.step`` on its rows.
 
-Uneven batches. Rank ``r`` takes the contiguous rows ``shard_bounds(B, W)[r]``: the first
-``B mod W`` ranks take one row more; ``B < W`` raises ``ValueError``. DDP averages gradients
-*equally* over ranks, so rank ``r`` scales its shard-mean loss by ``W * n_r / B`` before
-``backward``; the all-reduced gradient is then ``sum_r (n_r / B) grad_r``, the
-single-process gradient on the global batch (up to summation order) whether or not ``W``
-divides ``B``. The loss reported is the global-batch mean, ``sum_r n_r/B loss_r``.
+Uneven batches. Rank ``r`` takes the rows ``shard_bounds(B, W)[r]`` (the first ``B mod W``
+ranks one more; ``B < W`` raises ``ValueError``). DDP averages gradients *equally* over
+ranks, so rank ``r`` scales its shard-mean loss by ``W * n_r / B`` before ``backward``; the
+all-reduced gradient is then ``sum_r (n_r / B) grad_r``, the single-process gradient on the
+global batch (up to summation order) whether or not ``W`` divides ``B``. The loss reported
+is the global-batch mean, ``sum_r n_r/B loss_r``.
 
-Threads: each rank calls ``torch.set_num_threads(threads_per_rank)`` (default cores // W, or
-cores // ranks-per-node under torchrun, which otherwise leaves OMP_NUM_THREADS=1) and reads
-the count back (``DDPTrainer.rank_threads``; torchrun: printed by rank 0). Failures: every
-collective has ``timeout`` (not the 30-minute default), and the parent watches its ranks
-with bounded waits (``core.procs``, ``WorkerError``); the ranks, the shared memory and the
-rendezvous store are all cleaned up.
+Threads per rank: set and read back (default cores // W, or cores // ranks-per-node under
+torchrun, which would leave OMP_NUM_THREADS=1). Failures: every collective has ``timeout``,
+the parent waits on its ranks with bounds (``core.procs``), and nothing is left behind.
 """
 
 from __future__ import annotations
 
-import argparse
+import math
 import os
-import socket
 import time
 from datetime import timedelta
 
@@ -47,20 +43,12 @@ import torch.multiprocessing
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from core.checks import check_pool_args
-from core.procs import (
-    Pool,
-    SharedBlock,
-    WorkerError,
-    available_cores,
-    inject_fault,
-    layout,
-    serve,
-    shard_bounds,
-)
+from core import cli, procs
+from core.checks import check_pool_args, check_seed, check_sgd_args
+from core.procs import Pool, SharedBlock, WorkerError, available_cores, layout, shard_bounds
 from core.spec import DTYPES, make_spec
 
-from .checks import check_X, check_y
+from .checks import check_device, check_X, check_y
 from .mlp import DTYPES as TORCH_DTYPES
 from .mlp import MLP
 from .sgd import SGD
@@ -114,12 +102,11 @@ class DDPTrainer(Pool):
     nesterov=False, threads_per_rank=None, device="cpu", max_batch=1024, timeout=60.0,
     start_timeout=180.0)``; model and SGD arguments as ``impl_torch.MLP`` / ``impl_torch.SGD``.
 
-    ``step(X, y)`` puts the global batch in shared memory and returns once every rank has
-    done its forward, backward (with the all-reduce) and update (on CUDA, rank ``r`` uses
-    ``cuda:r`` and nccl, and its shard's host-to-device copy is part of the step). The
-    rendezvous store is served by this process on a port the OS picks (port 0).
-    ``_fault`` is test-only: ``"raise"``, ``"kill"`` or ``"hang"`` on the last rank's first
-    step. Attributes: ``world_size``, ``rank_threads``, ``rank_pids``, ``shm_name``, ``port``.
+    ``step(X, y)`` returns once every rank has done its forward, backward (all-reduce) and
+    update (on CUDA, rank ``r`` uses ``cuda:r``, nccl, and copies its shard in the step). This
+    process serves the rendezvous store on a port the OS picks. ``_fault`` (test-only):
+    ``"raise"``, ``"kill"`` or ``"hang"`` on the last rank's first step. Attributes:
+    ``world_size``, ``rank_threads``, ``rank_pids``, ``shm_name``, ``port``.
     """
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
@@ -127,15 +114,15 @@ class DDPTrainer(Pool):
                  nesterov=False, threads_per_rank=None, device="cpu", max_batch=1024,
                  timeout=60.0, start_timeout=180.0, _fault=None):
         self.spec = make_spec(layer_sizes, activation, loss, dtype)
-        check_pool_args(world_size, max_batch, _fault)
-        SGD([torch.zeros(1, requires_grad=True)], lr=lr, momentum=momentum,
-            dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        seed, _ = check_seed(seed), check_device(device)
+        check_pool_args(world_size, max_batch, threads_per_rank, timeout, start_timeout, _fault,
+                        "threads_per_rank")
+        check_sgd_args(lr, momentum, dampening, weight_decay, nesterov, self.spec.dtype)
         W = self.world_size = int(world_size)
         self.max_batch, self.timeout, self.device = int(max_batch), float(timeout), device
         self.threads_per_rank = int(threads_per_rank or max(1, available_cores() // W))
         s = self.spec
-        config = {"layer_sizes": s.layer_sizes, "activation": s.activation, "loss": s.loss,
-                  "dtype": s.dtype, "seed": seed, "lr": lr, "momentum": momentum,
+        config = {**vars(s), "seed": seed, "lr": lr, "momentum": momentum,
                   "dampening": dampening, "weight_decay": weight_decay, "nesterov": nesterov}
         fields = layout(X=((self.max_batch, s.n_in), DTYPES[s.dtype]),
                         y=((self.max_batch,), np.int64))
@@ -180,7 +167,7 @@ class DDPTrainer(Pool):
     def numpy_params(self, rank: int = 0) -> list:
         """``[W1, b1, ...]`` of rank ``rank`` (all ranks hold the same), as NumPy arrays."""
         self._check_open()
-        if not 0 <= rank < self.world_size:
+        if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < self.world_size:
             raise ValueError(f"rank must lie in [0, {self.world_size}), got {rank}")
         return self._call([("params", rank)] * self.world_size, "torch-ddp params")[rank]
 
@@ -215,13 +202,12 @@ def _rank_worker(rank, conn, world_size, port, config, threads, device, timeout,
             return None
         n = msg[1]
         lo, hi = shard_bounds(n, world_size)[rank]
-        inject_fault(state.pop("fault", None))
+        procs.inject_fault(state.pop("fault", None))
         views = state["block"].views
         X, y = torch.from_numpy(views["X"][lo:hi]), torch.from_numpy(views["y"][lo:hi])
         return state["rank"].step(X, y, n)
 
-    serve(conn, handle)
-
+    procs.serve(conn, handle)
 
 
 # ------------------------------------------- only in this twin: the torchrun entry point
@@ -233,35 +219,45 @@ def synthetic_data(n, n_in=784, n_out=10, dtype="float32", seed=0):
     return X, np.argmax((X - 0.5) @ teacher, axis=1)  # (n, n_in) @ (n_in, n_out)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+def _parse(argv):
+    """The arguments, ranges checked; bad input is one line (rank 0's) and exit 2 on every rank."""
+    p = cli.Parser(prog="python -m impl_torch.parallel", description="Train the torch twin "
+                   "with DDP on synthetic data (rank 0 prints the loss of every epoch).")
+    p.add_argument("--epochs", type=cli.positive_int, default=3)
+    p.add_argument("--batch", type=cli.positive_int, default=256, help="global, over ranks")
+    p.add_argument("--hidden", type=cli.positive_int, nargs="*", default=[1024], help="widths")
+    p.add_argument("--samples", type=cli.positive_int, default=8192)
+    p.add_argument("--lr", type=cli.non_negative_float, default=0.05)
+    p.add_argument("--momentum", type=cli.non_negative_float, default=0.9)
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: a GPU/rank")
+    p.add_argument("--threads", type=cli.positive_int, help="default: cores // local ranks")
+    p.add_argument("--timeout", type=cli.positive_float, default=60.0, help="seconds")
+    p.add_argument("--seed", type=cli.non_negative_int, default=0)
+    a = p.parse_args(argv)
+    W, local_W = (int(os.environ.get(k, "1")) for k in ("WORLD_SIZE", "LOCAL_WORLD_SIZE"))
+    if max(a.lr, a.momentum) > float(np.finfo(a.dtype).max):
+        p.error(f"--lr {a.lr} / --momentum {a.momentum}: not finite in {a.dtype}")
+    if a.batch > a.samples:
+        p.error(f"--batch {a.batch} exceeds --samples {a.samples}: no full batch to train on")
+    if a.batch < W:
+        p.error(f"--batch {a.batch} is smaller than the {W} ranks: every rank needs a sample")
+    if a.device == "cuda" and torch.cuda.device_count() < local_W:
+        p.error(f"--device cuda needs {local_W} GPU(s) here, found {torch.cuda.device_count()}")
+    return a
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="torchrun ... -m impl_torch.parallel",
-                                description="Train the torch twin with DDP on synthetic data.")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch", type=int, default=256, help="global batch, split over ranks")
-    p.add_argument("--hidden", type=int, nargs="*", default=[1024], help="hidden widths")
-    p.add_argument("--samples", type=int, default=8192)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (one GPU per local rank)")
-    p.add_argument("--threads", type=int, default=None, help="default: cores // local ranks")
-    p.add_argument("--timeout", type=float, default=60.0, help="collective timeout, seconds")
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args(argv)
-    if "RANK" not in os.environ:  # plain `python -m impl_torch.parallel`: one rank
-        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1",
-                          MASTER_ADDR=HOST, MASTER_PORT=str(_free_port()))
-    local_rank = int(os.environ["LOCAL_RANK"])
-    device = torch.device("cuda", local_rank) if a.device == "cuda" else torch.device(a.device)
-    threads = a.threads or max(1, available_cores() // int(os.environ["LOCAL_WORLD_SIZE"]))
-    dist.init_process_group(_backend(a.device), timeout=timedelta(seconds=a.timeout),
-                            device_id=device if device.type == "cuda" else None)
+    a = _parse(argv)
+    local_rank, local_W = (int(os.environ.get(k, d)) for k, d in (("LOCAL_RANK", "0"),
+                                                                   ("LOCAL_WORLD_SIZE", "1")))
+    device = torch.device("cuda", local_rank) if a.device == "cuda" else torch.device("cpu")
+    threads = a.threads or max(1, available_cores() // local_W)
+    kw = {"timeout": timedelta(seconds=a.timeout),
+          "device_id": device if device.type == "cuda" else None}
+    if "RANK" not in os.environ:  # plain `python -m impl_torch.parallel`: one rank, no torchrun
+        kw.update(store=dist.HashStore(), rank=0, world_size=1)
+    dist.init_process_group(_backend(a.device), **kw)
     try:
         _train(a, device, threads)
     finally:
@@ -270,9 +266,9 @@ def main(argv=None) -> None:
 
 def _train(a, device, threads):
     sizes = [784, *a.hidden, 10]
-    config = {"layer_sizes": sizes, "activation": "relu", "loss": "cross_entropy",
-              "dtype": a.dtype, "seed": a.seed, "lr": a.lr, "momentum": a.momentum,
-              "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}
+    config = dict(layer_sizes=sizes, activation="relu", loss="cross_entropy", dtype=a.dtype,
+                  seed=a.seed, lr=a.lr, momentum=a.momentum, dampening=0.0, weight_decay=0.0,
+                  nesterov=False)
     r = Rank(config, threads, device)
     W, rank = r.world_size, r.rank
     X, y = synthetic_data(a.samples, dtype=a.dtype, seed=a.seed)  # the same on every rank
@@ -290,9 +286,13 @@ def _train(a, device, threads):
             total += torch.tensor([loss * (hi - lo), hi - lo], dtype=torch.float64)
         total = total.to(device)
         dist.all_reduce(total)
+        loss = float(total[0] / total[1])  # the same on every rank, after the all-reduce
         if rank == 0:
-            print(f"epoch {epoch}/{a.epochs}  loss {float(total[0] / total[1]):.4f}  "
+            print(f"epoch {epoch}/{a.epochs}  loss {loss:.6f}  "
                   f"{time.perf_counter() - t0:.2f} s", flush=True)
+        if not math.isfinite(loss):  # every rank stops; exit 1, not a silent 0
+            cli.fail("python -m impl_torch.parallel", f"the loss is {loss} at epoch {epoch} "
+                     f"(lower --lr?)", status=1)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,22 @@ import torch
 
 from core.checks import check_sgd_args
 
+from .checks import check_params
+
 
 class SGD(torch.optim.SGD):
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
-        check_sgd_args(lr, momentum, dampening, weight_decay, nesterov)
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("SGD got an empty parameter list")
+        self.params = check_params(params)  # one float dtype, leaves, no groups
+        check_sgd_args(lr, momentum, dampening, weight_decay, nesterov,
+                       str(self.params[0].dtype).removeprefix("torch."))
         super().__init__(self.params, lr=lr, momentum=momentum, dampening=dampening,
                          weight_decay=weight_decay, nesterov=nesterov)
+
+    def step(self, closure=None):
+        """``torch.optim.SGD.step``, refusing (as the NumPy twin does) a param made read-only
+        since: torch would skip it silently and update the others."""
+        for i, p in enumerate(self.params):
+            if not p.requires_grad:
+                raise ValueError(f"params[{i}] is read-only: it no longer requires grad")
+        return super().step(closure)

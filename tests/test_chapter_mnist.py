@@ -134,7 +134,9 @@ def test_missing_directory_and_files(tmp_path):
 
 
 def test_cli_reports_one_line_errors(tmp_path, capsys):
-    assert mnist_cli.main([str(tmp_path / "nowhere")]) == 1
+    with pytest.raises(SystemExit) as info:
+        mnist_cli.main([str(tmp_path / "nowhere")])
+    assert info.value.code == 2  # bad input (more cases: tests/test_cli.py)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err
     _write(tmp_path)

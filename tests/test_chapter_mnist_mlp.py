@@ -108,7 +108,9 @@ def test_cli_trains_both_twins_on_an_idx_folder(tmp_path, capsys):
 ])
 def test_cli_bad_input_is_one_line_and_nonzero(tmp_path, capsys, argv, problem):
     _fake_mnist(tmp_path)
-    assert mnist_mlp.main([a.format(tmp=tmp_path) for a in argv]) == 1
+    with pytest.raises(SystemExit) as info:
+        mnist_mlp.main([a.format(tmp=tmp_path) for a in argv])
+    assert info.value.code == 2  # bad input (more cases: tests/test_cli.py)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and problem in err, err
 

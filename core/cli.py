@@ -1,0 +1,81 @@
+"""The command lines' side of the input contract: ranges checked while arguments are parsed,
+bad input reported as one line on stderr with exit status 2, never a traceback.
+
+``Parser`` is an ``argparse.ArgumentParser`` whose ``error`` prints ``prog: error: ...`` (no
+usage block) and exits 2; ``fail(prog, message)`` does the same for problems found after
+parsing (a missing file, an argument that contradicts another). The ``type=`` functions
+below refuse out-of-range values at parsing, naming the value and the range. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+
+
+class Parser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        fail(self.prog, message)
+
+
+def fail(prog: str, message: str, status: int = 2):
+    """Print ``prog: error: message`` (one line) on stderr and exit with ``status``. Under
+    torchrun (``RANK`` set) only rank 0 prints: every rank sees the same arguments, and one
+    job should say its problem once."""
+    if os.environ.get("RANK", "0") == "0":
+        one_line = " ".join(str(message).split())
+        print(f"{prog}: error: {one_line}", file=sys.stderr, flush=True)
+    raise SystemExit(status)
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer (>= 1)")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative (must be >= 0)")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not positive (must be > 0)")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative (must be >= 0)")
+    return value
