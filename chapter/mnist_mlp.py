@@ -105,7 +105,7 @@ def train_twins(X_train, y_train, X_test, y_test, epochs, lr=LR, batch=BATCH,
     """Train both twins on identical batches; test accuracy of each after every epoch, with
     NumPy's BLAS and torch both at ``threads`` (a 784-50-10 step on batch 100 is
     overhead-bound: more threads only add contention)."""
-    with pinned(threads):
+    with pinned(threads, user_api=None):  # every pool, OpenMP included
         return _train_twins(X_train, y_train, X_test, y_test, epochs, lr, batch, dtype, seed)
 
 

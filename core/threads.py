@@ -30,9 +30,11 @@ def blas_threads() -> list:
 
 
 @contextlib.contextmanager
-def pinned(n: int):
+def pinned(n: int, user_api: str | None = "blas"):
     """Within the block, BLAS pools and (if imported) torch use exactly ``n`` threads;
-    torch's count is restored after it (threadpoolctl restores the BLAS pools)."""
+    torch's count is restored after it (threadpoolctl restores the pools it limited).
+    ``user_api=None`` limits every pool threadpoolctl sees, OpenMP ones included (the
+    chapter's training runs); the benchmarks limit the BLAS pools, which they read back."""
     try:
         n = operator.index(n)
     except TypeError:
@@ -41,7 +43,7 @@ def pinned(n: int):
         raise ValueError(f"thread count must be at least 1, got {n}")
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch else None
-    with threadpool_limits(limits=n, user_api="blas"):
+    with threadpool_limits(limits=n, user_api=user_api):
         if torch:
             torch.set_num_threads(n)
         try:

@@ -69,14 +69,14 @@ class MLP:
     def predict_proba(self, X):
         """Class probabilities: softmax of the logits (``cross_entropy``), or the logistic
         outputs normalised to sum to one per row (``mse``)."""
-        out = self.forward(X)
+        out = self(X)  # model(X): in torch, nn.Module.__call__ runs the hooks
         if self.spec.loss == "cross_entropy":
             return act.softmax(out, axis=1)
         return out / out.sum(axis=1, keepdims=True)
 
     def predict(self, X):
         """Predicted class labels, shape (B,)."""
-        return self.forward(X).argmax(axis=1)
+        return self(X).argmax(axis=1)
 
     # -------------------------------------------------------------------- loss
     def check_batch(self, X, y):
@@ -111,6 +111,10 @@ class MLP:
         return self.grads
 
     # ------------------------ only in this twin: the forward cache and the backward pass
+    def __call__(self, X, checked=False):
+        """``model(X)``, as for an ``nn.Module`` (which runs its hooks around ``forward``)."""
+        return self.forward(X, checked)
+
     def _scratch(self, key, shape):
         """A model-owned array of ``shape``, reused by the next call that asks for ``key``."""
         buf = self._ws.get(key)

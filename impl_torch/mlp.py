@@ -81,7 +81,7 @@ class MLP(nn.Module):
     def predict_proba(self, X):
         """Class probabilities: softmax of the logits (``cross_entropy``), or the logistic
         outputs normalised to sum to one per row (``mse``)."""
-        out = self.forward(X)
+        out = self(X)  # model(X): in torch, nn.Module.__call__ runs the hooks
         if self.spec.loss == "cross_entropy":
             return act.softmax(out, axis=1)
         return out / out.sum(axis=1, keepdims=True)
@@ -89,7 +89,7 @@ class MLP(nn.Module):
     @torch.no_grad()
     def predict(self, X):
         """Predicted class labels, shape (B,)."""
-        return self.forward(X).argmax(axis=1)
+        return self(X).argmax(axis=1)
 
     # -------------------------------------------------------------------- loss
     def check_batch(self, X, y):
@@ -145,7 +145,7 @@ class MLP(nn.Module):
         ``checked=True``: X and y come from ``check_batch`` (no check, no host read-back)."""
         if not checked:
             X, y = self.check_batch(X, y)
-        out = self.forward(X, checked=True)
+        out = self(X, checked=True)  # model(X): in torch, nn.Module.__call__ runs the hooks
         if self.spec.loss == "cross_entropy":
             return F.cross_entropy(out, y)
         return F.mse_loss(out, F.one_hot(y, self.spec.n_out).to(out.dtype))

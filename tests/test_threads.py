@@ -44,3 +44,14 @@ def test_core_pins_without_importing_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_pool_when_asked():
+    """``user_api=None`` (the chapter's runs) limits every pool threadpoolctl sees, OpenMP
+    included; the default limits only the BLAS pools."""
+    import sklearn.datasets  # noqa: F401  (loads scikit-learn's OpenMP runtime)
+    from threadpoolctl import threadpool_info
+
+    assert any(p["user_api"] == "openmp" for p in threadpool_info())
+    with threads.pinned(1, user_api=None):
+        assert {p["num_threads"] for p in threadpool_info()} == {1}

@@ -153,3 +153,19 @@ def test_readme_quotes_the_mlp_diff_truthfully():
     text = README.read_text()
     quote = f"removes {removed} lines, adds {added} and shares {shared}"
     assert quote in text, f"README should say: {quote!r}"
+
+
+def test_torch_module_hooks_run_in_every_entry_point():
+    """The torch twin calls itself (``self(X)``), not ``self.forward``: forward hooks and
+    pre-hooks registered on the MLP run in predict, predict_proba, loss and train_step."""
+    model = impl_torch.MLP([4, 5, 3], dtype="float64")
+    calls = []
+    model.register_forward_pre_hook(lambda m, args, kwargs: calls.append("pre"),
+                                    with_kwargs=True)
+    model.register_forward_hook(lambda m, args, out: calls.append("post"))
+    X, y = np.ones((2, 4)), np.array([0, 2])
+    model.predict(X)
+    model.predict_proba(X)
+    model.loss(X, y)
+    impl_torch.train_step(model, impl_torch.SGD(model.params, lr=0.1), X, y)
+    assert calls == ["pre", "post"] * 4
