@@ -130,6 +130,7 @@ def run_doc(benches, *, node="synth", threads=2, gpu=None, gemm=None, cpu_model=
 
 def write_run(path, run=None) -> Path:
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(make_run() if run is None else run, indent=1))
     return path
 

@@ -217,6 +217,10 @@ def fit_of(r) -> Fit:
                r["rms_resid"])
 
 
+CROSSOVER_COLUMNS = ["measured_kind", "measured_p", "predicted_kind", "predicted_p", "p_min",
+                     "p_max", "n_sizes", "n_clean"]
+
+
 def crossover_table(table: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
     """Measured and predicted crossover of every non-NumPy series against NumPy, from trusted
     speedups only (``n_clean`` of ``n_sizes``); "insufficient" when under two sizes are
@@ -243,7 +247,7 @@ def crossover_table(table: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
                      "predicted_p": pred.p, "p_min": int(span["n_params"].min()),
                      "p_max": int(span["n_params"].max()), "n_sizes": len(every),
                      "n_clean": len(g)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SLICE + ["series"] + CROSSOVER_COLUMNS)
 
 
 def human(p) -> str:
