@@ -193,3 +193,25 @@ def test_busy_start_warns_in_one_line_naming_load_and_top_processes(tmp_path):
         assert part in line
     w.busy_other = BUSY_OTHER_MAX / 2
     assert disturbance.busy_warning(w, 2, None) is None
+
+
+# ------------------------------------------------------------- python -m bench.noise
+def test_noise_refuses_a_busy_machine_in_one_line(monkeypatch, capsys):
+    from bench import noise
+
+    monkeypatch.setattr(cpuload, "load_average", lambda: (noise.QUIET_LOAD, 0.0, 0.0))
+    assert noise.main([]) == 2
+    err = capsys.readouterr().err
+    assert "not a quiet machine" in err and err.count("\n") == 1
+
+
+def test_noise_measures_every_row_with_its_evidence(monkeypatch, capsys):
+    from bench import noise
+
+    monkeypatch.setattr(cpuload, "load_average", lambda: None)  # unknown: measure
+    monkeypatch.setattr(noise, "ROWS", (("step", 16), ("forward", 16)))
+    assert noise.main(["--seconds", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 * 2 * len({1, noise.available_cores()}) + 1  # libs x rows x threads
+    assert lines[-1].startswith("max busy_other")
+    assert all(" disturbance " in line for line in lines[:-1])
