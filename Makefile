@@ -20,7 +20,7 @@ REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
 
-.PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check gpu-dry twins-diff lint clean
+.PHONY: help install test report bench bench-full check-perf baseline gate-proof drill gpu-check gpu-dry twins-diff lint clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
@@ -32,6 +32,7 @@ help:
 	@echo "  check-perf  quick sweep compared with gate/baseline.json; fails on a regression"
 	@echo "  baseline    rewrite gate/baseline.json from $(BASELINE_REPEATS) runs of the current code"
 	@echo "  gate-proof  the gate on real timings: passes unchanged code, catches 1.5x and 1.2x"
+	@echo "  drill       a CPU hog during a short sweep: the rows it overlapped are flagged"
 	@echo "  gpu-check   on a GPU machine, no venv: CUDA tests + gpu sweep + report, packed in $(GPU_OUT)/"
 	@echo "  gpu-dry     the same run on this CPU machine, tiny, CUDA skipped ($(GPU_OUT)-dry/)"
 	@echo "  twins-diff  lines removed/added/shared between impl_numpy/F and impl_torch/F"
@@ -71,6 +72,10 @@ baseline: $(STAMP)
 # The gate's end-to-end proof on real timings (opt-in: timed tests flake on shared machines)
 gate-proof: $(STAMP)
 	$(PY) -m pytest tests/test_gate.py -m timing -v
+
+# The disturbance drill on real timings (opt-in; run it on an otherwise quiet machine)
+drill: $(STAMP)
+	$(PY) -m pytest tests/test_disturbance_drill.py -m timing -v
 
 # One prepared run on a machine with an NVIDIA GPU (bench/gpu_run.py): the machine's own
 # $(PYTHON) with a CUDA torch, no venv (a card machine may have no network); ~6 minutes.

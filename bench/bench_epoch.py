@@ -17,6 +17,7 @@ from core.flops import step_flops
 from core.threads import pinned
 
 from .backends import REGISTRY
+from .cpuload import watch
 from .epochs import make_epoch
 from .state import twins
 from .timing import seconds
@@ -43,7 +44,8 @@ def test_epoch(benchmark, record, epoch_case, epoch_data, pytestconfig):
             # loader machinery); sklearn's batching is internal, so it has no input cost
             input_s = None if pipeline == "sklearn" else seconds(
                 runner.iterate, INPUT_PASSES[profile], statistics.median)
-            benchmark.pedantic(runner.epoch, rounds=ROUNDS[profile], iterations=1)
+            with watch() as w:  # loader workers are our children: their time is our own
+                benchmark.pedantic(runner.epoch, rounds=ROUNDS[profile], iterations=1)
             runner.check()
         finally:
             runner.close()
@@ -51,5 +53,5 @@ def test_epoch(benchmark, record, epoch_case, epoch_data, pytestconfig):
     device = "cuda" if backend.startswith("torch-cuda") else "cpu"
     record(group="epoch", backend=backend, case=case, lib=lib, device=device,
            flops=_epoch_flops(case.layer_sizes, len(X), case.batch), pipeline=pipeline,
-           input_s=input_s, samples=len(X), n_samples=len(X),
+           input_s=input_s, samples=len(X), n_samples=len(X), busy_other=w.busy_other,
            data=pytestconfig.getoption("data").split(":")[0])

@@ -15,6 +15,7 @@ from core.flops import forward_flops, step_flops
 
 from .backends import REGISTRY
 from .breakdown import gemm_seconds
+from .cpuload import watch
 from .probe import gemm_probe, timed
 
 
@@ -48,7 +49,8 @@ def test_parallel_step(benchmark, open_runner, record, parallel_case):
     """One data-parallel step over W processes (workers started before timing)."""
     name, case = parallel_case
     runner = open_runner(name, case)
-    benchmark(runner.step)
+    with watch() as w:  # the workers are our children: their CPU time is our own
+        benchmark(runner.step)
     runner.check()
     record(group="step", backend=name, case=case, variant=f"w{case.world_size}",
-           flops=step_flops(case.layer_sizes, case.batch))
+           flops=step_flops(case.layer_sizes, case.batch), busy_other=w.busy_other)

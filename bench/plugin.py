@@ -5,9 +5,14 @@
   ``--profile full`` (or ``BENCH_PROFILE=full``) runs the whole grid.
 * plain ``pytest`` runs ``tests/`` plus the ``smoke`` profile of ``bench/`` with timing
   disabled: every benchmark runs once at its smallest size, so a broken one fails.
-* The JSON is written at the end even after Ctrl-C or failures; benchmarks that produced
-  no record are listed with the reason under ``"mlp_twins": {"missing": [...]}``, and a
-  benchmark whose post-timing check failed is dropped (a fast wrong answer is no result).
+* The JSON is written at the end even after Ctrl-C (at collection, calibration or a
+  benchmark) or failures; benchmarks that produced no record are listed with the reason
+  under ``"mlp_twins": {"missing": [...]}``, with ``complete`` and ``stopped_at``
+  (``bench/outcomes.py``); a benchmark whose post-timing check failed is dropped (a fast
+  wrong answer is no result), and so are the partial rounds of one Ctrl-C cut short.
+* Every record carries its disturbance evidence, and a disturbed benchmark is re-measured
+  (``bench/disturbance.py``, ``bench/remeasure.py``); a run that starts on a busy machine
+  says so in one line.
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ from pathlib import Path
 import pytest
 
 from core.mnist import load_mnist
+from core.procs import available_cores
 from core.threads import pinned
 
-from . import grid
+from . import cpuload, grid, outcomes
 from . import pb_options as pb
 from .backends import REGISTRY, load_all
+from .disturbance import busy_warning
 from .environment import environment
-from .schema import RESULTS_DIR
+from .remeasure import Remeasure
+from .schema import RESULTS_DIR, SUITE
 from .state import TWINS, Twins, twins
 
 DATA_HELP = ("input data of the epoch benchmarks: 'synthetic' (default, MNIST-shaped random "
@@ -71,7 +79,7 @@ def pytest_configure(config):
     prof = grid.profile(_profile_name(config))
     _check_data(config.getoption("data"))
     state = config.stash[TWINS] = Twins(profile=prof)
-    config.pluginmanager.register(_OutcomeTracker(state.outcomes), "twins-outcomes")
+    config.pluginmanager.register(outcomes.Tracker(state), "twins-outcomes")
     backends = config.getoption("backends")
     load_all()
     if backends is not None:
@@ -95,6 +103,15 @@ def pytest_configure(config):
                     min_rounds=prof.min_rounds, json=json)
     if json is not None and pb.json_path(config) == json:  # taken: timing is on
         json.parent.mkdir(parents=True, exist_ok=True)
+    if pb.timing_enabled(config) and not config.getoption("collectonly"):
+        config.pluginmanager.register(Remeasure(state, lambda line: _say(config, line)),
+                                      "twins-remeasure")
+
+
+def _say(config, line: str, **markup) -> None:
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr:
+        tr.write_line(line, **markup)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -112,45 +129,33 @@ def pytest_collection_finish(session):
                                       if "benchmark" in i.fixturenames]
 
 
-def pytest_sessionstart(session):
+@pytest.hookimpl(tryfirst=True)  # before pytest's own loop runs the benchmarks
+def pytest_runtestloop(session):
+    """Calibrate (after collection, so that Ctrl-C here still writes the run's JSON), and
+    warn in one line when other processes keep the machine busy meanwhile."""
     config = session.config
-    if not pb.active(config) or not pb.timing_enabled(config) or config.getoption("collectonly"):
+    if (not pb.active(config) or not pb.timing_enabled(config)
+            or config.getoption("collectonly") or not session.items
+            or (session.testsfailed and not config.option.continue_on_collection_errors)):
         return
     import torch
 
-    prof = twins(config).profile
+    state = twins(config)
+    state.stage = "calibration"
+    prof = state.profile
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    tr = config.pluginmanager.get_plugin("terminalreporter")
     t0 = time.perf_counter()
-    if tr:
-        tr.write_line(f"mlp-twins: profile {prof.name}; calibrating GEMM and copy rates "
-                      f"(threads {list(prof.threads)}, devices {devices}) ...")
+    _say(config, f"mlp-twins: profile {prof.name}; calibrating GEMM and copy rates "
+                 f"(threads {list(prof.threads)}, devices {devices}) ...")
     from .calibrate import calibrate
 
-    twins(config).calibration = calibrate(prof.dtypes, prof.threads, devices)
-    if tr:
-        tr.write_line(f"mlp-twins: calibrated in {time.perf_counter() - t0:.1f} s; "
-                      f"results go to {pb.json_path(config)}")
-
-
-class _OutcomeTracker:
-    """Remembers how each benchmark item ended: "ok", "skipped: why" or "failed in ...: why"."""
-
-    def __init__(self, outcomes):
-        self.outcomes = outcomes
-
-    def pytest_runtest_logreport(self, report):
-        outcome = None
-        if report.skipped:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
-            outcome = f"skipped: {reason}"
-        elif report.failed:
-            lines = str(report.longreprtext).strip().splitlines() or ["?"]
-            outcome = f"failed in {report.when}: {lines[-1]}"
-        elif report.when == "call":
-            outcome = "ok"
-        if outcome is not None:
-            self.outcomes.setdefault(report.nodeid, outcome)
+    with cpuload.watch() as w:
+        state.calibration = calibrate(prof.dtypes, prof.threads, devices)
+    _say(config, f"mlp-twins: calibrated in {time.perf_counter() - t0:.1f} s; "
+                 f"results go to {pb.json_path(config)}")
+    warning = busy_warning(w, available_cores(), cpuload.load_average())
+    if warning:
+        _say(config, warning, yellow=True)
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -162,15 +167,23 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
     state = twins(config)
-    outcomes = state.outcomes
-    bad = {n for n, o in outcomes.items() if o != "ok" and not o.startswith("skipped")}
-    output_json["benchmarks"] = [b for b in output_json["benchmarks"]
-                                 if b["fullname"] not in bad]
-    recorded = {b["fullname"] for b in output_json["benchmarks"]}
-    missing = [{"test": n, "reason": outcomes.get(n, "not run (interrupted)")}
-               for n in state.selected if n not in recorded]
-    output_json["mlp_twins"] = {"profile": state.profile.name, "missing": missing,
-                                "complete": not missing}
+    state.json_written = True
+    kept = outcomes.keep(output_json["benchmarks"], state.outcomes)
+    for b in kept:  # judged again, with every probe time of the run
+        if b["extra_info"].get("suite") == SUITE:
+            b["extra_info"].update(state.evidence.final(b["extra_info"], b["fullname"]))
+    output_json["benchmarks"] = kept
+    output_json["mlp_twins"] = outcomes.summary(state, kept)
+
+
+def pytest_sessionfinish(session):
+    """pytest-benchmark writes nothing when no benchmark finished: after Ctrl-C, write the
+    run anyway, so that it says where it stopped."""
+    config, state = session.config, twins(session.config)
+    path = pb.json_path(config) if pb.active(config) else None
+    if state.interrupted and path is not None and not state.json_written:
+        outcomes.write_run(config, path)
+        _say(config, f"mlp-twins: interrupted at {state.stage}; wrote {path}")
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -200,9 +213,10 @@ def round_budget(request):
 
 
 @pytest.fixture
-def record(benchmark):
+def record(benchmark, request):
     """``record(group=..., backend=..., case=..., flops=..., ...)`` fills ``extra_info``;
-    ``lib``, ``device`` and ``variant`` default to the registered backend's."""
+    ``lib``, ``device`` and ``variant`` default to the registered backend's. The
+    disturbance verdict and re-run count come from the run's evidence."""
     from .records import make_record
 
     def _record(**kw):
@@ -211,7 +225,9 @@ def record(benchmark):
             for key in ("lib", "device", "variant"):
                 kw.setdefault(key, getattr(b, key))
         median = None if benchmark.stats is None else float(benchmark.stats.stats.median)
-        benchmark.extra_info.update(make_record(median=median, **kw))
+        rec = make_record(median=median, **kw)
+        rec.update(twins(request.config).evidence.observe(request.node.nodeid, rec))
+        benchmark.extra_info.update(rec)
 
     return _record
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import statistics
 
+from .cpuload import watch
 from .kernels import gemm_numpy, gemm_torch
 from .timing import once, synced
 
@@ -31,12 +32,30 @@ PROBE_MAX_WIDTH = 512
 MAX_ROUNDS = 2000
 
 
+def gemm_shape(batch: int, layer_sizes) -> tuple:
+    """``(m, k, n)`` of the GEMM probe: the first layer of ``layer_sizes`` at ``batch``,
+    at most ``PROBE_MAX_WIDTH`` wide."""
+    return batch, layer_sizes[0], min(layer_sizes[1], PROBE_MAX_WIDTH)
+
+
 def gemm_probe(lib: str, device: str, dtype: str, batch: int, layer_sizes) -> callable:
     """A synchronised GEMM shaped like the first layer of ``layer_sizes`` at ``batch``."""
-    m, k, n = batch, layer_sizes[0], min(layer_sizes[1], PROBE_MAX_WIDTH)
+    m, k, n = gemm_shape(batch, layer_sizes)
     if lib == "numpy":
         return synced(*gemm_numpy(m, k, n, dtype))
     return synced(*gemm_torch(m, k, n, dtype, device))
+
+
+def probe_key(rec: dict) -> tuple | None:
+    """Which probe a record's ``probe_data`` timed: ``(lib, device, dtype, threads, kind,
+    shape)``, the same for every benchmark that runs the same probe; None: no probe."""
+    if rec["group"] in ("step", "forward") and rec["world_size"] == 1:
+        kind, shape = "gemm", gemm_shape(rec["batch"], rec["layer_sizes"])
+    elif rec["group"] == "activation":
+        kind, shape = "copy", (rec["batch"],)  # an activation's batch: its elements
+    else:
+        return None
+    return rec["lib"], rec["device"], rec["dtype"], rec["threads"], kind, shape
 
 
 def timed(benchmark, fn, probe, budget) -> dict:
@@ -45,8 +64,9 @@ def timed(benchmark, fn, probe, budget) -> dict:
     ``round_budget`` fixture: the benchmark's own ``--benchmark-max-time`` / ``-min-rounds``).
 
     Returns the record keys ``probe_data`` (the probe's seconds before each timed round,
-    aligned with ``stats.data``) and ``relative`` (median of round / probe); empty when
-    timing is disabled (the smoke pass calls both once).
+    aligned with ``stats.data``), ``relative`` (median of round / probe) and ``busy_other``
+    (``bench/cpuload.py``, over the rounds); empty when timing is disabled (the smoke pass
+    calls both once).
     """
     if benchmark.disabled:
         benchmark.pedantic(fn, setup=lambda: once(probe) and None, rounds=1)
@@ -59,9 +79,10 @@ def timed(benchmark, fn, probe, budget) -> dict:
     def setup():
         probe_s.append(once(probe))
 
-    benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1)
+    with watch() as w:
+        benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1)
     probe_s = probe_s[-rounds:]  # the warm-up round's probe is not paired with a sample
     data = benchmark.stats.stats.data
     assert len(data) == len(probe_s), "probe times out of step with the rounds"
-    return {"probe_data": probe_s,
+    return {"probe_data": probe_s, "busy_other": w.busy_other,
             "relative": statistics.median(t / p for t, p in zip(data, probe_s))}

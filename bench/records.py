@@ -9,7 +9,7 @@ from .schema import RECORD_KEYS, SCHEMA_VERSION, SUITE
 
 def make_record(*, group, backend, case, flops, median, lib, device, nbytes=0, peak=None,
                 pipeline=None, input_s=None, activation=None, variant=None, samples=None,
-                **extra) -> dict:
+                busy_other=None, disturbance=None, disturbed=False, reruns=0, **extra) -> dict:
     sizes = list(case.layer_sizes)
     per_call = case.batch if samples is None else samples
     rec = {
@@ -20,6 +20,8 @@ def make_record(*, group, backend, case, flops, median, lib, device, nbytes=0, p
         "samples_per_s": (per_call / median) if median else None,
         "peak_mem_bytes": None if peak is None else int(peak), "pipeline": pipeline,
         "input_s": input_s, "activation": activation, "variant": variant,
+        "busy_other": busy_other, "disturbance": disturbance, "disturbed": bool(disturbed),
+        "reruns": int(reruns),
     }
     assert set(rec) == set(RECORD_KEYS), "record keys drifted from bench/schema.py"
     rec.update(extra)

@@ -37,6 +37,20 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
     ``input_s``      "epoch" only: seconds to iterate the pipeline alone, no compute; else null
     ``activation``   "activation" only: "relu", "tanh", "sigmoid", "copy"; else null
     ``variant``      free-form note ("tf32", "compile", ...) or null
+    ``busy_other``   share (0..1) of the machine's CPU time used by processes outside the
+                     benchmark's own process tree (its workers count as its own) during its
+                     timed rounds, from /proc/stat and /proc/PID/stat (``bench/cpuload.py``);
+                     null where not measurable (no /proc, or under one clock tick)
+    ``disturbance``  median of the record's ``probe_data`` over the quiet time of the same
+                     probe (library, device, dtype, threads, shape): the lowest quartile of
+                     every time the run measured for it; ~1 on a quiet machine, ``k`` on a
+                     machine ``k`` times slower; null where there is no probe (parallel,
+                     epoch, or timing disabled)
+    ``disturbed``    true when ``busy_other`` or ``disturbance`` is above its threshold
+                     (``bench/disturbance.py``: ``BUSY_OTHER_MAX``, ``DISTURBANCE_MAX``, set
+                     from measured quiet-machine noise), after the last re-measurement
+    ``reruns``       how many times the benchmark was re-measured because it was disturbed
+                     (0: measured once); the record is the last measurement
 
 Optional extra keys (``OPTIONAL_RECORD_KEYS``): ``gemm_s`` ("step", single-process: median
 seconds of the step's own matrix products timed alone, same library and layouts,
@@ -60,7 +74,13 @@ round / probe; ``bench/probe.py``).
 
 ``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C; ``RUN_KEYS``)
     ``profile``; ``missing``: ``[{"test": nodeid, "reason": str}]`` for every selected
-    benchmark that produced no record (skipped, failed, interrupted); ``complete``: bool.
+    benchmark that produced no record: reason "skipped: ..." (on purpose, e.g. no CUDA),
+    "failed in ...: ...", "interrupted" (the benchmark Ctrl-C cut short: its partial rounds
+    are not kept) or "not run: the run was interrupted"; ``complete``: true only when every
+    selected benchmark has a record or was skipped and the run was not interrupted;
+    ``stopped_at``: where Ctrl-C stopped the run ("collection", "calibration" or the
+    benchmark's node id), null when it was not interrupted. A run interrupted before any
+    benchmark finished is still written (no ``benchmarks``), so it says where it stopped.
 
 Reading and validating a run: ``bench/runfile.py``.
 """
@@ -68,17 +88,17 @@ Reading and validating a run: ``bench/runfile.py``.
 from core.spec import n_params
 
 SUITE = "mlp-twins"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: busy_other, disturbance, disturbed, reruns; stopped_at
 RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", "threads",
                "world_size", "batch", "layer_sizes", "n_params", "flops", "bytes",
                "samples_per_s", "peak_mem_bytes", "pipeline", "input_s", "activation",
-               "variant")
+               "variant", "busy_other", "disturbance", "disturbed", "reruns")
 OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative")
 MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cores", "blas",
                 "torch_config", "torch_blas", "gpu", "tf32", "float32_matmul_precision",
                 "calibration")
 GPU_KEYS = ("name", "driver", "cuda", "cublas", "capability", "sm_count", "memory_gb", "count")
-RUN_KEYS = ("profile", "missing", "complete")
+RUN_KEYS = ("profile", "missing", "complete", "stopped_at")
 CHAPTER_LAYER_SIZES = (784, 100, 10)  # the chapter's MNIST MLP
 CHAPTER_N_PARAMS = n_params(CHAPTER_LAYER_SIZES)  # 79,510 weights + biases
 RESULTS_DIR = "results/runs"  # relative to the repository root

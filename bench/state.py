@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from .disturbance import Evidence
 from .grid import Profile
 
 
@@ -20,6 +21,10 @@ class Twins:
     outcomes: dict = field(default_factory=dict)  # nodeid -> "ok" / "skipped: ..." / "failed ..."
     selected: list = field(default_factory=list)  # nodeids of the selected benchmarks
     calibration: dict | None = None  # bench.calibrate.calibrate(), when timing
+    evidence: Evidence = field(default_factory=Evidence)  # disturbance evidence, re-runs
+    stage: str = "collection"  # where the run is: "calibration", then each node id
+    interrupted: bool = False  # Ctrl-C cut the run short
+    json_written: bool = False  # pytest-benchmark wrote the run's JSON
 
 
 TWINS = pytest.StashKey[Twins]()

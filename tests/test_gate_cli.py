@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from bench.schema import SCHEMA_VERSION
 from gate.__main__ import main as gate_main
 
 from .gate_runs import BASE, steps_baseline, steps_doc
@@ -31,7 +32,7 @@ def test_cli_on_saved_runs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case,problem", [
-    ("schema", "schema version 2; this code reads version"),
+    ("schema", f"schema version {SCHEMA_VERSION + 1}; this code reads version"),
     ("calibration", "no machine_info.mlp_twins.calibration.gemm"),
     ("median", "stats.median is 0.0; expected a finite number > 0"),
 ])
@@ -42,7 +43,7 @@ def test_cli_refuses_a_bad_run_in_one_line(tmp_path, capsys, case, problem):
     doc = steps_doc(BASE, seed=5)
     if case == "schema":
         for b in doc["benchmarks"]:
-            b["extra_info"]["schema"] = 2
+            b["extra_info"]["schema"] = SCHEMA_VERSION + 1
     elif case == "calibration":
         del doc["machine_info"]["mlp_twins"]["calibration"]
     else:

@@ -57,7 +57,7 @@ def _extra_record_kwargs() -> set:
                 found |= {k.arg for k in node.keywords if k.arg is not None} - own
     timed = ast.parse(inspect.getsource(probe.timed))
     found |= {k.value for node in ast.walk(timed) if isinstance(node, ast.Return)
-              and isinstance(node.value, ast.Dict) for k in node.value.keys}
+              and isinstance(node.value, ast.Dict) for k in node.value.keys} - own
     return found
 
 

@@ -26,7 +26,8 @@ def test_help_writes_no_file(tmp_path, monkeypatch):
 
 def test_unwritable_path_is_one_line_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
-        synthetic.main([str(tmp_path / "no" / "such" / "dir.json")])
+        (tmp_path / "a-file").write_text("")
+        synthetic.main([str(tmp_path / "a-file" / "run.json")])  # a folder that is a file
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write" in err

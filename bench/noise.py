@@ -1,0 +1,94 @@
+"""Measure the disturbance evidence's own noise on a quiet machine: where the thresholds
+``BUSY_OTHER_MAX`` and ``DISTURBANCE_MAX`` (``bench/disturbance.py``) must sit above.
+
+    python -m bench.noise [--seconds 0.15]      # ~10 s on 2 cores; refuses a busy machine
+
+Times real step and forward runners with their interleaved probes (``bench.probe.timed``,
+``--seconds`` per row), NumPy and torch on the CPU at 1 and all threads, widths whose
+probes are shared as in the quick profile, and prints each row's ``busy_other`` and
+``disturbance`` (judged against the whole measurement, as a run's JSON is) and their maxima.
+It refuses to run when the 1-minute load average is at or above ``QUIET_LOAD``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from types import SimpleNamespace
+
+from core.procs import available_cores
+from core.threads import pinned
+
+from . import cpuload
+from .backends import REGISTRY, Case, load_all
+from .disturbance import Evidence
+from .pb_options import Budget
+from .probe import gemm_probe, timed
+
+QUIET_LOAD = 0.5  # 1-minute load average below which the machine counts as quiet
+ROWS = (("step", 16), ("step", 100), ("forward", 100), ("step", 512), ("forward", 2048),
+        ("step", 2048), ("step", 4096))  # (group, hidden width) at batch 256, float32
+
+
+class _Rounds:
+    """pytest-benchmark's ``pedantic`` as ``timed`` uses it, keeping the raw times."""
+
+    disabled = False
+
+    def pedantic(self, fn, setup, rounds, iterations, warmup_rounds):
+        data = []
+        for i in range(warmup_rounds + rounds):
+            setup()
+            t0 = time.perf_counter()
+            fn()
+            if i >= warmup_rounds:
+                data.append(time.perf_counter() - t0)
+        self.stats = SimpleNamespace(stats=SimpleNamespace(data=data))
+
+
+def measure(seconds: float) -> list:
+    """``[(row id, record with busy_other, disturbance)]`` of every row."""
+    load_all()
+    ev, rows = Evidence(), []
+    for name in ("numpy", "torch-cpu"):
+        b = REGISTRY[name]
+        for t in sorted({1, available_cores()}):
+            for group, h in ROWS:
+                case = Case((784, h, 10), 256, "float32", t)
+                with pinned(t):
+                    runner = b.make(case)
+                    try:
+                        fn = runner.step if group == "step" else runner.forward
+                        got = timed(_Rounds(), fn, gemm_probe(b.lib, b.device, "float32", 256,
+                                                              case.layer_sizes), Budget(5, seconds))
+                    finally:
+                        runner.close()
+                rec = {"group": group, "lib": b.lib, "device": b.device, "dtype": "float32",
+                       "threads": t, "world_size": 1, "batch": 256,
+                       "layer_sizes": list(case.layer_sizes), **got}
+                ev.observe(f"{name}-{group}-h{h}-t{t}", rec)
+                rows.append((f"{name}-{group}-h{h}-t{t}", rec))
+    return [(row, {**rec, **ev.final(rec, row)}) for row, rec in rows]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.noise", description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=0.15, help="timed seconds per row")
+    args = ap.parse_args(argv)
+    load = cpuload.load_average()
+    if load is not None and load[0] >= QUIET_LOAD:
+        print(f"bench.noise: load average {load[0]:.2f} >= {QUIET_LOAD}: not a quiet machine",
+              file=sys.stderr)
+        return 2
+    rows = measure(args.seconds)
+    for row, rec in rows:
+        print(f"{row:28s} busy_other {rec['busy_other']} disturbance {rec['disturbance']:.3f}")
+    busy = [r["busy_other"] for _, r in rows if r["busy_other"] is not None]
+    print(f"max busy_other {max(busy, default=float('nan')):.3f}; max disturbance "
+          f"{max(r['disturbance'] for _, r in rows):.3f}; load before {load}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

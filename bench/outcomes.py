@@ -1,0 +1,93 @@
+"""What became of each selected benchmark, and where the run stopped if Ctrl-C cut it short.
+
+* ``Tracker`` (a plugin object, registered by ``bench.plugin``) remembers each benchmark's
+  outcome ("ok", "skipped: why", "failed in ...: why"), the stage the run is in
+  ("collection", "calibration", then each benchmark's node id) and whether Ctrl-C
+  interrupted it (``pytest_keyboard_interrupt``).
+* ``keep(entries, outcomes)``: the JSON entries that are results: the last measurement of
+  each benchmark whose call passed. A benchmark cut short by Ctrl-C has no outcome, so its
+  partial rounds (pytest-benchmark keeps them) are dropped; so is a fast wrong answer
+  (a failed post-timing check) and an earlier, disturbed measurement of a re-run one.
+* ``summary(state, kept)``: the run's ``mlp_twins`` block (``missing``, ``complete``,
+  ``stopped_at``; ``bench/schema.py``).
+* ``write_run(config, path)``: a run with no benchmark entries, through pytest-benchmark's
+  public JSON hooks, for a run interrupted before any benchmark finished (pytest-benchmark
+  writes nothing then), so that it still says where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+INTERRUPTED = "interrupted"  # the reason of the benchmark Ctrl-C cut short
+NOT_RUN = "not run: the run was interrupted"  # ... and of those it never reached
+NO_RESULT = "no result recorded"  # ran, but timed nothing (not expected of a benchmark)
+
+
+class Tracker:
+    """Outcomes, stage and interruption of this run (``state``: ``bench.state.Twins``)."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def pytest_runtest_logstart(self, nodeid):
+        self.state.stage = nodeid
+
+    def pytest_keyboard_interrupt(self):
+        self.state.interrupted = True
+
+    def pytest_runtest_logreport(self, report):
+        outcome = None
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
+            outcome = f"skipped: {reason}"
+        elif report.failed:
+            lines = str(report.longreprtext).strip().splitlines() or ["?"]
+            outcome = f"failed in {report.when}: {lines[-1]}"
+        elif report.when == "call":
+            outcome = "ok"
+        if outcome is not None:
+            self.state.outcomes.setdefault(report.nodeid, outcome)
+
+
+def keep(entries: list, outcomes: dict) -> list:
+    """The last entry of each benchmark whose outcome is "ok", in run order."""
+    last = {e["fullname"]: i for i, e in enumerate(entries)}
+    return [e for i, e in enumerate(entries)
+            if last[e["fullname"]] == i and outcomes.get(e["fullname"]) == "ok"]
+
+
+def summary(state, kept: list) -> dict:
+    """``{"profile", "missing", "complete", "stopped_at"}`` of the run."""
+    recorded = {e["fullname"] for e in kept}
+    stopped_at = state.stage if state.interrupted else None
+    missing = []
+    for nodeid in state.selected:
+        if nodeid in recorded:
+            continue
+        reason = state.outcomes.get(nodeid)
+        if reason is None or reason == "ok":  # no outcome, or no entry kept
+            reason = (INTERRUPTED if nodeid == stopped_at else NOT_RUN if state.interrupted
+                      else NO_RESULT)
+        missing.append({"test": nodeid, "reason": reason})
+    complete = not state.interrupted and all(m["reason"].startswith("skipped")
+                                             for m in missing)
+    return {"profile": state.profile.name, "missing": missing, "complete": complete,
+            "stopped_at": stopped_at}
+
+
+def write_run(config, path: Path) -> None:
+    """Write a run without benchmark entries to ``path``, built by the same hooks as
+    pytest-benchmark's own JSON (so the suite's ``mlp_twins`` blocks are in it)."""
+    hook = config.hook
+    machine_info = hook.pytest_benchmark_generate_machine_info(config=config)
+    hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
+    commit_info = hook.pytest_benchmark_generate_commit_info(config=config)
+    hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
+    doc = hook.pytest_benchmark_generate_json(config=config, benchmarks=[], include_data=True,
+                                              machine_info=machine_info,
+                                              commit_info=commit_info)
+    hook.pytest_benchmark_update_json(config=config, benchmarks=[], output_json=doc)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(doc, indent=4), encoding="utf-8")

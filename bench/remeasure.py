@@ -1,0 +1,57 @@
+"""Re-measure a disturbed benchmark, bounded, and say so.
+
+``Remeasure`` (registered by ``bench.plugin`` when timing is on) runs each benchmark
+through pytest's own protocol (setup, call, teardown: ``runtestprotocol``, which supports
+being run again, as pytest-rerunfailures does) and, when its record came out disturbed
+(``bench/disturbance.py``), runs it again, at most ``MAX_RERUNS`` times and within the
+run's re-run budget. Only the last measurement's reports reach the terminal and the
+outcome tracker; its JSON entry is the one kept (``bench.outcomes.keep``), with
+``reruns`` saying how many measurements came before it. Each re-run prints one line with
+the evidence. A failed or skipped benchmark is never re-run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from _pytest.runner import runtestprotocol  # pytest's protocol, re-runnable (see its comment)
+
+from .disturbance import MAX_RERUNS
+
+
+def _passed(reports) -> bool:
+    return (any(r.when == "call" and r.passed for r in reports)
+            and not any(r.failed for r in reports))
+
+
+class Remeasure:
+    """The re-run loop (``state``: ``bench.state.Twins``; ``say``: writes one line)."""
+
+    def __init__(self, state, say):
+        self.state, self.say = state, say
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        if "benchmark" not in getattr(item, "fixturenames", ()):
+            return None  # pytest's own protocol
+        ev = self.state.evidence
+        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        rerun = False
+        while True:
+            ev.latest.pop(item.nodeid, None)
+            t0 = time.perf_counter()
+            reports = runtestprotocol(item, nextitem=nextitem, log=False)
+            spent = time.perf_counter() - t0
+            ev.spend(spent, rerun)
+            why = ev.why_rerun(item.nodeid, spent) if _passed(reports) else None
+            if why is None:
+                break
+            ev.reruns[item.nodeid] += 1
+            self.say(f"mlp-twins: {item.nodeid} disturbed ({why}): re-measuring "
+                     f"({ev.reruns[item.nodeid]}/{MAX_RERUNS})")
+            rerun = True
+        for report in reports:
+            item.ihook.pytest_runtest_logreport(report=report)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
