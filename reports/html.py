@@ -34,6 +34,7 @@ padding:.1rem 1rem;margin:0 -1rem}.scroll{overflow-x:auto;max-width:100%;margin:
 table{border-collapse:collapse;font-size:.9rem}td,th{border:1px solid #ccc;
 padding:.2rem .5rem;vertical-align:top}td{text-align:right}td.n{white-space:nowrap}
 td:first-child,.wide td{text-align:left}td:not(.n){min-width:6rem}
+.wide td{overflow-wrap:anywhere}
 img{max-width:100%;height:auto}code{background:#f3f3f3;padding:0 .2rem}
 pre{background:#f3f3f3;padding:.5rem;overflow:auto}"""
 
@@ -92,13 +93,15 @@ def body(markdown: str, base: Path) -> str:
             out.append(f"<h{n}>{inline(heading[2], base)}</h{n}>")
         elif line.startswith("|") and i + 1 < len(lines) and re.match(r"\|[-:| ]+\|$",
                                                                         lines[i + 1].strip()):
-            head = "".join(f"<th>{inline(c, base)}</th>" for c in _cells(line))
+            names = _cells(line)
+            head = "".join(f"<th>{inline(c, base)}</th>" for c in names)
             rows, i = [], i + 2
             while i < len(lines) and lines[i].startswith("|"):
                 rows.append("<tr>" + "".join(_td(c, base) for c in _cells(lines[i])) + "</tr>")
                 i += 1
-            wide = " wide" if head.startswith("<th></th>") else ""  # key | value tables
-            out.append(f'<div class="scroll{wide}"><table><tr>{head}</tr>{"".join(rows)}'
+            keyed = not any(names)  # a key | value table: no header row, text wraps
+            head = "" if keyed else f"<tr>{head}</tr>"
+            out.append(f'<div class="scroll{" wide" * keyed}"><table>{head}{"".join(rows)}'
                        "</table></div>")
             continue
         elif re.match(r"\s*[-*] ", line):

@@ -58,7 +58,8 @@ def _cell(r) -> str:
         return f"{_time(r.median_s)} (disturbed)"
     if r.series == analysis.REFERENCE:
         return _time(r.median_s)
-    return f"{_time(r.median_s)} ({r.speedup:.2f}x)" if r.trusted else _time(r.median_s)
+    known = r.trusted and np.isfinite(r.speedup)  # NaN: no NumPy row at this size
+    return f"{_time(r.median_s)} ({r.speedup:.2f}x)" if known else _time(r.median_s)
 
 
 def five_sizes(table, sl: dict):

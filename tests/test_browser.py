@@ -18,7 +18,7 @@ import pytest
 
 from bench import synthetic
 from reports.__main__ import main as report_main
-from reports.html import lead_with_answer
+from reports.html import lead_with_answer, page
 
 from . import browser
 
@@ -115,3 +115,10 @@ def test_lead_with_answer_moves_and_keeps_every_line():
                      "## Environment", "## Measurement quality", "## End"]
     assert _lines(out) == _lines(md)
     assert lead_with_answer("no sections\n") == "no sections\n"
+
+
+def test_key_value_tables_have_no_empty_header(tmp_path):
+    md = "| | |\n|---|---|\n| CPU | AMD EPYC, 2 cores |\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    html = page(md, tmp_path, "t")
+    assert '<div class="scroll wide"><table><tr><td>CPU</td>' in html
+    assert '<div class="scroll"><table><tr><th>a</th>' in html and "<th></th>" not in html

@@ -136,3 +136,12 @@ def test_docs_render_is_reproducible(synthetic_reference):
         outs.append({p.name: p.read_bytes() for p in (synthetic_reference / name).iterdir()})
     assert outs[0].keys() == outs[1].keys() and "fig2_speedup.svg" in outs[0]
     assert [k for k in outs[0] if outs[0][k] != outs[1][k]] == []
+
+
+def test_no_speedup_without_numpy(tmp_path):
+    """A run without NumPy rows shows times and no made-up speedup."""
+    run = synthetic.write_run(tmp_path / "cpu.json", synthetic.make_run(
+        {"torch-cpu": synthetic.COSTS["torch-cpu"]}, extras=False))
+    text = readme.block([run], tmp_path / "docs", tmp_path)
+    rows = [line for line in text.splitlines() if re.match(r"\| 784-\d+-10 ", line)]
+    assert len(rows) == readme.TABLE_ROWS and "x)" not in text and "nan" not in text
