@@ -20,13 +20,14 @@ REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
 
-.PHONY: help install test report bench bench-full check-perf baseline gate-proof drill gpu-check gpu-dry twins-diff lint clean
+.PHONY: help install test report docs bench bench-full check-perf baseline gate-proof drill gpu-check gpu-dry twins-diff lint clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
 	@echo "targets:"
 	@echo "  report      quick benchmark sweep (~3 min on 2 cores) + report in $(REPORT_DIR)/"
 	@echo "  test        the tests, plus a smoke pass over every benchmark"
+	@echo "  docs        docs/ (REPORT.md, index.html, figures) and README's results from results/reference/"
 	@echo "  bench       the quick sweep alone; JSON in results/runs/"
 	@echo "  bench-full  the whole grid (~30 min on 2 cores)"
 	@echo "  check-perf  quick sweep compared with gate/baseline.json; fails on a regression"
@@ -56,6 +57,11 @@ test: $(STAMP)
 report: $(STAMP)
 	@status=0; $(PY) -m pytest --benchmark-only --benchmark-columns=median,iqr,rounds || status=$$?; \
 	$(PY) -m reports --out $(REPORT_DIR) && exit $$status
+
+# The committed report: docs/ and the README's first-screen block, rendered from the runs in
+# results/reference/ (reports/readme.py; same runs, same bytes). Runs nothing timed.
+docs: $(STAMP)
+	$(PY) -m reports.readme
 
 bench: $(STAMP)
 	$(PY) -m pytest --benchmark-only --benchmark-columns=median,iqr,rounds
