@@ -14,9 +14,10 @@ Profiles (``--profile NAME`` or ``BENCH_PROFILE=NAME``):
 * ``gpu-dry`` the same axes at tiny sizes: what ``gpu_run.py --dry`` runs on a CPU.
 
 The step-only variants (``torch-cpu-compile``, ``torch-cuda-compile``, ``torch-cuda-graphs``)
-pay a compile (~5-15 s here) per (size, dtype, batch, threads), so they run a grid of their
-own (``variant_step_sizes``): smoke one tiny float32 size (one compile), quick the chapter's
-784-100-10 beside 784-16-10 and 784-2048-10, the full profile every width, float32, batch 256.
+pay a compile (4-17 s on this 2-core machine) per (size, dtype, batch, threads), so they run a
+grid of their own (``variant_step_sizes``, float32): smoke one tiny size (one compile), quick
+the chapter's 784-100-10 at 1 and all threads (two compiles, ~30 s), full every width at batch
+256, gpu 784-100-10 and 784-2048-10 at batch 256.
 
 Ids read like ``numpy-h1024-b256-f32-t2`` (one hidden layer of 1024) or
 ``torch-cpu-h256x3-b256-f32-t1`` (three hidden layers of 256).
