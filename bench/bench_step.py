@@ -32,8 +32,9 @@ def test_step(benchmark, round_budget, open_runner, record, step_case):
     b = REGISTRY[name]
     gemm_s = None if benchmark.disabled else gemm_seconds(b.lib, case.layer_sizes, case.batch,
                                                           case.dtype, b.device)
+    one_off = runner.extra_info() if hasattr(runner, "extra_info") else {}  # compiled variants
     record(group="step", backend=name, case=case, flops=step_flops(case.layer_sizes, case.batch),
-           peak=runner.peak_memory(), gemm_s=gemm_s, **probed)
+           peak=runner.peak_memory(), gemm_s=gemm_s, **probed, **one_off)
 
 
 def test_forward(benchmark, round_budget, open_runner, record, forward_case):

@@ -27,9 +27,11 @@ def _selected(config, name):
     return chosen is None or name in chosen
 
 
-def _single_process_backends(config):
-    # accelerators first: a sweep cut short by its time limit keeps the card's rows
-    chosen = [b for b in REGISTRY.values() if not b.parallel and _selected(config, b.name)]
+def _single_process_backends(config, step_only=False):
+    """Accelerators first (a sweep cut short by its time limit keeps the card's rows);
+    ``step_only``: the step-only variants alone, else every other single-process backend."""
+    chosen = [b for b in REGISTRY.values() if not b.parallel and _selected(config, b.name)
+              and b.step_only == step_only]
     return sorted(chosen, key=lambda b: b.device == "cpu")
 
 
@@ -40,14 +42,17 @@ def _threads_for(backend, prof):
 
 def batches_for(backend, prof):
     # the CPU backends may stop at smaller batches than the accelerator's (the gpu profile)
+    if backend.step_only:
+        return prof.variant_batches
     return prof.cpu_batches if backend.device == "cpu" and prof.cpu_batches else prof.batches
 
 
-def step_cases(config, sizes_of):
-    """``sizes_of(profile)`` gives ``[(layer_sizes, dtypes)]``."""
+def step_cases(config, sizes_of, step_only=False):
+    """``sizes_of(profile)`` gives ``[(layer_sizes, dtypes)]``; ``step_only``: the grid of the
+    step-only variants (``grid.variant_step_sizes``)."""
     prof = twins(config).profile
     out = []
-    for b in _single_process_backends(config):
+    for b in _single_process_backends(config, step_only):
         for sizes, dtypes in sizes_of(prof):
             for batch in batches_for(b, prof):
                 for dtype in dtypes:
@@ -103,7 +108,8 @@ def parametrize(metafunc):
     if TWINS not in config.stash:
         return
     makers = {
-        "step_case": lambda: step_cases(config, grid.step_sizes),
+        "step_case": lambda: (step_cases(config, grid.step_sizes)
+                              + step_cases(config, grid.variant_step_sizes, step_only=True)),
         "forward_case": lambda: step_cases(
             config, lambda p: [((grid.N_IN, h, grid.N_OUT), p.dtypes) for h in p.forward_widths]),
         "parallel_case": lambda: parallel_cases(config),

@@ -13,6 +13,12 @@ Profiles (``--profile NAME`` or ``BENCH_PROFILE=NAME``):
              sized for ~4 minutes on one H100 and 16 cores (``bench.gpu_plan.estimate``).
 * ``gpu-dry`` the same axes at tiny sizes: what ``gpu_run.py --dry`` runs on a CPU.
 
+The step-only variants (``torch-cpu-compile``, ``torch-cuda-compile``, ``torch-cuda-graphs``)
+pay a compile (4-17 s on this 2-core machine) per (size, dtype, batch, threads), so they run a
+grid of their own (``variant_step_sizes``, float32): smoke one tiny size (one compile), quick
+the chapter's 784-100-10 at 1 and all threads (two compiles, ~30 s), full every width at batch
+256, gpu 784-100-10 and 784-2048-10 at batch 256.
+
 Ids read like ``numpy-h1024-b256-f32-t2`` (one hidden layer of 1024) or
 ``torch-cpu-h256x3-b256-f32-t1`` (three hidden layers of 256).
 """
@@ -27,6 +33,7 @@ N_IN, N_OUT = 784, 10  # MNIST-shaped
 EPOCH_SAMPLES = 60_000
 EPOCH_HIDDEN, EPOCH_BATCH = 100, 100  # the chapter's 784-100-10 at batch 100
 ACTIVATION_ELEMENTS = 2**24  # 64 MiB in float32: far beyond the caches
+QUICK_VARIANT_WIDTHS = (100,)  # the chapter's 784-100-10 (79,510 params)
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class Profile:
     max_time: float  # pytest-benchmark seconds per benchmark (after calibration)
     min_rounds: int
     cpu_batches: tuple | None = None  # batches of the CPU backends where not ``batches``
+    variant_widths: tuple = ()  # 784-H-10 sizes of the step-only (compiled) variants
+    variant_batches: tuple = (256,)  # their batches, float32 only
 
 
 def _threads():
@@ -65,7 +74,7 @@ def profile(name: str) -> Profile:
                        dtypes=("float32", "float64"), threads=(1,), forward_widths=(16,),
                        parallel_widths=(16,), world_sizes=(1, 2), epoch_samples=500,
                        epoch_dtypes=("float32",), activation_elements=2**10, max_time=0.0,
-                       min_rounds=1)
+                       min_rounds=1, variant_widths=(16,), variant_batches=(8,))
     if name == "quick":
         return Profile("quick", widths=(16, 100, 512, 2048, 4096), depths=(1, 2, 4),
                        depth_width=256, depth_dtypes=("float32",), batches=(256,),
@@ -73,7 +82,7 @@ def profile(name: str) -> Profile:
                        forward_widths=(100, 2048), parallel_widths=(2048,),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
-                       max_time=1.0, min_rounds=5)
+                       max_time=1.0, min_rounds=5, variant_widths=QUICK_VARIANT_WIDTHS)
     if name == "full":
         return Profile("full", widths=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192),
                        depths=(1, 2, 3, 4, 6), depth_width=512,
@@ -82,7 +91,8 @@ def profile(name: str) -> Profile:
                        forward_widths=(16, 128, 1024, 8192), parallel_widths=(256, 2048),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32", "float64"),
-                       activation_elements=ACTIVATION_ELEMENTS, max_time=1.0, min_rounds=7)
+                       activation_elements=ACTIVATION_ELEMENTS, max_time=1.0, min_rounds=7,
+                       variant_widths=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192))
     if name == "gpu":
         return Profile("gpu", widths=(16, 100, 512, 2048, 4096, 8192, 16384),
                        depths=(2, 4, 8), depth_width=2048,
@@ -91,14 +101,16 @@ def profile(name: str) -> Profile:
                        forward_widths=(100, 2048, 16384), parallel_widths=(2048,),
                        world_sizes=(1,), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
-                       max_time=0.25, min_rounds=5, cpu_batches=(256,))
+                       max_time=0.25, min_rounds=5, cpu_batches=(256,),
+                       variant_widths=(100, 2048), variant_batches=(256,))
     if name == "gpu-dry":
         return Profile("gpu-dry", widths=(16, 64), depths=(2,), depth_width=32,
                        depth_dtypes=("float32", "float64"), batches=(8, 32),
                        dtypes=("float32", "float64"), threads=(1,), forward_widths=(16,),
                        parallel_widths=(16,), world_sizes=(1,), epoch_samples=500,
                        epoch_dtypes=("float32",), activation_elements=2**10, max_time=0.0,
-                       min_rounds=2, cpu_batches=(8,))
+                       min_rounds=2, cpu_batches=(8,), variant_widths=(16,),
+                       variant_batches=(8,))
     raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
 
 
@@ -128,3 +140,8 @@ def step_sizes(p: Profile):
         if all(deep != s for s, _ in sizes):
             sizes.append((deep, p.depth_dtypes))
     return sizes
+
+
+def variant_step_sizes(p: Profile):
+    """``[(layer_sizes, dtypes)]`` of the step-only variants: 784-H-10, float32."""
+    return [((N_IN, h, N_OUT), ("float32",)) for h in p.variant_widths]

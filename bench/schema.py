@@ -58,7 +58,9 @@ seconds of the step's own matrix products timed alone, same library and layouts,
 ``n_samples`` and ``data`` ("epoch": epoch size and "synthetic" or "mnist"); ``probe_data``
 and ``relative`` (single-process "step", "forward" and "activation": the seconds of the
 untimed probe run before each timed round, aligned with ``stats.data``, and the median of
-round / probe; ``bench/probe.py``).
+round / probe; ``bench/probe.py``); ``ONE_OFF_KEYS`` (compiled / captured variants: compile or
+capture seconds, paired eager and variant step medians, ``break_even_steps`` = one_off_s /
+(eager_step_s - variant_step_s) or null if not faster; ``bench/backends/variants.py``).
 
 ``machine_info["mlp_twins"]`` (once per run, ``MACHINE_KEYS``; ``bench/environment.py``)
     ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cores``,
@@ -93,7 +95,9 @@ RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", 
                "world_size", "batch", "layer_sizes", "n_params", "flops", "bytes",
                "samples_per_s", "peak_mem_bytes", "pipeline", "input_s", "activation",
                "variant", "busy_other", "disturbance", "disturbed", "reruns")
-OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative")
+ONE_OFF_KEYS = ("one_off_s", "one_off_kind", "one_off_cache_hit", "eager_step_s",
+                "variant_step_s", "break_even_steps")
+OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative", *ONE_OFF_KEYS)
 MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cores", "blas",
                 "torch_config", "torch_blas", "gpu", "tf32", "float32_matmul_precision",
                 "calibration")

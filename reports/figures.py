@@ -21,6 +21,9 @@ from bench.schema import CHAPTER_LAYER_SIZES, CHAPTER_N_PARAMS
 from .activation_figure import fig_activations
 from .analysis import REFERENCE, human, select
 from .bars import fig_epoch, fig_scaling
+from .compiled import STEM as COMPILED_STEM
+from .compiled import TITLE as COMPILED_TITLE
+from .compiled import fig_variants
 from .style import Skip, color
 
 RUN_STYLES = ("-", "--", "-.", ":")
@@ -266,7 +269,8 @@ def plan(table, fits, crossovers, slices) -> list:
              lambda: fig_epoch(table)),
             ("fig5_scaling", "Thread and process scaling", True,
              lambda: fig_scaling(table, slices)),
-            ("fig6_activations", "Activations and their derivatives", False, fig_activations)]
+            ("fig6_activations", "Activations and their derivatives", False, fig_activations),
+            (COMPILED_STEM, COMPILED_TITLE, False, lambda: fig_variants(table))]
 
 
 def draw_all(table, fits, crossovers, slices, out_dir: Path) -> list[Drawn]:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from bench.schema import CHAPTER_N_PARAMS
 
+from . import compiled
 from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human
 from .quality import quality_section
 
@@ -278,6 +279,7 @@ def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) ->
     chapter_md = chapter_md.strip()  # the chapter's section may bring its own heading
     out += ([] if chapter_md.startswith("## ") else ["## From the chapter", ""]) + [chapter_md, ""]
     out += figure_block(by_stem["fig6_activations"])
+    out += compiled.section(runs, by_stem.get(compiled.STEM))
     out += ["## Measurement quality", ""] + quality_section(table, runs)
     out += ["## What is missing", ""] + missing_section(runs)
     out += ["Every benchmark, with GFLOP/s, efficiency and speedup: `results.csv`; the fits: "

@@ -53,10 +53,12 @@ class Backend:
     unavailable: Callable[[], str | None] = lambda: None  # reason it cannot run here
     variant: str | None = None
     parallel: bool = False  # world_size > 1 meaningful
+    step_only: bool = False  # times the training step only (the compiled / captured variants)
 
 
 _MODULES = ["bench.backends.numpy_backend", "bench.backends.torch_backend",
-            "bench.backends.parallel_backend"]
+            "bench.backends.parallel_backend", "bench.backends.compile_backend",
+            "bench.backends.graphs_backend"]
 REGISTRY: dict = {}
 
 
