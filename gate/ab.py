@@ -21,7 +21,9 @@ job, as asv's ``continuous`` does:
    an even count), so one slow head run alone cannot make a suspect. A suspect also needs
    the one-sided Mann-Whitney U test (``p < ALPHA``).
 5. Suspects and disturbed rows are confirmed by re-running just them, one more A B pair
-   with twice the time, against the baseline of all base runs (``gate/verdict.py`` merges).
+   with twice the time, against the same baseline (``gate/verdict.py`` merges); the base's
+   re-run is the control: where it is flagged too, the machine moved, not the code, and
+   the re-run confirms nothing (the row stays unjudged; a second re-run may judge it).
 
 Rows the head has and the base lacks are listed as new, not judged. The default selection
 (``DEFAULT_PYTEST_ARGS``) fits a CI job: the single-thread float32 training steps of NumPy
@@ -67,8 +69,11 @@ def _interrupt(signum, frame):
 
 @contextlib.contextmanager
 def signals_as_interrupt():
-    """SIGTERM and SIGHUP end the A/B like Ctrl-C: through the ``finally`` blocks."""
-    old = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    """SIGINT, SIGTERM and SIGHUP end the A/B through the ``finally`` blocks, as Ctrl-C
+    does; SIGINT too where the process inherited it ignored (a job started with ``&`` from
+    a script), so that an interrupt always removes the worktree instead of being lost."""
+    old = {s: signal.signal(s, _interrupt)
+           for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
@@ -141,6 +146,20 @@ def judge(base_runs: list, head_runs: list) -> tuple[dict, list, str]:
     return baseline, rows + unbased_rows(base_runs, head_runs, baseline, mode), mode
 
 
+def confirmations(baseline: dict, base, head, mode: str) -> dict:
+    """``{name: row}`` of a re-run pair, for ``verdict.merge_rerun``: the head's re-run
+    against the baseline, where a row the base's own re-run also flags (the machine moved,
+    not the code: an A/A "suspect") does not confirm a suspect."""
+    control = {r["name"]: r for r in cmp.compare(baseline, base, mode)}
+    again = {r["name"]: r for r in cmp.compare(baseline, head, mode)}
+    for name, row in again.items():
+        if row["verdict"] == "suspect" and control[name]["verdict"] in ("suspect",
+                                                                        "disturbed"):
+            row["verdict"] = "disturbed"  # unjudged: the base moved alike, or was disturbed
+            row["reason"] = f"the base's re-run moved too ({control[name]['verdict']})"
+    return again
+
+
 def ratios(base_runs: list, head_runs: list) -> dict:
     """``{case: [base, head]}``: median over each side's runs of torch / NumPy time."""
     per = [[cmp.backend_ratios(r) for r in runs] for runs in (base_runs, head_runs)]
@@ -172,7 +191,7 @@ class AB:
             base, head = self.pair()
             self.base_runs.append(base)
             self.head_runs.append(head)
-        _, rows, mode = judge(self.base_runs, self.head_runs)
+        baseline, rows, mode = judge(self.base_runs, self.head_runs)
         for _ in range(verdict.RERUN_PASSES):
             todo = verdict.needs_rerun(rows)
             if not todo:
@@ -181,9 +200,7 @@ class AB:
             print(f"\ngate: {len(todo)} suspect or disturbed row(s); re-running only those "
                   "as one more A/B pair", flush=True)
             base, head = self.pair([f"--benchmark-max-time={self.rerun_time()}", *ids])
-            baseline = make_baseline([clean(r) for r in [*self.base_runs, base]])
-            again = cmp.compare(baseline, head, mode)
-            verdict.merge_rerun(rows, {r["name"]: r for r in again})
+            verdict.merge_rerun(rows, confirmations(baseline, base, head, mode))
         return rows, mode
 
     def rerun_time(self) -> str:
