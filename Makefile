@@ -19,8 +19,15 @@ STAMP      := $(VENV)/.installed
 REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
+# make check-perf BASE=REF: same-machine A/B of this checkout against REF (gate/ab.py);
+# GATE_FORMAT=markdown prints only the Markdown summary on stdout, GATE_KEEP=DIR keeps the
+# runs' JSON, AB_ARGS replaces the default selection (e.g. AB_ARGS="--profile quick").
+BASE       ?=
+GATE_FORMAT ?= text
+GATE_KEEP  ?=
+AB_ARGS    ?=
 
-.PHONY: help install test report docs bench bench-full check-perf baseline gate-proof drill gpu-check gpu-dry twins-diff lint clean
+.PHONY: help install test report docs bench bench-full check-perf baseline gate-proof drill gpu-check gpu-dry twins-diff lint torch-spec clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
@@ -31,6 +38,7 @@ help:
 	@echo "  bench       the quick sweep alone; JSON in results/runs/"
 	@echo "  bench-full  the whole grid (~30 min on 2 cores)"
 	@echo "  check-perf  quick sweep compared with gate/baseline.json; fails on a regression"
+	@echo "              BASE=REF: this checkout against REF, interleaved on this machine"
 	@echo "  baseline    rewrite gate/baseline.json from $(BASELINE_REPEATS) runs of the current code"
 	@echo "  gate-proof  the gate on real timings: passes unchanged code, catches 1.5x and 1.2x"
 	@echo "  drill       a CPU hog during a short sweep: the rows it overlapped are flagged"
@@ -69,15 +77,21 @@ bench: $(STAMP)
 bench-full: $(STAMP)
 	$(PY) -m pytest --benchmark-only --profile full --benchmark-columns=median,iqr,rounds
 
+ifeq ($(strip $(BASE)),)
 check-perf: $(STAMP)
 	$(PY) -m gate check
+else
+check-perf: $(STAMP)
+	@$(PY) -m gate ab --base "$(BASE)" --format $(GATE_FORMAT) \
+		$(if $(GATE_KEEP),--keep "$(GATE_KEEP)") $(if $(AB_ARGS),-- $(AB_ARGS))
+endif
 
 baseline: $(STAMP)
 	$(PY) -m gate baseline --repeats $(BASELINE_REPEATS)
 
 # The gate's end-to-end proof on real timings (opt-in: timed tests flake on shared machines)
 gate-proof: $(STAMP)
-	$(PY) -m pytest tests/test_gate.py -m timing -v
+	$(PY) -m pytest tests/test_gate.py tests/test_gate_ab.py -m timing -v
 
 # The disturbance drill on real timings (opt-in; run it on an otherwise quiet machine)
 drill: $(STAMP)
@@ -95,8 +109,14 @@ gpu-dry: $(STAMP)
 twins-diff: $(STAMP)
 	$(PY) -m tests.twins_diff
 
+# ruff, and actionlint on .github/workflows/ (the binary comes with the dev extra)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/actionlint
+
+# the torch requirement in force (the CI workflow keys its venv cache by it)
+torch-spec:
+	@echo '$(TORCH_SPEC)'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis reports/out

@@ -1,6 +1,7 @@
 """The performance gate's command line.
 
     python -m gate check [--baseline gate/baseline.json] [--run RUN.json] [--allow-missing]
+    python -m gate ab --base REF [--pairs 3] [-- PYTEST ARGS]   # same-machine A/B (gate/ab.py)
     python -m gate baseline [--repeats 4] [--out gate/baseline.json] [-- PYTEST ARGS]
     python -m gate baseline --runs RUN.json RUN.json ...   # from saved runs
 
@@ -10,14 +11,15 @@ suspects and the rows measured on a disturbed machine, with longer timing, print
 exits 1 if a regression is confirmed or evidence is missing (``gate/verdict.py``), 0 if not,
 2 on bad input (one line naming the file and the field). ``baseline`` runs the benchmarks
 ``--repeats`` times on unchanged code and writes medians, raw samples and per-benchmark
-noise thresholds.
+noise thresholds. ``ab`` runs this checkout and REF interleaved on this machine and judges
+one against the other (``gate/ab.py``). ``--format markdown`` (check, ab) prints only the
+verdict, the rows beyond noise and the torch/NumPy ratios on stdout, as Markdown
+(``gate/markdown.py``); everything else goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,41 +29,15 @@ from bench import runfile
 from bench.runfile import Run
 from bench.schema import RESULTS_DIR
 
+from . import ab as abm
 from . import compare as cmp
-from . import verdict
+from . import markdown, verdict
 from .baseline import make_baseline
+from .runner import GateError, load_run, run_benchmarks, stdout_to_stderr
 
 DEFAULT_BASELINE = Path(__file__).with_name("baseline.json")
 DEFAULT_PYTEST_ARGS = ["--profile", "quick"]
 RERUN_MAX_TIME = "2.0"  # suspects are re-run with twice the profile's time
-
-
-class GateError(Exception):
-    pass
-
-
-def load_run(path) -> Run:
-    """A run the gate can compare: valid, of this schema version, with a calibration."""
-    run = runfile.load(path)
-    runfile.check_versions([run])
-    run.calibration()
-    return run
-
-
-def run_benchmarks(pytest_args, out_json, quiet=True) -> Run:
-    """Run ``pytest --benchmark-only`` with ``pytest_args``; return the run it wrote."""
-    cmd = [sys.executable, "-m", "pytest", "--benchmark-only", "-p", "no:cacheprovider",
-           "--benchmark-columns=median,iqr,rounds", f"--benchmark-json={out_json}",
-           *(["-q"] if quiet else []), *pytest_args]
-    print("gate: running", " ".join(cmd[2:]), flush=True)
-    proc = subprocess.run(cmd, env=os.environ.copy())
-    if not Path(out_json).exists():
-        raise GateError(f"the benchmark run wrote no JSON (pytest exit {proc.returncode})")
-    return load_run(out_json)
-
-
-UNITS = {"relative": ("x probe", 1.0), "absolute": ("ms", 1e3),
-         "normalised": ("GFLOP-eq", 1.0)}  # time x calibrated rate
 
 
 def fmt(row) -> str:
@@ -69,9 +45,7 @@ def fmt(row) -> str:
     if row["verdict"] in cmp.UNMEASURED:
         return (f"{row['name']:<58} {'':>10} {'':>10} {'':>8} {'':>6}  {'':<8}  "
                 f"{row['verdict'].upper()}{why}")
-    unit, scale = UNITS[row["mode"]]
-    if row["kind"] == "aggregate":
-        unit, scale = "geomean", 1.0  # baseline = 1
+    unit, scale = markdown.unit(row)
     return (f"{row['name']:<58} {row['base'] * scale:>10.4g} {row['now'] * scale:>10.4g} "
             f"{row['change']:>+8.1%} {row['threshold']:>6.1%}  {unit:<8}  "
             f"{row['verdict'].upper()}{why}")
@@ -109,19 +83,27 @@ def confirm_suspects(rows, baseline: dict, mode: str, pytest_args, rerun_json: P
         verdict.merge_rerun(rows, {r["name"]: r for r in cmp.compare(baseline, rerun, mode)})
 
 
-def print_ratios(run: Run) -> None:
-    ratios = cmp.backend_ratios(run)
+def print_ratios(ratios: dict, columns: list) -> None:
     if ratios:
         print("\ngate: within-run ratios (torch time / numpy time), machine-independent:")
-        for name, ratio in sorted(ratios.items()):
-            print(f"  {name:<58} {ratio:6.2f}x")
+        print(f"  {'case':<58} " + " ".join(f"{c:>7}" for c in columns))
+        for name, values in sorted(ratios.items()):
+            print(f"  {name:<58} " + " ".join(f"{v:6.2f}x" if v is not None else f"{'':>7}"
+                                               for v in values))
 
 
-def exit_status(rows, run: Run, allow_missing: bool = False) -> int:
-    """1 if a regression is confirmed (or a suspect stands unconfirmed, without re-run), the
-    run is incomplete, or evidence is missing or disturbed (``gate/verdict.py``)."""
-    code, lines = verdict.decide(rows, run, allow_missing)
-    print("\n".join(["", *lines]))
+def report(rows, run: Run, mode: str, args, ratios: dict, columns: list, context=()) -> int:
+    """Print the verdict (text: table, ratios, reasons; markdown: ``gate/markdown.py``) and
+    return the exit status: 1 if a regression is confirmed (or a suspect stands
+    unconfirmed, without re-run), the run is incomplete, or evidence is missing or
+    disturbed (``gate/verdict.py``), else 0."""
+    code, lines = verdict.decide(rows, run, args.allow_missing)
+    if args.format == "markdown":
+        print(markdown.render(code, lines, rows, ratios, columns, context), end="")
+        return code
+    print_table(rows, mode)
+    print_ratios(ratios, columns)
+    print("\n".join(["", *context, *lines]))
     return code
 
 
@@ -134,7 +116,7 @@ def writable(path, what: str) -> None:
 def check(args) -> int:
     writable(args.save, "--save")
     baseline = runfile.load_baseline(args.baseline)
-    with tempfile.TemporaryDirectory() as tmp:
+    with stdout_to_stderr(args.format == "markdown"), tempfile.TemporaryDirectory() as tmp:
         run = load_run(args.run) if args.run else run_benchmarks(
             baseline["pytest_args"] + args.pytest_args, Path(args.save or Path(tmp, "now.json")))
         mode = args.mode or cmp.choose_mode(baseline, run)
@@ -142,9 +124,30 @@ def check(args) -> int:
         rows = cmp.compare(baseline, run, mode)
         if not args.no_rerun:
             confirm_suspects(rows, baseline, mode, args.pytest_args, Path(tmp, "rerun.json"))
-    print_table(rows, mode)
-    print_ratios(run)
-    return exit_status(rows, run, args.allow_missing)
+    context = [f"`gate check`: this run against `{Path(args.baseline).name}` "
+               f"({baseline['runs']} runs of unchanged code); rows without a probe: {mode}"]
+    ratios = {k: [v] for k, v in cmp.backend_ratios(run).items()}
+    return report(rows, run, mode, args, ratios, ["now"], context)
+
+
+def ab(args) -> int:
+    """Same-machine A/B of this checkout against ``--base`` (``gate/ab.py``)."""
+    if args.pairs < 2:
+        raise GateError("--pairs must be at least 2: the base's noise needs two runs")
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+    repo = abm.repo_root()
+    pytest_args = args.pytest_args or abm.DEFAULT_PYTEST_ARGS
+    with stdout_to_stderr(args.format == "markdown"), abm.signals_as_interrupt(), \
+            tempfile.TemporaryDirectory() as tmp, abm.base_worktree(repo, args.base) as (tree, sha):
+        job = abm.AB(repo, tree, pytest_args, Path(args.keep or tmp))
+        rows, mode = job.run(args.pairs)
+    head = next((r for r in job.head_runs if r.incomplete()), job.head_runs[-1])
+    context = [f"`gate ab`: this checkout (head) against `{args.base}` ({sha[:10]}), "
+               f"{args.pairs} interleaved pairs on one machine ({head.label}); thresholds "
+               f"from the base's own spread; rows without a probe: {mode}"]
+    ratios = abm.ratios(job.base_runs, job.head_runs)
+    return report(rows, head, mode, args, ratios, ["base", "head"], context)
 
 
 def baseline(args) -> int:
@@ -227,14 +230,33 @@ def main(argv=None) -> int:
     b.add_argument("--keep", default=RESULTS_DIR, help="folder for the runs' JSON (%(default)s)")
     b.add_argument("--runs", nargs="+", metavar="RUN.json",
                    help="build from these saved runs of unchanged code instead of running")
-    for p in (b, c):
-        p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    a = sub.add_parser("ab", help="this checkout against --base REF, interleaved on this "
+                                  "machine (gate/ab.py)")
+    a.add_argument("--base", required=True, metavar="REF",
+                   help="the commit to compare against (a branch, tag, sha, HEAD~1, ...)")
+    a.add_argument("--pairs", type=int, default=abm.DEFAULT_PAIRS,
+                   help="interleaved base/head run pairs (%(default)s; at least 2)")
+    a.add_argument("--keep", metavar="DIR", help="keep the runs' JSON in DIR (default: "
+                                                 "a temporary folder, removed)")
+    a.add_argument("--allow-missing", action="store_true",
+                   help="pass even if rows could not be judged (listed, not judged)")
+    for p in (c, a):
+        p.add_argument("--format", choices=("text", "markdown"), default="text",
+                       help="text (default) or markdown: verdict, rows beyond noise, ratios "
+                            "on stdout (e.g. >> $GITHUB_STEP_SUMMARY), the rest on stderr")
+    for p in (b, c, a):
+        p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after -- "
+                                                      "(ab: they replace its default selection)")
     args = ap.parse_args(argv)
+    commands = {"check": check, "baseline": baseline, "ab": ab}
     try:
-        return check(args) if args.command == "check" else baseline(args)
+        return commands[args.command](args)
     except (GateError, ValueError, OSError) as e:
         print(f"gate: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("gate: interrupted (temporary worktree and files removed)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
