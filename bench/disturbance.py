@@ -33,13 +33,13 @@ from . import cpuload
 from .probe import probe_key
 
 # Thresholds. `python -m bench.noise` measures the evidence's own noise on a quiet machine
-# (it refuses a load average >= 0.5); the thresholds must sit above its maxima. Not yet
-# measured quiet: during this change the shared 2-core machine stayed at load 5-9. Measured
-# there under load 7.6 (28 rows: NumPy and torch-cpu, 1 and 2 threads, widths 16-4096,
-# 0.15 s each): busy_other 0.67-0.84 on every row, disturbance 1.0-35 (torch 2 threads:
-# 8-35x). So BUSY_OTHER_MAX is set well below the disturbed side (a quiet machine's own
-# daemons should stay far under 10%), and DISTURBANCE_MAX above the ~1.0-1.25 that most rows
-# showed even then; PROVISIONAL until `python -m bench.noise` has run on a quiet machine.
+# (it refuses a load average >= 0.5); the thresholds sit above its maxima. Quiet, on this
+# project's 2-core AMD EPYC VM (load 0.39; 28 rows: NumPy and torch-cpu, 1 and 2 threads,
+# widths 16-4096, 0.15 s each): busy_other 0-0.037 (a stray daemon tick is 1/30 of a
+# 0.15 s window on 2 cores), disturbance 0.990-1.123. Busy (load 7.6, same rows):
+# busy_other 0.67-0.84 on every row, disturbance 1.0-35 (torch at 2 threads 8-35x). So
+# BUSY_OTHER_MAX = 0.10 sits 2.7x above the quiet maximum and far below the busy side, and
+# DISTURBANCE_MAX = 1.5 four times the quiet excess (0.123) above 1.
 BUSY_OTHER_MAX = 0.10
 DISTURBANCE_MAX = 1.5
 MAX_RERUNS = 2  # re-measurements of one benchmark
