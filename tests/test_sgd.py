@@ -10,7 +10,7 @@ import torch
 import impl_torch
 from impl_numpy import SGD
 
-SGD_RTOL = 1e-12  # float64, a few update steps on the same gradients
+SGD_RTOL = 2e-13  # float64, 5 update steps on the same gradients; measured 2.8e-14 (elementwise)
 
 CONFIGS = {
     "plain": {},
