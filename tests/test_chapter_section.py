@@ -32,8 +32,8 @@ def _links(text):
 
 def test_section_heading_and_figures(built):
     """The PNGs decode, have the figure's shape (6 x 4 in at 110 dpi, cropped tight: measured
-    431 x 585 and 431 x 600) and
-    are not blank; what they plot is checked below, on the figures themselves."""
+    431 x 585 and 431 x 600) and are not blank; what they plot is checked below, on the
+    figures themselves."""
     _, out_dir, text = built
     assert text.startswith("## From the chapter\n")
     for name in ("linreg.png", "parity.png"):
