@@ -19,8 +19,10 @@ STAMP      := $(VENV)/.installed
 REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
+MUTATION_PER_MODULE ?= 30
+MUTATION_MODULES ?= *
 
-.PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check twins-diff lint clean
+.PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check twins-diff mutation lint clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
@@ -34,6 +36,8 @@ help:
 	@echo "  gate-proof  the gate on real timings: passes unchanged code, catches 1.5x and 1.2x"
 	@echo "  gpu-check   CUDA tests + quick sweep with CUDA + report, all in $(GPU_OUT)/"
 	@echo "  twins-diff  lines removed/added/shared between impl_numpy/F and impl_torch/F"
+	@echo "  mutation    mutation score of the measured modules, $(MUTATION_PER_MODULE) mutants each"
+	@echo "              (~20 min on 2 cores; MUTATION_PER_MODULE=0 for all, MUTATION_MODULES='gate.*')"
 	@echo "  lint clean install"
 
 $(STAMP): pyproject.toml Makefile
@@ -78,8 +82,17 @@ gpu-check: $(STAMP)
 twins-diff: $(STAMP)
 	$(PY) -m tests.twins_diff
 
+# Not part of make test. mutmut comes from the "mutation" extra; results stay in mutants/
+# (a second run only judges what changed). See tests/mutation.py.
+$(VENV)/.mutmut: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,mutation]"
+	@touch $@
+
+mutation: $(VENV)/.mutmut
+	$(PY) -m tests.mutation --per-module $(MUTATION_PER_MODULE) --modules '$(MUTATION_MODULES)'
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis reports/out
+	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis reports/out mutants
