@@ -4,6 +4,7 @@
     python -m tests.mutation --per-module 0     # every mutant (~2,500: hours on 2 cores)
     python -m tests.mutation --modules 'gate.*' --per-module 100
     python -m tests.mutation --report           # the score of what mutants/ holds, no run
+    python -m tests.mutation --survivors        # judge the survivors again, after new tests
 
 mutmut (``[tool.mutmut]`` in pyproject.toml: which modules, which tests) writes every mutant
 into ``mutants/``, records once which tests reach each function, then runs only those tests
@@ -20,6 +21,7 @@ import argparse
 import ast
 import difflib
 import fnmatch
+import functools
 import json
 import subprocess
 import sys
@@ -59,17 +61,29 @@ def chosen(per_module: int, modules: str) -> dict:
             if fnmatch.fnmatch(m, modules)}
 
 
+@functools.cache
+def functions(module: str) -> dict:
+    """``{name: source lines}`` of every function in the mutated copy of ``module``, each
+    renamed ``f`` so that a mutant and its original differ only where mutmut changed it."""
+    path = (MUTANTS / Path(*module.split("."))).with_suffix(".py")
+    if not path.exists():  # a package's __init__.py
+        path = path.with_suffix("") / "__init__.py"
+    source = path.read_text()
+    lines = source.splitlines()
+    return {n.name: [line.replace(n.name, "f", 1) if i == 0 else line for i, line in
+                     enumerate(lines[n.lineno - 1:n.end_lineno])]
+            for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
 def mutant_diff(name: str) -> list:
     """The lines a mutant changes, from its function and the original in ``mutants/``."""
     module, func = name.rsplit(".", 1)
-    source = (MUTANTS / Path(*module.split("."))).with_suffix(".py").read_text()
-    defs = {n.name: ast.get_source_segment(source, n) for n in ast.walk(ast.parse(source))
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    defs = functions(module)
     orig = defs.get(func.rsplit("__mutmut_", 1)[0] + "__mutmut_orig")
     if orig is None or func not in defs:
         return ["(source not found)"]
-    body = [line for line in difflib.unified_diff(orig.splitlines()[1:],
-                                                   defs[func].splitlines()[1:], lineterm="")
+    body = [line for line in difflib.unified_diff(orig, defs[func], lineterm="")
             if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     return [line[0] + " " + line[1:].strip() for line in body]
 
@@ -110,13 +124,16 @@ def main(argv=None) -> int:
                     help="only modules matching this, e.g. 'impl_numpy.*' (default: all)")
     ap.add_argument("--jobs", type=int, default=2, help="mutants run at once (%(default)s)")
     ap.add_argument("--report", action="store_true", help="print the score, run nothing")
+    ap.add_argument("--survivors", action="store_true",
+                    help="judge the sample's survivors again (after adding tests)")
     args = ap.parse_args(argv)
     if not args.report:
         if not metas() and mutmut("run", "--max-children", str(args.jobs), BOOTSTRAP):
             return 1
         picked = chosen(args.per_module, args.modules)
         codes = metas()
-        todo = [n for m, names in picked.items() for n in names if codes[m][n] is None]
+        again = (None, 0) if args.survivors else (None,)
+        todo = [n for m, names in picked.items() for n in names if codes[m][n] in again]
         print(f"mutation: {sum(map(len, picked.values()))} mutants sampled from "
               f"{len(picked)} modules, {len(todo)} not judged yet", flush=True)
         if todo and mutmut("run", "--max-children", str(args.jobs), *todo):
