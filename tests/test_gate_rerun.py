@@ -158,3 +158,15 @@ def test_a_row_exactly_at_its_threshold_passes_and_one_ulp_above_fails():
 
 def _row(rows, name):
     return next(r for r in rows if r["name"] == name)
+
+
+def test_aggregates_of_probed_rows_compare_relative_times():
+    runs = [steps_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i, probe=0.0025)
+            for i, d in enumerate([0.0, 0.2, -0.1])]
+    bl = make_baseline(runs)
+    bl["aggregates"] = {"both": {"members": sorted(bl["benchmarks"]),
+                                 "threshold": {"relative": 0.1, "absolute": 0.3}}}
+    now = steps_run({k: 1.4 * v for k, v in BASE.items()}, seed=7, probe=0.0025 * 1.4)
+    agg = _row(cmp.compare(bl, now), "both")
+    assert agg["mode"] == "relative" and agg["threshold"] == 0.1
+    assert agg["verdict"] == "ok" and abs(agg["change"]) < 0.05  # the drift cancelled

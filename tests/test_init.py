@@ -87,6 +87,10 @@ def test_pinned_draws_for_one_seed():
         np.testing.assert_allclose(got, want, rtol=PIN_RTOL, err_msg=name)
 
 
+def test_default_dtype_is_float32():
+    assert {p.dtype for p in init_params([3, 2, 2])} == {np.dtype(np.float32)}
+
+
 def test_float32_is_the_float64_draw_rounded():
     for a32, a64 in zip(init_params([30, 20, 5], "float32", 4),
                         init_params([30, 20, 5], "float64", 4)):
