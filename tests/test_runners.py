@@ -17,7 +17,7 @@ import torch
 import impl_numpy
 import impl_torch
 from bench.backends import REGISTRY, Case, load_all
-from bench.backends.numpy_backend import LR, WARMUP
+from bench.backends.numpy_backend import LR, WARMUP, make_batch
 
 from .helpers import assert_params_close
 
@@ -112,3 +112,22 @@ def test_numpy_and_torch_runners_agree_after_the_same_steps():
     finally:
         for r in runners.values():
             r.close()
+
+
+def test_the_batch_has_every_label_and_the_asked_size():
+    X, y = make_batch(Case((3, 4, 5), batch=200, dtype="float32", threads=1))
+    assert X.shape == (200, 3) and X.dtype == np.float32 and sorted(set(y)) == [0, 1, 2, 3, 4]
+    assert make_batch(CASE, n=5)[0].shape == (5, CASE.layer_sizes[0])
+
+
+@pytest.mark.parametrize("name", ["numpy", "torch-cpu"])
+def test_check_looks_at_the_forward_output(name):
+    r = REGISTRY[name].make(CASE)
+    try:
+        r.forward()
+        r.check()
+        r.out = r.out * float("nan")
+        with pytest.raises(AssertionError, match="non-finite output"):
+            r.check()
+    finally:
+        r.close()
