@@ -19,7 +19,7 @@ STAMP      := $(VENV)/.installed
 REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
-MUTATION_PER_MODULE ?= 30
+MUTATION_PER_MODULE ?= 20
 MUTATION_MODULES ?= *
 
 .PHONY: help install test report bench bench-full check-perf baseline gate-proof gpu-check twins-diff mutation lint clean
@@ -37,7 +37,8 @@ help:
 	@echo "  gpu-check   CUDA tests + quick sweep with CUDA + report, all in $(GPU_OUT)/"
 	@echo "  twins-diff  lines removed/added/shared between impl_numpy/F and impl_torch/F"
 	@echo "  mutation    mutation score of the measured modules, $(MUTATION_PER_MODULE) mutants each"
-	@echo "              (~20 min on 2 cores; MUTATION_PER_MODULE=0 for all, MUTATION_MODULES='gate.*')"
+	@echo "              (~15-30 min on 2 cores, first run; MUTATION_PER_MODULE=0: all ~2,500)"
+	@echo "              MUTATION_MODULES='gate.*' for one package; results kept in mutants/"
 	@echo "  lint clean install"
 
 $(STAMP): pyproject.toml Makefile
