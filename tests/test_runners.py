@@ -56,9 +56,7 @@ def oracle(name, params, X, y):
     return model.loss_and_grads(X, y)
 
 
-# torch-ddp is left out: its ranks take ~2.6 s to start, 7 % of make test on its own; its
-# step is one call of DDPTrainer.step, which tests/test_ddp.py checks against the torch twin
-@pytest.fixture(params=["numpy", "torch-cpu", "numpy-mp"])
+@pytest.fixture(params=["numpy", "torch-cpu", "numpy-mp", "torch-ddp"])
 def runner(request):
     name = request.param
     case = PARALLEL_CASE if REGISTRY[name].parallel else CASE
