@@ -19,6 +19,9 @@ STAMP      := $(VENV)/.installed
 REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
+MUTATION_PER_MODULE ?= 20
+MUTATION_MODULES ?= *
+
 # make check-perf BASE=REF: same-machine A/B of this checkout against REF (gate/ab.py);
 # GATE_FORMAT=markdown prints only the Markdown summary on stdout, GATE_KEEP=DIR keeps the
 # runs' JSON, AB_ARGS replaces the default selection (e.g. AB_ARGS="--profile quick").
@@ -27,7 +30,7 @@ GATE_FORMAT ?= text
 GATE_KEEP  ?=
 AB_ARGS    ?=
 
-.PHONY: help install test report docs bench bench-full check-perf baseline gate-proof drill gpu-check gpu-dry twins-diff lint torch-spec clean
+.PHONY: help install test report docs bench bench-full check-perf baseline gate-proof drill gpu-check gpu-dry twins-diff mutation lint torch-spec clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
@@ -45,6 +48,9 @@ help:
 	@echo "  gpu-check   on a GPU machine, no venv: CUDA tests + gpu sweep + report, packed in $(GPU_OUT)/"
 	@echo "  gpu-dry     the same run on this CPU machine, tiny, CUDA skipped ($(GPU_OUT)-dry/)"
 	@echo "  twins-diff  lines removed/added/shared between impl_numpy/F and impl_torch/F"
+	@echo "  mutation    mutation score of the measured modules, $(MUTATION_PER_MODULE) mutants each"
+	@echo "              (~15-30 min on 2 cores, first run; MUTATION_PER_MODULE=0: all ~2,500)"
+	@echo "              MUTATION_MODULES='gate.*' for one package; results kept in mutants/"
 	@echo "  lint clean install"
 
 $(STAMP): pyproject.toml Makefile
@@ -109,6 +115,15 @@ gpu-dry: $(STAMP)
 twins-diff: $(STAMP)
 	$(PY) -m tests.twins_diff
 
+# Not part of make test. mutmut comes from the "mutation" extra; results stay in mutants/
+# (a second run only judges what changed). See tests/mutation.py.
+$(VENV)/.mutmut: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,mutation]"
+	@touch $@
+
+mutation: $(VENV)/.mutmut
+	$(PY) -m tests.mutation --per-module $(MUTATION_PER_MODULE) --modules '$(MUTATION_MODULES)'
+
 # ruff, and actionlint on .github/workflows/ (the binary comes with the dev extra)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -119,4 +134,4 @@ torch-spec:
 	@echo '$(TORCH_SPEC)'
 
 clean:
-	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis reports/out
+	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis reports/out mutants

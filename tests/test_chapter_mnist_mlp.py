@@ -4,6 +4,7 @@ the same accuracy on the same batches, and the command line behaves."""
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -99,7 +100,13 @@ def test_cli_trains_both_twins_on_an_idx_folder(tmp_path, capsys):
     assert mnist_mlp.main(argv) == 0
     out = capsys.readouterr().out
     assert "first 200 train / last 100 test" in out and "float32, 2 epochs" in out
-    assert "numpy" in out and "torch" in out
+    # the numbers printed are the ones the same training computes, epoch by epoch
+    r = mnist_mlp.mnist_parity(tmp_path, n_train=200, n_test=100, epochs=2, dtype="float32")
+    epochs = re.findall(r"^\s+(\d+)  (\d+\.\d\d)%  (\d+\.\d\d)%$", out, re.MULTILINE)
+    assert epochs == [(str(e + 1), f"{100 * r['history']['numpy'][e]:.2f}",
+                       f"{100 * r['history']['torch'][e]:.2f}") for e in range(2)], out
+    final = re.search(r"test accuracy  numpy (\d+\.\d\d)%  torch (\d+\.\d\d)%", out)
+    assert final.groups() == (f"{100 * r['acc_numpy']:.2f}", f"{100 * r['acc_torch']:.2f}"), out
 
 
 @pytest.mark.parametrize("argv, problem", [

@@ -16,7 +16,8 @@ import impl_numpy
 import impl_torch
 from bench.backends import REGISTRY, Case, load_all
 
-from .helpers import TRAIN_RTOL, assert_params_close, problem
+from .helpers import CUDA_TRAIN_RTOL as TRAIN_RTOL
+from .helpers import assert_params_close, problem
 
 pytestmark = [
     pytest.mark.cuda,

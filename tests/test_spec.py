@@ -25,3 +25,10 @@ def test_gemm_shapes_account_for_every_counted_flop(sizes, batch):
     shapes = step_gemm_shapes(sizes, batch)
     assert sum(2 * m * k * n for m, k, n in shapes) == step_flops(sizes, batch)
     assert len(shapes) == 3 * (len(sizes) - 1) - 1
+
+
+def test_make_spec_defaults_are_the_twins_defaults():
+    from core.spec import Spec, make_spec
+
+    assert make_spec([4, 3]) == Spec((4, 3), "relu", "cross_entropy", "float32")
+    assert make_spec((4, 3), "logistic", "mse", "float64").activation == "sigmoid"

@@ -1,0 +1,175 @@
+"""The gate's re-run path and its boundaries, on synthetic runs (no timing).
+
+``python -m gate check`` re-runs only its suspects (``gate.__main__.run_benchmarks``, which
+would start pytest); here that function is replaced by one that returns a prepared synthetic
+run and records what it was asked to run. A suspect slowed in both runs is a confirmed
+"regression" (exit 1); one slowed only in the first is "not confirmed" (exit 0).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import gate.__main__ as gate_cli
+from gate import compare as cmp
+from gate.baseline import make_baseline
+
+from .gate_runs import BASE, sized_run, steps_baseline, steps_doc, steps_run, wrap
+
+SLOWED = {"numpy": 0.020, "torch-cpu": 0.008}  # NumPy 2x slower: far past every threshold
+NUMPY_ROW = "test_step[numpy-h1024-b256-f32-t1]"
+TORCH_ROW = "test_step[torch-cpu-h1024-b256-f32-t1]"
+
+
+@pytest.fixture
+def files(tmp_path):
+    bl = steps_baseline()
+    bl["pytest_args"] = ["--profile", "quick"]
+    (tmp_path / "bl.json").write_text(json.dumps(bl))
+    (tmp_path / "slowed.json").write_text(json.dumps(steps_doc(SLOWED, seed=5)))
+    (tmp_path / "same.json").write_text(json.dumps(steps_doc(BASE, seed=5)))
+    return tmp_path
+
+
+@pytest.fixture
+def rerun(monkeypatch):
+    """Replace the benchmark runner: each call returns ``rerun.result`` and is recorded."""
+    class Fake:
+        def __init__(self):
+            self.result, self.calls = None, []
+
+        def __call__(self, pytest_args, out_json, quiet=True):
+            self.calls.append(list(pytest_args))
+            return self.result
+    fake = Fake()
+    monkeypatch.setattr(gate_cli, "run_benchmarks", fake)
+    return fake
+
+
+def _check(files, run, *extra):
+    return gate_cli.main(["check", "--baseline", str(files / "bl.json"),
+                          "--run", str(files / run), *extra])
+
+
+def _verdict_in_table(out, name):
+    line = next(line for line in out.splitlines() if line.startswith(name + " "))
+    return line.split("  ")[-1].strip()
+
+
+def test_slowed_twice_is_a_confirmed_regression(files, rerun, capsys):
+    rerun.result = steps_run(SLOWED, seed=6)
+    assert _check(files, "slowed.json", "--", "-k", "extra") == 1
+    out = capsys.readouterr().out
+    assert _verdict_in_table(out, NUMPY_ROW) == "REGRESSION"
+    assert _verdict_in_table(out, TORCH_ROW) == "OK"
+    assert "gate: FAIL: 1 regression(s): " + NUMPY_ROW in out
+    # one re-run, of the suspect only, longer, with the baseline's and the user's arguments
+    [args] = rerun.calls
+    assert args == ["--profile", "quick", "-k", "extra",
+                    f"--benchmark-max-time={gate_cli.RERUN_MAX_TIME}",
+                    f"bench/bench_x.py::{NUMPY_ROW}"]
+
+
+def test_slowed_then_unchanged_is_not_confirmed(files, rerun, capsys):
+    rerun.result = steps_run(BASE, seed=6)
+    assert _check(files, "slowed.json") == 0
+    out = capsys.readouterr().out
+    assert _verdict_in_table(out, NUMPY_ROW) == "OK (NOT CONFIRMED ON RE-RUN)"
+    assert "gate: PASS" in out and "FAIL" not in out
+    assert len(rerun.calls) == 1
+
+
+def test_nothing_suspect_runs_nothing_again(files, rerun, capsys):
+    assert _check(files, "same.json") == 0
+    assert rerun.calls == []
+    assert "re-running" not in capsys.readouterr().out
+
+
+def test_without_rerun_a_suspect_fails_the_gate(files, rerun, capsys):
+    assert _check(files, "slowed.json", "--no-rerun") == 1
+    assert rerun.calls == []
+    assert _verdict_in_table(capsys.readouterr().out, NUMPY_ROW) == "SUSPECT"
+
+
+def test_a_suspect_missing_from_the_rerun_fails_on_missing_evidence(files, rerun, capsys):
+    """A re-run that produced no record of the suspect leaves it unjudged: never a PASS."""
+    rerun.result = steps_run({"torch-cpu": 0.008}, seed=6)
+    assert _check(files, "slowed.json") == 1
+    out = capsys.readouterr().out
+    assert "gate: FAIL" in out and NUMPY_ROW in out.split("gate: FAIL", 1)[1]
+
+
+def test_confirm_suspects_records_the_rerun_change(rerun):
+    bl = steps_baseline()
+    bl["pytest_args"] = []
+    rows = cmp.compare(bl, steps_run(SLOWED, seed=5))
+    rerun.result = steps_run({"numpy": 0.015, "torch-cpu": 0.008}, seed=6)
+    gate_cli.confirm_suspects(rows, bl, "absolute", [], "unused.json")
+    row = next(r for r in rows if r["name"] == NUMPY_ROW)
+    assert row["verdict"] == "regression"
+    assert row["change"] == pytest.approx(1.0, abs=0.02)
+    assert row["change_rerun"] == pytest.approx(0.5, abs=0.02)
+    assert "change_rerun" not in next(r for r in rows if r["name"] == TORCH_ROW)
+
+
+def test_an_aggregate_suspect_reruns_all_its_members(rerun, tmp_path, capsys):
+    runs = [sized_run(f, seed=i) for i, f in enumerate(
+        [(1.0, 1.0, 1.0, 1.0), (1.15, 0.87, 1.15, 0.87), (0.87, 1.15, 0.87, 1.15)])]
+    bl = make_baseline(runs)  # each row alone too noisy to flag 1.2x; the aggregate is not
+    bl["pytest_args"] = []
+    (tmp_path / "bl.json").write_text(json.dumps(bl))
+    now = sized_run((1.2, 1.2, 1.2, 1.2), seed=9)
+    (tmp_path / "now.json").write_text(json.dumps(wrap(now.benchmarks)))
+    rerun.result = sized_run((1.2, 1.2, 1.2, 1.2), seed=10)
+    assert _check(tmp_path, "now.json") == 1
+    [args] = rerun.calls
+    assert sorted(a for a in args if "::" in a) == sorted(
+        f"bench/bench_x.py::test_step[numpy-h{h}-b256-f32-t1]" for h in (512, 1024, 2048, 4096))
+    agg = "steps >= 400k params [numpy-t1]"
+    assert _verdict_in_table(capsys.readouterr().out, agg) == "REGRESSION"
+
+
+# ------------------------------------------------------------ the threshold boundary
+@pytest.mark.parametrize("change, p, verdict", [
+    (0.30, None, "ok"),  # exactly at the threshold: not flagged (strictly greater)
+    (np.nextafter(0.30, 1.0), None, "suspect"),
+    (0.31, np.nextafter(cmp.ALPHA, 0.0), "suspect"),
+    (0.31, cmp.ALPHA, "ok"),  # p exactly at ALPHA: not significant (strictly less)
+    (-0.30, None, "ok"),  # exactly -threshold: not "faster"
+    (np.nextafter(-0.30, -1.0), None, "faster"),
+    (0.0, None, "ok"),
+])
+def test_verdict_boundaries(change, p, verdict):
+    assert cmp._verdict(change, 0.30, p) == verdict
+
+
+def test_a_row_exactly_at_its_threshold_passes_and_one_ulp_above_fails():
+    """The same boundary through ``compare``: the baseline's threshold set to the row's
+    measured change, then one representable number below it."""
+    bl = steps_baseline()
+    run = steps_run({"numpy": 0.015, "torch-cpu": 0.008}, seed=9)
+    change = next(r for r in cmp.compare(bl, run) if r["name"] == NUMPY_ROW)["change"]
+    thresholds = bl["benchmarks"][NUMPY_ROW]["threshold"]
+    thresholds["absolute"] = change
+    assert _row(cmp.compare(bl, run), NUMPY_ROW)["verdict"] == "ok"
+    thresholds["absolute"] = float(np.nextafter(change, 0.0))
+    assert _row(cmp.compare(bl, run), NUMPY_ROW)["verdict"] == "suspect"
+
+
+def _row(rows, name):
+    return next(r for r in rows if r["name"] == name)
+
+
+def test_aggregates_of_probed_rows_compare_relative_times():
+    runs = [steps_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i, probe=0.0025)
+            for i, d in enumerate([0.0, 0.2, -0.1])]
+    bl = make_baseline(runs)
+    bl["aggregates"] = {"both": {"members": sorted(bl["benchmarks"]),
+                                 "threshold": {"relative": 0.1, "absolute": 0.3}}}
+    now = steps_run({k: 1.4 * v for k, v in BASE.items()}, seed=7, probe=0.0025 * 1.4)
+    agg = _row(cmp.compare(bl, now), "both")
+    assert agg["mode"] == "relative" and agg["threshold"] == 0.1
+    assert agg["verdict"] == "ok" and abs(agg["change"]) < 0.05  # the drift cancelled
