@@ -50,6 +50,8 @@ def test_a_cpu_hog_is_flagged_and_the_rows_after_it_are_clean(tmp_path):
         for p in [sweep, *hogs]:
             if p.poll() is None:
                 p.kill()
+            p.wait()
+        sweep.stdout.close()
     output = "".join(lines)
     assert hog_end is not None, f"the sweep never calibrated:\n{output}"
     rows = json.loads(out.read_text())["benchmarks"]
