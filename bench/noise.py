@@ -1,11 +1,11 @@
 """Measure the disturbance evidence's own noise on a quiet machine: where the thresholds
 ``BUSY_OTHER_MAX`` and ``DISTURBANCE_MAX`` (``bench/disturbance.py``) must sit above.
 
-    python -m bench.noise [--seconds 0.15]      # ~10 s on 2 cores; refuses a busy machine
+    python -m bench.noise [--seconds 0.15]      # ~1 min on 2 cores; refuses a busy machine
 
 Times real step and forward runners with their interleaved probes (``bench.probe.timed``,
 ``--seconds`` per row), NumPy and torch on the CPU at 1 and all threads, widths whose
-probes are shared as in the quick profile, and prints each row's ``busy_other`` and
+probes are shared as in the profiles, batch 32 and 256, and prints each row's ``busy_other`` and
 ``disturbance`` (judged against the whole measurement, as a run's JSON is) and their maxima.
 It refuses to run when the 1-minute load average is at or above ``QUIET_LOAD``.
 """
@@ -13,6 +13,7 @@ It refuses to run when the 1-minute load average is at or above ``QUIET_LOAD``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from types import SimpleNamespace
@@ -27,8 +28,11 @@ from .pb_options import Budget
 from .probe import gemm_probe, timed
 
 QUIET_LOAD = 0.5  # 1-minute load average below which the machine counts as quiet
-ROWS = (("step", 16), ("step", 100), ("forward", 100), ("step", 512), ("forward", 2048),
-        ("step", 2048), ("step", 4096))  # (group, hidden width) at batch 256, float32
+ROWS = (("step", (16,)), ("step", (100,)), ("forward", (100,)), ("step", (512,)),
+        ("forward", (2048,)), ("step", (2048,)), ("step", (4096,)), ("step", (8192,)),
+        ("step", (512,) * 6))  # (group, hidden widths), float32, at each of BATCHES
+BATCHES = (32, 256)  # the full profile's smallest batch (where a cold probe read 1.7x) and
+# the quick profile's one
 
 
 class _Rounds:
@@ -54,21 +58,23 @@ def measure(seconds: float) -> list:
     for name in ("numpy", "torch-cpu"):
         b = REGISTRY[name]
         for t in sorted({1, available_cores()}):
-            for group, h in ROWS:
-                case = Case((784, h, 10), 256, "float32", t)
+            for (group, hidden), batch in itertools.product(ROWS, BATCHES):
+                case = Case((784, *hidden, 10), batch, "float32", t)
+                width = hidden[0] if len(hidden) == 1 else f"{hidden[0]}x{len(hidden)}"
+                row = f"{name}-{group}-h{width}-b{batch}-t{t}"
                 with pinned(t):
                     runner = b.make(case)
                     try:
                         fn = runner.step if group == "step" else runner.forward
-                        got = timed(_Rounds(), fn, gemm_probe(b.lib, b.device, "float32", 256,
+                        got = timed(_Rounds(), fn, gemm_probe(b.lib, b.device, "float32", batch,
                                                               case.layer_sizes), Budget(5, seconds))
                     finally:
                         runner.close()
                 rec = {"group": group, "lib": b.lib, "device": b.device, "dtype": "float32",
-                       "threads": t, "world_size": 1, "batch": 256,
+                       "threads": t, "world_size": 1, "batch": batch,
                        "layer_sizes": list(case.layer_sizes), **got}
-                ev.observe(f"{name}-{group}-h{h}-t{t}", rec)
-                rows.append((f"{name}-{group}-h{h}-t{t}", rec))
+                ev.observe(row, rec)
+                rows.append((row, rec))
     return [(row, {**rec, **ev.final(rec, row)}) for row, rec in rows]
 
 
@@ -83,7 +89,7 @@ def main(argv=None) -> int:
         return 2
     rows = measure(args.seconds)
     for row, rec in rows:
-        print(f"{row:28s} busy_other {rec['busy_other']} disturbance {rec['disturbance']:.3f}")
+        print(f"{row:36s} busy_other {rec['busy_other']} disturbance {rec['disturbance']:.3f}")
     busy = [r["busy_other"] for _, r in rows if r["busy_other"] is not None]
     print(f"max busy_other {max(busy, default=float('nan')):.3f}; max disturbance "
           f"{max(r['disturbance'] for _, r in rows):.3f}; load before {load}")

@@ -10,6 +10,9 @@
   (a failed post-timing check) and an earlier, disturbed measurement of a re-run one.
 * ``summary(state, kept)``: the run's ``mlp_twins`` block (``missing``, ``complete``,
   ``stopped_at``; ``bench/schema.py``).
+* ``stop_on_sigterm()`` / ``restore_sigterm(old)``: SIGTERM (``kill``, a cancelled CI job)
+  stops a timed run as Ctrl-C does, so the JSON keeps what was measured and says where it
+  stopped; without it the process died with nothing written.
 * ``write_run(config, path)``: a run with no benchmark entries, through pytest-benchmark's
   public JSON hooks, for a run interrupted before any benchmark finished (pytest-benchmark
   writes nothing then), so that it still says where it stopped.
@@ -18,11 +21,30 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from pathlib import Path
 
 INTERRUPTED = "interrupted"  # the reason of the benchmark Ctrl-C cut short
 NOT_RUN = "not run: the run was interrupted"  # ... and of those it never reached
 NO_RESULT = "no result recorded"  # ran, but timed nothing (not expected of a benchmark)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
+def stop_on_sigterm():
+    """Make SIGTERM raise KeyboardInterrupt; returns the previous handler (None where no
+    handler can be set: not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
+
+
+def restore_sigterm(old) -> None:
+    if old is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, old)
 
 
 class Tracker:

@@ -5,7 +5,7 @@
   ``--profile full`` (or ``BENCH_PROFILE=full``) runs the whole grid.
 * plain ``pytest`` runs ``tests/`` plus the ``smoke`` profile of ``bench/`` with timing
   disabled: every benchmark runs once at its smallest size, so a broken one fails.
-* The JSON is written at the end even after Ctrl-C (at collection, calibration or a
+* The JSON is written at the end even after Ctrl-C or SIGTERM (at collection, calibration or a
   benchmark) or failures; benchmarks that produced no record are listed with the reason
   under ``"mlp_twins": {"missing": [...]}``, with ``complete`` and ``stopped_at``
   (``bench/outcomes.py``); a benchmark whose post-timing check failed is dropped (a fast
@@ -106,6 +106,13 @@ def pytest_configure(config):
     if pb.timing_enabled(config) and not config.getoption("collectonly"):
         config.pluginmanager.register(Remeasure(state, lambda line: _say(config, line)),
                                       "twins-remeasure")
+        state.old_sigterm = outcomes.stop_on_sigterm()
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(TWINS, None)
+    if state is not None:
+        outcomes.restore_sigterm(state.old_sigterm)
 
 
 def _say(config, line: str, **markup) -> None:

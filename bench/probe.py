@@ -10,8 +10,18 @@ the machine for a second slows both; a change to the twins slows only the round.
 
 * step / forward: the GEMM ``(batch x n_in) @ (n_in x min(H, PROBE_MAX_WIDTH))`` of the
   same library, device, dtype and threads (``H`` the first hidden width: the probe is
-  sized like the work, so it stays cheap for small models);
+  sized like the work, so it stays cheap for small models), repeated up to
+  ``PROBE_MIN_FLOP`` where it is smaller (a single tiny GEMM times threading noise);
 * activation: a copy of the same array (the memory-bound yardstick).
+
+The probe is timed warm: one untimed call, then the faster of ``PROBE_TIMED`` timed calls
+(``probe_seconds``). Timed cold, straight after a round, it measured what the round left
+behind rather than the machine: after a step of 784-8192-10 at batch 32 the round had
+evicted the probe's operands and the cold probe took 1.71x its time after a 784-512-10
+step (NumPy, 2 threads; 1.2-1.4x in other rows), on a quiet machine, so a full-profile run
+marked such rows "disturbed" with other processes at 0-3% of the CPU. Warm, the same rows
+measured 0.93-1.20x (``python -m bench.noise`` covers them). A machine slowed ``k`` times
+still slows every call ``k`` times, the warm ones too.
 
 Rounds are budgeted like pytest-benchmark's own: ``max_time / (round + probe)``, at least
 ``min_rounds``, so the profile's total time does not grow. Each round starts after the
@@ -29,6 +39,11 @@ from .kernels import gemm_numpy, gemm_torch
 from .timing import once, synced
 
 PROBE_MAX_WIDTH = 512
+# Smaller GEMMs are repeated up to this many FLOPs per probe (the 784-512 layer at batch 32,
+# ~0.2 ms here): one 784x16 GEMM at batch 256 (~40 us) read 1.96x its quiet time on a quiet
+# machine in one of two `python -m bench.noise` runs (2 threads: its times are bimodal).
+PROBE_MIN_FLOP = 2 * 32 * 784 * 512
+PROBE_TIMED = 2  # timed probe calls after the untimed warm one; the fastest is kept
 MAX_ROUNDS = 2000
 
 
@@ -38,12 +53,33 @@ def gemm_shape(batch: int, layer_sizes) -> tuple:
     return batch, layer_sizes[0], min(layer_sizes[1], PROBE_MAX_WIDTH)
 
 
+def gemm_repeats(m: int, k: int, n: int) -> int:
+    """How many times the probe runs its GEMM: enough for ``PROBE_MIN_FLOP``."""
+    return max(1, math.ceil(PROBE_MIN_FLOP / (2 * m * k * n)))
+
+
 def gemm_probe(lib: str, device: str, dtype: str, batch: int, layer_sizes) -> callable:
-    """A synchronised GEMM shaped like the first layer of ``layer_sizes`` at ``batch``."""
+    """A synchronised GEMM shaped like the first layer of ``layer_sizes`` at ``batch``,
+    run ``gemm_repeats`` times (once for all but the smallest shapes)."""
     m, k, n = gemm_shape(batch, layer_sizes)
-    if lib == "numpy":
-        return synced(*gemm_numpy(m, k, n, dtype))
-    return synced(*gemm_torch(m, k, n, dtype, device))
+    gemm = gemm_numpy(m, k, n, dtype) if lib == "numpy" else gemm_torch(m, k, n, dtype, device)
+    call, sync = gemm
+    repeats = gemm_repeats(m, k, n)
+    if repeats == 1:
+        return synced(call, sync)
+
+    def repeated():
+        for _ in range(repeats):
+            out = call()
+        return out
+
+    return synced(repeated, sync)
+
+
+def probe_seconds(probe) -> float:
+    """The probe's time, warm: one untimed call, then the fastest of ``PROBE_TIMED``."""
+    probe()
+    return min(once(probe) for _ in range(PROBE_TIMED))
 
 
 def probe_key(rec: dict) -> tuple | None:
@@ -71,13 +107,13 @@ def timed(benchmark, fn, probe, budget) -> dict:
     if benchmark.disabled:
         benchmark.pedantic(fn, setup=lambda: once(probe) and None, rounds=1)
         return {}
-    est = min(once(fn) + once(probe) for _ in range(2))
+    est = min(once(fn) + (1 + PROBE_TIMED) * once(probe) for _ in range(2))
     rounds = max(budget.min_rounds, math.ceil(budget.max_time / est))
     rounds = min(rounds, MAX_ROUNDS)
     probe_s = []
 
     def setup():
-        probe_s.append(once(probe))
+        probe_s.append(probe_seconds(probe))
 
     with watch() as w:
         benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1)

@@ -23,7 +23,8 @@ from .schema import SCHEMA_VERSION, SUITE
 
 REQUIRED_KEYS = tuple(RECORD)  # extra_info keys without which a record cannot be read
 MAX_VALUE_CHARS = 60  # a bad value is quoted in the error up to this length
-BASELINE_FORMAT = "mlp-twins-gate/1"  # the gate's baseline document (``gate/baseline.py``)
+# the gate's baseline document (``gate/baseline.py``); /2: relative times of schema 3's probe
+BASELINE_FORMAT = "mlp-twins-gate/2"
 BASELINE_KEYS = ("fingerprint", "machine_info", "benchmarks", "aggregates", "pytest_args")
 
 
@@ -180,7 +181,12 @@ def check_versions(runs: list[Run]) -> None:
 def load_baseline(path: str | Path) -> dict:
     """Read the gate's baseline document and check its format and top-level keys."""
     doc = read_json(path)
-    if not isinstance(doc, dict) or doc.get("format") != BASELINE_FORMAT:
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if isinstance(fmt, str) and fmt.startswith("mlp-twins-gate/") and fmt != BASELINE_FORMAT:
+        raise RunFileError(f"{path}: a gate baseline of format {fmt!r}, made by another "
+                           f"version of the suite (this one reads {BASELINE_FORMAT!r}): "
+                           f"re-make it with `make baseline`")
+    if fmt != BASELINE_FORMAT:
         raise RunFileError(f"{path}: not a gate baseline (format is not {BASELINE_FORMAT!r})")
     lacking = [k for k in BASELINE_KEYS if k not in doc]
     if lacking:

@@ -74,13 +74,13 @@ capture seconds, paired eager and variant step medians, ``break_even_steps`` = o
     "dtype", "threads", "m", "k", "n", "variant", "gflops"}], "copy_gbps": [{"lib", "device",
     "threads", "gbps"}]}`` (``variant`` "tf32": measured with TF32 on, the ceiling of TF32 rows).
 
-``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C; ``RUN_KEYS``)
+``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C or SIGTERM; ``RUN_KEYS``)
     ``profile``; ``missing``: ``[{"test": nodeid, "reason": str}]`` for every selected
     benchmark that produced no record: reason "skipped: ..." (on purpose, e.g. no CUDA),
     "failed in ...: ...", "interrupted" (the benchmark Ctrl-C cut short: its partial rounds
     are not kept) or "not run: the run was interrupted"; ``complete``: true only when every
     selected benchmark has a record or was skipped and the run was not interrupted;
-    ``stopped_at``: where Ctrl-C stopped the run ("collection", "calibration" or the
+    ``stopped_at``: where Ctrl-C (or SIGTERM) stopped the run ("collection", "calibration" or the
     benchmark's node id), null when it was not interrupted. A run interrupted before any
     benchmark finished is still written (no ``benchmarks``), so it says where it stopped.
 
@@ -90,7 +90,10 @@ Reading and validating a run: ``bench/runfile.py``.
 from core.spec import n_params
 
 SUITE = "mlp-twins"
-SCHEMA_VERSION = 2  # 2: busy_other, disturbance, disturbed, reruns; stopped_at
+# 2: busy_other, disturbance, disturbed, reruns; stopped_at. 3: the probe is timed warm and
+# repeated up to PROBE_MIN_FLOP (bench/probe.py), so probe_data, relative and disturbance
+# are not comparable with version 2's.
+SCHEMA_VERSION = 3
 RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", "threads",
                "world_size", "batch", "layer_sizes", "n_params", "flops", "bytes",
                "samples_per_s", "peak_mem_bytes", "pipeline", "input_s", "activation",

@@ -25,6 +25,7 @@ class Twins:
     stage: str = "collection"  # where the run is: "calibration", then each node id
     interrupted: bool = False  # Ctrl-C cut the run short
     json_written: bool = False  # pytest-benchmark wrote the run's JSON
+    old_sigterm: object = None  # SIGTERM's handler before a timed run made it Ctrl-C
 
 
 TWINS = pytest.StashKey[Twins]()

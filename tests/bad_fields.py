@@ -108,6 +108,8 @@ def _drop(*path):
 
 BAD_BASELINE_FIELDS = [
     ("a list", lambda doc: [doc], "not a gate baseline"),
+    ("an older format", lambda doc: doc.update(format="mlp-twins-gate/1"),
+     "a gate baseline of format 'mlp-twins-gate/1', made by another version of the suite"),
     ("no fingerprint", _drop("fingerprint"), "the baseline lacks ['fingerprint']"),
     ("no benchmarks", _drop("benchmarks"), "the baseline lacks ['benchmarks']"),
     ("benchmarks empty", lambda doc: doc.update(benchmarks={}, aggregates={}),

@@ -209,9 +209,12 @@ def test_noise_measures_every_row_with_its_evidence(monkeypatch, capsys):
     from bench import noise
 
     monkeypatch.setattr(cpuload, "load_average", lambda: None)  # unknown: measure
-    monkeypatch.setattr(noise, "ROWS", (("step", 16), ("forward", 16)))
+    monkeypatch.setattr(noise, "ROWS", (("step", (16,)), ("forward", (16, 16))))
+    monkeypatch.setattr(noise, "BATCHES", (8, 16))
     assert noise.main(["--seconds", "0"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 * 2 * len({1, noise.available_cores()}) + 1  # libs x rows x threads
+    # libs x rows x batches x threads
+    assert len(lines) == 2 * 2 * 2 * len({1, noise.available_cores()}) + 1
+    assert any(line.startswith("numpy-forward-h16x2-b16-t1 ") for line in lines), lines
     assert lines[-1].startswith("max busy_other")
     assert all(" disturbance " in line for line in lines[:-1])

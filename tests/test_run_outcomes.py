@@ -1,7 +1,7 @@
 """The suite's plugin end to end, in a pytest subprocess with injected CPU counters: a
 disturbed benchmark is re-measured and keeps only its last measurement, one still
-disturbed says so, a busy start warns, and Ctrl-C at collection, calibration or a
-benchmark leaves a JSON that says where the run stopped (bench/plugin.py,
+disturbed says so, a busy start warns, and Ctrl-C (SIGINT) or SIGTERM at collection,
+calibration or a benchmark leaves a JSON that says where the run stopped (bench/plugin.py,
 bench/remeasure.py, bench/outcomes.py)."""
 
 from __future__ import annotations
@@ -20,14 +20,18 @@ from bench.schema import RUN_KEYS
 RUN_TIMEOUT_S = 120
 BUSY = 0.6  # busy_other injected into a disturbed window; 0.0 in a quiet one
 CUT_AFTER_ROUNDS = 2  # the interrupted benchmark's rounds before Ctrl-C
+SIGNAL_WAIT_S = 30  # a signalled process waits this long for its handler (it never should)
 
 CONFTEST = f'''
 import os
+import signal
+import time
 
 import bench.calibrate
 from bench import cpuload
 
 pytest_plugins = ["bench.plugin"]
+SIGNAL_WAIT_S = {SIGNAL_WAIT_S}
 SCENARIO = os.environ["TWINS_SCENARIO"]
 # busy_other of each timed window, per test, one per measurement; calibration's: "start"
 SHARES = {{"start": [{BUSY}], "test_recovers": [{BUSY}, 0.0],
@@ -35,8 +39,9 @@ SHARES = {{"start": [{BUSY}], "test_recovers": [{BUSY}, 0.0],
 
 
 def _calibrate(*args, **kwargs):
-    if SCENARIO == "calibration":
-        raise KeyboardInterrupt
+    if SCENARIO == "calibration":  # a cancelled CI job: SIGTERM, handled as Ctrl-C
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(SIGNAL_WAIT_S)
     return {{"gemm": [], "copy_gbps": []}}
 
 
@@ -64,6 +69,8 @@ cpuload.snapshot = FakeMachine().snapshot
 
 TESTS = f'''
 import os
+import signal
+import time
 
 from bench.backends import Case
 from bench.cpuload import watch
@@ -91,8 +98,9 @@ def test_cut_short(benchmark, record):
 
     def target():
         rounds.append(1)
-        if len(rounds) > {CUT_AFTER_ROUNDS}:
-            raise KeyboardInterrupt
+        if len(rounds) > {CUT_AFTER_ROUNDS}:  # Ctrl-C: a real SIGINT
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep({SIGNAL_WAIT_S})
 
     _measure(benchmark, record, target=target)
 
