@@ -74,7 +74,8 @@ capture seconds, paired eager and variant step medians, ``break_even_steps`` = o
     "dtype", "threads", "m", "k", "n", "variant", "gflops"}], "copy_gbps": [{"lib", "device",
     "threads", "gbps"}]}`` (``variant`` "tf32": measured with TF32 on, the ceiling of TF32 rows).
 
-``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C or SIGTERM; ``RUN_KEYS``)
+``output_json["mlp_twins"]`` (once per run, written at the end even after Ctrl-C or SIGTERM;
+``RUN_KEYS``)
     ``profile``; ``missing``: ``[{"test": nodeid, "reason": str}]`` for every selected
     benchmark that produced no record: reason "skipped: ..." (on purpose, e.g. no CUDA),
     "failed in ...: ...", "interrupted" (the benchmark Ctrl-C cut short: its partial rounds
