@@ -19,6 +19,7 @@ STAMP      := $(VENV)/.installed
 REPORT_DIR ?= reports/out
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
+TEST_WORKERS ?= auto
 MUTATION_PER_MODULE ?= 20
 MUTATION_MODULES ?= *
 
@@ -63,8 +64,10 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# The test files are spread over TEST_WORKERS processes (pytest-xdist; one file stays on
+# one worker, so its module fixtures are built once); TEST_WORKERS=0 runs them in this one.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # A failed benchmark does not stop the report (it lists what is missing); the exit status
 # still says so.

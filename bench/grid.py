@@ -34,6 +34,9 @@ EPOCH_SAMPLES = 60_000
 EPOCH_HIDDEN, EPOCH_BATCH = 100, 100  # the chapter's 784-100-10 at batch 100
 ACTIVATION_ELEMENTS = 2**24  # 64 MiB in float32: far beyond the caches
 QUICK_VARIANT_WIDTHS = (100,)  # the chapter's 784-100-10 (79,510 params)
+# the full profile's width sweep: powers of two, and the chapter's 100 (a full run holds
+# every row the quick profile's headline is made of)
+FULL_WIDTHS = (16, 32, 64, 100, 128, 256, 512, 1024, 2048, 4096, 8192)
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,15 @@ def profile(name: str) -> Profile:
                        epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
                        max_time=1.0, min_rounds=5, variant_widths=QUICK_VARIANT_WIDTHS)
     if name == "full":
-        return Profile("full", widths=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192),
+        return Profile("full", widths=FULL_WIDTHS,
                        depths=(1, 2, 3, 4, 6), depth_width=512,
                        depth_dtypes=("float32", "float64"), batches=(32, 256, 1024),
                        dtypes=("float32", "float64"), threads=_threads(),
-                       forward_widths=(16, 128, 1024, 8192), parallel_widths=(256, 2048),
+                       forward_widths=(16, 100, 1024, 8192), parallel_widths=(256, 2048),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32", "float64"),
                        activation_elements=ACTIVATION_ELEMENTS, max_time=1.0, min_rounds=7,
-                       variant_widths=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192))
+                       variant_widths=FULL_WIDTHS)
     if name == "gpu":
         return Profile("gpu", widths=(16, 100, 512, 2048, 4096, 8192, 16384),
                        depths=(2, 4, 8), depth_width=2048,

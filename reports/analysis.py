@@ -57,7 +57,8 @@ def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
 def default_slice(table: pd.DataFrame, run: str, group: str = "step",
                   threads: int | None = None) -> dict | None:
     """float32 if measured, then all cores (most threads; or ``threads`` where measured),
-    then the largest batch."""
+    then the batch at which the most backends were measured (the widest comparison: in the
+    full profile the compiled step is measured at batch 256 only), the largest of those."""
     rows = table[(table["run"] == run) & (table["group"] == group) & (table["world_size"] == 1)]
     if rows.empty:
         return None
@@ -66,7 +67,9 @@ def default_slice(table: pd.DataFrame, run: str, group: str = "step",
     if threads is None or not (rows["threads"] == threads).any():
         threads = int(rows["threads"].max())
     rows = rows[rows["threads"] == threads]
-    return {"run": run, "dtype": dtype, "threads": threads, "batch": int(rows["batch"].max())}
+    backends = rows.groupby("batch")["series"].nunique()
+    batch = int(max(backends.index, key=lambda b: (backends[b], b)))
+    return {"run": run, "dtype": dtype, "threads": threads, "batch": batch}
 
 
 def _width_sweep(step: pd.DataFrame) -> pd.DataFrame:

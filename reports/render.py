@@ -42,7 +42,8 @@ def _ratio(speedup: float, who: str) -> str:
 
 def headline_slices(table, run: str) -> list:
     """The headline's slices of one run: 1 thread and all threads (float32 if measured, the
-    largest batch), one slice when the run has only one thread count."""
+    batch with the most backends, ``default_slice``), one slice when the run has only one
+    thread count."""
     sl = default_slice(table, run)
     if sl is None:
         return []

@@ -11,11 +11,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
+from bench import plugin
+from bench.state import TWINS
 from chapter import linreg, mnist, mnist_mlp, section
 from core import mnist as core_mnist
 from impl_torch import parallel
@@ -155,40 +158,62 @@ def test_chapter_linreg_refuses_arguments(capsys):
 
 
 # -------------------------------------------------------------------- the pytest options
-PYTEST_BAD = [  # (options, what the usage error names)
-    (["--data", "nonsense"], "--data 'nonsense'"),
-    (["--data", "mnist:"], "--data 'mnist:'"),
-    (["--data", "mnist:/nonexistent"], "does not exist"),
-    (["--backends", ",,,"], "names no backend"),
-    (["--backends", ""], "names no backend"),
-    (["--backends", "numpy,nosuch"], "unknown ['nosuch']"),
-    (["--profile", "bogus"], "--profile"),
+PYTEST_BAD = [  # (options, what the usage error names), checked in this process
+    ({"data": "nonsense"}, "--data 'nonsense'"),
+    ({"data": "mnist:"}, "--data 'mnist:'"),
+    ({"data": "mnist:/nonexistent"}, "does not exist"),
+    ({"backends": ",,,"}, "names no backend"),
+    ({"backends": ""}, "names no backend"),
+    ({"backends": "numpy,nosuch"}, "unknown ['nosuch']"),
 ]
 
 
-def _pytest(*options):
-    return subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+class _Config:
+    """Just enough of pytest's config for ``bench.plugin.pytest_configure`` to check its
+    options (pytest-benchmark absent: it stops after the checks)."""
+
+    def __init__(self, **options):
+        self.options = {"profile": None, "data": "synthetic", "backends": None,
+                        "benchmark_only": False, **options}
+        self.stash = {}
+        self.pluginmanager = SimpleNamespace(register=lambda *a: None,
+                                             hasplugin=lambda name: False)
+
+    def getoption(self, name):
+        return self.options[name]
+
+
+@pytest.mark.parametrize("options, problem", PYTEST_BAD, ids=lambda v: " ".join(
+    f"--{k} {v!r}" for k, v in v.items()) if isinstance(v, dict) else None)
+def test_pytest_options_are_usage_errors(options, problem, monkeypatch):
+    monkeypatch.delenv("BENCH_PROFILE", raising=False)
+    with pytest.raises(pytest.UsageError) as info:
+        plugin.pytest_configure(_Config(**options))
+    assert problem in str(info.value) and "\n" not in str(info.value), info.value
+
+
+def test_pytest_data_option_accepts_an_mnist_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCH_PROFILE", raising=False)
+    config = _Config(data=f"mnist:{_fake_mnist(tmp_path)}", backends="numpy")
+    plugin.pytest_configure(config)
+    assert config.stash[TWINS].backends == {"numpy"}
+
+
+@pytest.mark.parametrize("options, problem", [
+    (["--profile", "bogus"], "--profile"),  # pytest's own parsing of our option
+    (["--backends", "numpy,nosuch"], "unknown ['nosuch']"),  # our check, as a user sees it
+])
+def test_real_pytest_usage_errors_are_one_line_and_exit_4(options, problem):
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
                            "no:cacheprovider", "bench/bench_epoch.py", *options],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
-
-
-@pytest.mark.parametrize("options, problem", PYTEST_BAD, ids=lambda v: " ".join(v)
-                         if isinstance(v, list) else None)
-def test_pytest_options_are_usage_errors(options, problem):
-    proc = _pytest(*options)
     assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage error
     assert problem in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert "error" not in proc.stdout.lower(), proc.stdout  # no ERROR per test
 
 
-def test_pytest_data_option_accepts_an_mnist_folder(tmp_path):
-    proc = _pytest("--data", f"mnist:{_fake_mnist(tmp_path)}")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 # ----------------------------------------------------- the real commands, as a user sees them
 @pytest.mark.parametrize("module, argv, problem", [
-    ("impl_torch.parallel", ["--epochs", "0"], "--epochs"),
     ("impl_torch.parallel", ["--timeout", "nan"], "--timeout"),
     ("chapter.mnist_mlp", ["--epochs", "0"], "--epochs"),
 ])

@@ -4,7 +4,7 @@ unchanged one (c1: a README line) and one whose ``conftest.py`` makes the NumPy 
 slower through the test-only wrapper (c2, ``tests/slow_backend.py``). ``gate ab --base
 HEAD~1`` passes at c1, fails at c2 naming NumPy rows, and leaves no worktree behind, also
 when interrupted. The end-to-end tests time two NumPy rows for a few tenths of a second each
-(``SELECTION``). The two whose verdict depends on real timings (unchanged passes, 1.5x
+(``SELECTION``; the clean-up tests a smoke-sized one). The two whose verdict depends on real timings (unchanged passes, 1.5x
 fails) are marked ``timing`` (opt-in, ``make gate-proof``: timed tests flake on a shared
 machine; measured here under load, the 1.5x pair was caught 2 times in 3); the clean-up of
 the worktree, after a completed and an interrupted A/B, is checked in ``make test``.
@@ -32,6 +32,10 @@ from .gate_runs import BASE, steps_run
 ROOT = Path(__file__).resolve().parents[1]
 SELECTION = ["--profile", "quick", "--backends", "numpy", "--benchmark-max-time=0.5",
              "-k", "test_step and f32 and t1 and (h512 or h2048)"]
+# The clean-up tests need a completed (or interrupted) A/B, whatever its verdict: the smoke
+# profile's two tiny NumPy steps, one round each, and its one-thread calibration (~1/3 of
+# the timed selection's cost)
+CLEANUP_SELECTION = ["--profile", "smoke", "--backends", "numpy", "-k", "test_step and f32"]
 PAIRS = "2"
 AB_TIMEOUT_S = 600
 INTERRUPT_TIMEOUT_S = 60  # an interrupted A/B stops its child and cleans up well within this
@@ -164,16 +168,16 @@ def repo(tmp_path_factory):
     return repo, c1, _git(repo, "rev-parse", "HEAD")
 
 
-def _gate_ab(repo, *extra):
+def _gate_ab(repo, *extra, selection=SELECTION):
     env = {**os.environ, "PYTHONPATH": str(repo)}
     env.pop("MLP_TWINS_TEST_SLOWDOWN", None)
     return [sys.executable, "-m", "gate", "ab", "--base", "HEAD~1", "--pairs", PAIRS,
-            *extra, "--", *SELECTION], env
+            *extra, "--", *selection], env
 
 
-def _run_ab(repo, commit, *extra):
+def _run_ab(repo, commit, *extra, selection=SELECTION):
     _git(repo, "checkout", "--quiet", "--detach", commit)
-    cmd, env = _gate_ab(repo, *extra)
+    cmd, env = _gate_ab(repo, *extra, selection=selection)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True,
                           timeout=AB_TIMEOUT_S)
@@ -196,7 +200,7 @@ def test_a_completed_ab_gives_a_verdict_and_removes_its_worktree(repo):
     """Whatever the timings say (PASS or FAIL), the A/B ends with a verdict, exit 0 or 1,
     and leaves neither its worktree nor a change in the user's checkout."""
     repo, c1, _ = repo
-    proc, _ = _run_ab(repo, c1)
+    proc, _ = _run_ab(repo, c1, selection=CLEANUP_SELECTION)
     out = proc.stdout + proc.stderr
     assert proc.returncode in (0, 1), out
     assert ("gate: PASS" in proc.stdout) != ("gate: FAIL" in proc.stdout), out
@@ -232,7 +236,7 @@ def test_numpy_made_slower_fails_naming_numpy_rows_in_markdown(repo):
 def test_an_interrupted_ab_removes_its_worktree(repo, sig):
     repo, c1, _ = repo
     _git(repo, "checkout", "--quiet", "--detach", c1)
-    cmd, env = _gate_ab(repo)
+    cmd, env = _gate_ab(repo, selection=CLEANUP_SELECTION)
     proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     seen = []
