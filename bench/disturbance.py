@@ -18,9 +18,10 @@ Each record carries the evidence (keys in ``bench/schema.py``):
   re-run budget (``RERUN_FLOOR_S`` plus ``RERUN_SHARE`` of the time spent so far in first
   measurements); the last measurement is kept, with its evidence.
 
-The verdict is made twice: after each measurement (to decide on a re-run, with the probe
-times measured so far) and when the run is written (with all of them: a probe that later
-benchmarks measured faster shows an earlier benchmark disturbed after all).
+The verdict is made after each measurement (to decide on a re-run, with the probe times
+measured so far), again after the last benchmark (with all of them: a probe that later
+benchmarks measured faster shows an earlier benchmark disturbed after all, and it is
+re-measured then: ``bench/remeasure.py``'s second look) and when the run is written.
 """
 
 from __future__ import annotations
@@ -121,10 +122,13 @@ class Evidence:
         else:
             self.first_s += seconds
 
-    def why_rerun(self, nodeid: str, last_s: float) -> str | None:
+    def why_rerun(self, nodeid: str, last_s: float, final: bool = False) -> str | None:
         """Why ``nodeid``'s last measurement must be re-measured (its evidence in words),
-        or None: not disturbed, not recorded, out of tries or out of budget."""
+        or None: not disturbed, not recorded, out of tries or out of budget. ``final``:
+        judged again with every probe time of the run (the second look at the end)."""
         rec = self.latest.get(nodeid)
+        if rec is not None and final:
+            rec = {**rec, **self.judge(rec)}
         if rec is None or not rec["disturbed"] or self.reruns[nodeid] >= MAX_RERUNS:
             return None
         if self.rerun_s + last_s > RERUN_FLOOR_S + RERUN_SHARE * self.first_s:

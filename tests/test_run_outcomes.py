@@ -20,6 +20,7 @@ from bench.schema import RUN_KEYS
 RUN_TIMEOUT_S = 120
 BUSY = 0.6  # busy_other injected into a disturbed window; 0.0 in a quiet one
 CUT_AFTER_ROUNDS = 2  # the interrupted benchmark's rounds before Ctrl-C
+SLOW_EARLY = 2  # test_early's first probe times, in quiet probe times
 SIGNAL_WAIT_S = 30  # a signalled process waits this long for its handler (it never should)
 
 CONFTEST = f'''
@@ -80,6 +81,9 @@ if os.environ["TWINS_SCENARIO"] == "collection":
 
 CASE = Case((784, 16, 10), 8, "float32", 1)
 QUIET_PROBE_S = 1e-3
+# test_early's probe per measurement: slow at first, which nothing shows yet (its probe
+# times are the only ones so far), then quiet when the second look re-measures it
+EARLY_PROBES = [{SLOW_EARLY} * QUIET_PROBE_S, QUIET_PROBE_S]
 
 
 def _measure(benchmark, record, probe_s=QUIET_PROBE_S, target=lambda: None):
@@ -87,6 +91,10 @@ def _measure(benchmark, record, probe_s=QUIET_PROBE_S, target=lambda: None):
         benchmark.pedantic(target, rounds=3)
     record(group="step", backend="numpy", case=CASE, flops=1, busy_other=w.busy_other,
            probe_data=[probe_s] * 3, relative=1.0)
+
+
+def test_early(benchmark, record):
+    _measure(benchmark, record, probe_s=EARLY_PROBES.pop(0))
 
 
 def test_clean(benchmark, record):
@@ -143,11 +151,12 @@ def by_name(doc: dict) -> dict:
 def test_disturbed_benchmarks_are_remeasured_and_the_last_measurement_kept(tmp_path):
     doc, output = run_suite(tmp_path, "plain", "not cut_short")
     rows = by_name(doc)
-    assert [b["name"] for b in doc["benchmarks"]] == [
-        "test_clean", "test_recovers", "test_stays_busy", "test_probe_slow"]  # once each
+    assert [b["name"] for b in doc["benchmarks"]] == [  # once each; test_early re-run last
+        "test_clean", "test_recovers", "test_stays_busy", "test_probe_slow", "test_early"]
     evidence = {n: {k: b["extra_info"][k] for k in ("busy_other", "disturbed", "reruns")}
                 for n, b in rows.items()}
     assert evidence == {
+        "test_early": {"busy_other": 0.0, "disturbed": False, "reruns": 1},
         "test_clean": {"busy_other": 0.0, "disturbed": False, "reruns": 0},
         "test_recovers": {"busy_other": 0.0, "disturbed": False, "reruns": 1},
         "test_stays_busy": {"busy_other": BUSY, "disturbed": True, "reruns": MAX_RERUNS},
@@ -155,7 +164,11 @@ def test_disturbed_benchmarks_are_remeasured_and_the_last_measurement_kept(tmp_p
     }
     assert rows["test_probe_slow"]["extra_info"]["disturbance"] == pytest.approx(10.0)
     assert rows["test_clean"]["extra_info"]["disturbance"] == pytest.approx(1.0)
-    assert output.count("re-measuring") == 1 + 2 * MAX_RERUNS
+    assert output.count("re-measuring") == 1 + 2 * MAX_RERUNS + 1
+    assert output.count("re-measuring at the end") == 1  # test_early, seen slow at the end
+    assert f"test_early disturbed against the whole run's probe times (other processes used " \
+           f"0% of the CPU, probe {SLOW_EARLY:.2f}x its quiet time)" in output, output
+    assert rows["test_early"]["extra_info"]["disturbance"] == pytest.approx(1.0)
     assert output.count("mlp-twins: WARNING: the machine is busy") == 1
     assert doc["mlp_twins"] == {"profile": "quick", "missing": [], "complete": True,
                                 "stopped_at": None}
