@@ -1,8 +1,8 @@
 # The benchmark suite's pytest hooks (profiles, thread pinning, calibration, JSON location)
 # live in bench/plugin.py; registering it here makes them apply to a run from the root.
-pytest_plugins = ["bench.plugin"]
-
 import os
+
+pytest_plugins = ["bench.plugin"]
 
 # `make test` runs the suite on pytest-xdist workers (-n, --dist loadfile), whose
 # environment says so (PYTEST_XDIST_WORKER ...). The pytest runs that tests start as

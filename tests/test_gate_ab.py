@@ -4,10 +4,11 @@ unchanged one (c1: a README line) and one whose ``conftest.py`` makes the NumPy 
 slower through the test-only wrapper (c2, ``tests/slow_backend.py``). ``gate ab --base
 HEAD~1`` passes at c1, fails at c2 naming NumPy rows, and leaves no worktree behind, also
 when interrupted. The end-to-end tests time two NumPy rows for a few tenths of a second each
-(``SELECTION``; the clean-up tests a smoke-sized one). The two whose verdict depends on real timings (unchanged passes, 1.5x
-fails) are marked ``timing`` (opt-in, ``make gate-proof``: timed tests flake on a shared
-machine; measured here under load, the 1.5x pair was caught 2 times in 3); the clean-up of
-the worktree, after a completed and an interrupted A/B, is checked in ``make test``.
+(``SELECTION``; the clean-up tests a smoke-sized one). The two whose verdict depends on
+real timings (unchanged passes, 1.5x fails) are marked ``timing`` (opt-in,
+``make gate-proof``: timed tests flake on a shared machine; measured here under load,
+the 1.5x pair was caught 2 times in 3); the clean-up of the worktree, after a completed
+and an interrupted A/B, is checked in ``make test``.
 """
 
 from __future__ import annotations
