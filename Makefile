@@ -40,7 +40,7 @@ help:
 	@echo "  test        the tests, plus a smoke pass over every benchmark"
 	@echo "  docs        docs/ (REPORT.md, index.html, figures) and README's results from results/reference/"
 	@echo "  bench       the quick sweep alone; JSON in results/runs/"
-	@echo "  bench-full  the whole grid (~30 min on 2 cores)"
+	@echo "  bench-full  the whole grid (~15 min on 2 cores)"
 	@echo "  check-perf  quick sweep compared with gate/baseline.json; fails on a regression"
 	@echo "              BASE=REF: this checkout against REF, interleaved on this machine"
 	@echo "  baseline    rewrite gate/baseline.json from $(BASELINE_REPEATS) runs of the current code"

@@ -2,11 +2,19 @@
 # live in bench/plugin.py; registering it here makes them apply to a run from the root.
 import os
 
+import pytest
+
 pytest_plugins = ["bench.plugin"]
 
-# `make test` runs the suite on pytest-xdist workers (-n, --dist loadfile), whose
-# environment says so (PYTEST_XDIST_WORKER ...). The pytest runs that tests start as
-# subprocesses (the A/B, the GPU dry run, the plugin end to end) would inherit it, and
-# pytest-benchmark would then switch their benchmarks off; they are not workers.
-for _var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-    os.environ.pop(_var, None)
+XDIST_VARS = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _subprocesses_are_not_xdist_workers():
+    """`make test` runs the tests on pytest-xdist workers, whose environment says so. The
+    pytest runs that tests start as subprocesses (the A/B, the GPU dry run, the plugin end
+    to end) would inherit it, and pytest-benchmark would switch their benchmarks off; they
+    are not workers. Cleared once tests run: the worker's own pytest-benchmark has seen it
+    (a timed run on xdist workers stays refused, as pytest-benchmark means it to be)."""
+    for var in XDIST_VARS:
+        os.environ.pop(var, None)

@@ -41,8 +41,8 @@ from .probe import probe_key
 # busy_other 0.67-0.84 on every row, disturbance 1.0-35 (torch at 2 threads 8-35x). So
 # BUSY_OTHER_MAX = 0.10 sits 2.7x above the quiet maximum and far below the busy side, and
 # DISTURBANCE_MAX = 1.5 four times the quiet excess (0.123) above 1.
-# Re-measured with the full profile's extremes added (batch 32, widths to 8192, 6 layers:
-# 136 rows; load 0.25-0.45): with the probe timed cold, rows after a big step read up to
+# Re-measured with the full profile's extremes added (batch 32 and 256, widths to 8192, 6
+# layers: 72 rows; load 0.25-0.45): with the probe timed cold, rows after a big step read up to
 # 1.71x (what the round evicted) and a single tiny GEMM 1.96x (2-thread OpenBLAS); with the
 # probe warm and repeated up to PROBE_MIN_FLOP (bench/probe.py), two runs gave busy_other
 # <= 0.069 and disturbance <= 1.127 and <= 1.299: both thresholds stay above the quiet side

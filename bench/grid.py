@@ -6,7 +6,7 @@ Profiles (``--profile NAME`` or ``BENCH_PROFILE=NAME``):
              disabled, so a broken benchmark fails ``make test``;
 * ``quick``  the default of ``pytest --benchmark-only``: the width sweep at one batch,
              a depth sweep, both dtypes, 1 and all threads; about 3 minutes on 2 cores;
-* ``full``   the whole grid: more widths, three batch sizes; under 30 minutes on 2 cores.
+* ``full``   the whole grid: more widths, three batch sizes; ~15 minutes on 2 cores.
 * ``gpu``    the card's sweep (``bench/gpu_run.py``): widths up to 784-16384-10 and deep
              stacks at batch 256 to 4096, both dtypes, all cores; the CPU backends only at
              batch 256 (``cpu_batches``: same-run speedups there, the card's regime above);

@@ -4,7 +4,7 @@
   outcome ("ok", "skipped: why", "failed in ...: why"), the stage the run is in
   ("collection", "calibration", then each benchmark's node id) and whether Ctrl-C
   interrupted it (``pytest_keyboard_interrupt``).
-* ``keep(entries, outcomes)``: the JSON entries that are results: the last measurement of
+* ``keep(entries, outcomes, cut_short)``: the JSON entries that are results: the last measurement of
   each benchmark whose call passed. A benchmark cut short by Ctrl-C has no outcome, so its
   partial rounds (pytest-benchmark keeps them) are dropped; so is a fast wrong answer
   (a failed post-timing check) and an earlier, disturbed measurement of a re-run one.
@@ -24,6 +24,8 @@ import json
 import signal
 import threading
 from pathlib import Path
+
+import pytest
 
 INTERRUPTED = "interrupted"  # the reason of the benchmark Ctrl-C cut short
 NOT_RUN = "not run: the run was interrupted"  # ... and of those it never reached
@@ -59,6 +61,14 @@ class Tracker:
     def pytest_keyboard_interrupt(self):
         self.state.interrupted = True
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_benchmark_generate_json(self, benchmarks):
+        """A benchmark Ctrl-C cut short in its first round has no timings, and
+        pytest-benchmark fails summarising it (min() of nothing), writing no JSON at all:
+        it is left out here (``summary`` lists it as interrupted)."""
+        benchmarks[:] = [b for b in benchmarks if b.has_error or len(b.stats.data)]
+        return (yield)
+
     def pytest_runtest_logreport(self, report):
         outcome = None
         if report.skipped:
@@ -73,10 +83,19 @@ class Tracker:
             self.state.outcomes.setdefault(report.nodeid, outcome)
 
 
-def keep(entries: list, outcomes: dict) -> list:
-    """The last entry of each benchmark whose outcome is "ok", in run order."""
-    last = {e["fullname"]: i for i, e in enumerate(entries)}
-    return [e for i, e in enumerate(entries)
+def keep(entries: list, outcomes: dict, cut_short: dict | None = None) -> list:
+    """The last entry of each benchmark whose outcome is "ok", in run order; for a benchmark
+    in ``cut_short`` (nodeid -> n) the last of its first n entries (Ctrl-C cut a later
+    re-measurement short, and pytest-benchmark kept its partial rounds)."""
+    cut_short = cut_short or {}
+    count, usable = {}, []
+    for i, e in enumerate(entries):
+        name = e["fullname"]
+        count[name] = count.get(name, 0) + 1
+        if count[name] <= cut_short.get(name, count[name]):
+            usable.append((i, e))
+    last = {e["fullname"]: i for i, e in usable}
+    return [e for i, e in usable
             if last[e["fullname"]] == i and outcomes.get(e["fullname"]) == "ok"]
 
 

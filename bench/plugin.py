@@ -175,7 +175,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 def pytest_benchmark_update_json(config, benchmarks, output_json):
     state = twins(config)
     state.json_written = True
-    kept = outcomes.keep(output_json["benchmarks"], state.outcomes)
+    kept = outcomes.keep(output_json["benchmarks"], state.outcomes, state.cut_short)
     for b in kept:  # judged again, with every probe time of the run
         if b["extra_info"].get("suite") == SUITE:
             b["extra_info"].update(state.evidence.final(b["extra_info"], b["fullname"]))

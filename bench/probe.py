@@ -20,13 +20,16 @@ behind rather than the machine: after a step of 784-8192-10 at batch 32 the roun
 evicted the probe's operands and the cold probe took 1.71x its time after a 784-512-10
 step (NumPy, 2 threads; 1.2-1.4x in other rows), on a quiet machine, so a full-profile run
 marked such rows "disturbed" with other processes at 0-3% of the CPU. Warm, the same rows
-measured 0.93-1.20x (``python -m bench.noise`` covers them). A machine slowed ``k`` times
+measured 0.93-1.20x of it (a one-off comparison of 24 rows); ``python -m bench.noise`` now
+covers such rows (its quiet maxima: ``bench/disturbance.py``). For the activations' copy of
+a 64 MiB array, beyond every cache, the warm call only costs time. A machine slowed ``k`` times
 still slows every call ``k`` times, the warm ones too.
 
-Rounds are budgeted like pytest-benchmark's own: ``max_time / (round + probe)``, at least
-``min_rounds``, so the profile's total time does not grow. Each round starts after the
-probe has touched its own arrays, i.e. with caches holding other data, as a training loop
-whose data pipeline runs between steps.
+Rounds are budgeted like pytest-benchmark's own: ``max_time / (round + the probe's 1 +
+PROBE_TIMED calls)``, at least ``min_rounds``, so the profile's total time does not grow
+(a tiny step that used to stop at ``MAX_ROUNDS`` now fills ``max_time``, mostly probing).
+Each round starts after the probe has touched its own arrays, i.e. with caches holding
+other data, as a training loop whose data pipeline runs between steps.
 """
 
 from __future__ import annotations
@@ -84,14 +87,17 @@ def probe_seconds(probe) -> float:
 
 def probe_key(rec: dict) -> tuple | None:
     """Which probe a record's ``probe_data`` timed: ``(lib, device, dtype, threads, kind,
-    shape)``, the same for every benchmark that runs the same probe; None: no probe."""
+    shape, variant)``, the same for every benchmark that runs the same probe in the same
+    state (a ``torch-cuda-tf32`` runner keeps TF32 on while its probe runs); None: no
+    probe."""
     if rec["group"] in ("step", "forward") and rec["world_size"] == 1:
         kind, shape = "gemm", gemm_shape(rec["batch"], rec["layer_sizes"])
     elif rec["group"] == "activation":
         kind, shape = "copy", (rec["batch"],)  # an activation's batch: its elements
     else:
         return None
-    return rec["lib"], rec["device"], rec["dtype"], rec["threads"], kind, shape
+    return (rec["lib"], rec["device"], rec["dtype"], rec["threads"], kind, shape,
+            rec.get("variant"))  # "tf32": its probe runs with TF32 on, faster
 
 
 def timed(benchmark, fn, probe, budget) -> dict:

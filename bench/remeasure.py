@@ -75,7 +75,10 @@ class Remeasure:
         """Re-measure the benchmarks that the whole run's probe times show disturbed."""
         ev = self.state.evidence
         for item in session.items:
-            while True:
+            while not (session.shouldfail or session.shouldstop):
+                rec = ev.latest.get(item.nodeid)
+                if rec is None or ev.disturbance(rec) is None:
+                    break  # not measured, or no probe: the first verdict stands
                 why = ev.why_rerun(item.nodeid, self.spent.get(item.nodeid, 0.0), final=True)
                 if why is None:
                     break
@@ -83,15 +86,31 @@ class Remeasure:
                 self.say(f"mlp-twins: {item.nodeid} disturbed against the whole run's probe "
                          f"times ({why}): re-measuring at the end "
                          f"({ev.reruns[item.nodeid]}/{MAX_RERUNS})")
-                self.state.stage = item.nodeid
-                self.state.outcomes.pop(item.nodeid, None)  # Ctrl-C now: "interrupted"
-                ev.latest.pop(item.nodeid, None)
-                t0 = time.perf_counter()
-                reports = runtestprotocol(item, nextitem=None, log=False)
-                spent = self.spent[item.nodeid] = time.perf_counter() - t0
-                ev.spend(spent, True)
-                if not _passed(reports):
-                    for report in reports:
-                        item.ihook.pytest_runtest_logreport(report=report)
+                if not self._again(item):
                     break
-                self.state.outcomes[item.nodeid] = "ok"
+
+    def _again(self, item) -> bool:
+        """One more measurement of ``item``; False if it did not pass. Ctrl-C during it
+        keeps the measurements before it (``state.cut_short``) and goes on."""
+        ev, nodeid = self.state.evidence, item.nodeid
+        self.state.stage = nodeid
+        before, earlier = self.state.outcomes.pop(nodeid, None), ev.latest.pop(nodeid)
+        t0 = time.perf_counter()
+        try:
+            reports = runtestprotocol(item, nextitem=None, log=False)
+        except KeyboardInterrupt:
+            self.state.outcomes[nodeid] = before
+            ev.latest[nodeid] = earlier
+            ev.reruns[nodeid] -= 1
+            self.state.cut_short[nodeid] = ev.reruns[nodeid] + 1  # the entries before this
+            raise
+        spent = self.spent[nodeid] = time.perf_counter() - t0
+        ev.spend(spent, True)
+        if _passed(reports):
+            self.state.outcomes[nodeid] = before
+            return True
+        item.ihook.pytest_runtest_logstart(nodeid=nodeid, location=item.location)
+        for report in reports:
+            item.ihook.pytest_runtest_logreport(report=report)
+        item.ihook.pytest_runtest_logfinish(nodeid=nodeid, location=item.location)
+        return False

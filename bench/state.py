@@ -25,6 +25,8 @@ class Twins:
     stage: str = "collection"  # where the run is: "calibration", then each node id
     interrupted: bool = False  # Ctrl-C cut the run short
     json_written: bool = False  # pytest-benchmark wrote the run's JSON
+    cut_short: dict = field(default_factory=dict)  # nodeid -> measurements to keep (Ctrl-C
+    # cut its second-look re-run short: the earlier ones stand)
     old_sigterm: object = None  # SIGTERM's handler before a timed run made it Ctrl-C
 
 

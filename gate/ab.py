@@ -138,6 +138,29 @@ def unbased_rows(base_runs, head_runs, baseline: dict, mode: str) -> list:
     return rows
 
 
+def comparable(base_runs: list, head_runs: list) -> tuple[list, list, str | None]:
+    """``(base runs, head runs, note)``: as they are where both sides write one run schema;
+    where they differ (e.g. base 2, head 3: the probe is timed another way), relative times
+    (round / probe) mean different things on the two sides, so every row's relative time and
+    probe times are dropped and rows compare absolute times (same machine, interleaved:
+    ``compare.choose_mode``); ``note`` says so in one line (None: nothing dropped)."""
+    schemas = sorted({r.schema for r in base_runs} | {r.schema for r in head_runs}, key=str)
+    if len(schemas) <= 1:
+        return base_runs, head_runs, None
+
+    def absolute(run):
+        return dataclasses.replace(run, benchmarks=[
+            {**b, "extra_info": {**b["extra_info"], "relative": None, "probe_data": []}}
+            for b in run.benchmarks])
+
+    base_s = sorted({r.schema for r in base_runs}, key=str)
+    head_s = sorted({r.schema for r in head_runs}, key=str)
+    note = (f"gate: the base's runs are of schema {', '.join(map(str, base_s))}, this "
+            f"checkout's of schema {', '.join(map(str, head_s))}: relative times are not "
+            f"comparable across them, so every row compares absolute times")
+    return [absolute(r) for r in base_runs], [absolute(r) for r in head_runs], note
+
+
 def judge(base_runs: list, head_runs: list) -> tuple[dict, list, str]:
     """``(baseline, rows, mode)``: the head runs against the base runs' baseline."""
     baseline = make_baseline([clean(r) for r in base_runs])
@@ -179,7 +202,8 @@ class AB:
         """One A run then one B run, with ``extra`` pytest arguments."""
         self.n += 1
         base = run_benchmarks([*self.args, *extra], self.folder / f"base-{self.n}.json",
-                              cwd=self.base_tree, env=tree_env(self.base_tree))
+                              cwd=self.base_tree, env=tree_env(self.base_tree),
+                              same_schema=False)
         head = run_benchmarks([*self.args, *extra], self.folder / f"head-{self.n}.json",
                               cwd=self.repo, env=tree_env(self.repo))
         return base, head
@@ -191,6 +215,9 @@ class AB:
             base, head = self.pair()
             self.base_runs.append(base)
             self.head_runs.append(head)
+        self.base_runs, self.head_runs, note = comparable(self.base_runs, self.head_runs)
+        if note:
+            print(note, flush=True)
         baseline, rows, mode = judge(self.base_runs, self.head_runs)
         for _ in range(verdict.RERUN_PASSES):
             todo = verdict.needs_rerun(rows)
@@ -200,6 +227,7 @@ class AB:
             print(f"\ngate: {len(todo)} suspect or disturbed row(s); re-running only those "
                   "as one more A/B pair", flush=True)
             base, head = self.pair([f"--benchmark-max-time={self.rerun_time()}", *ids])
+            [base], [head], _ = comparable([base], [head])
             verdict.merge_rerun(rows, confirmations(baseline, base, head, mode))
         return rows, mode
 

@@ -28,10 +28,13 @@ class GateError(Exception):
     pass
 
 
-def load_run(path) -> Run:
-    """A run the gate can compare: valid, of this schema version, with a calibration."""
+def load_run(path, same_schema: bool = True) -> Run:
+    """A run the gate can compare: valid, of this schema version (unless ``same_schema`` is
+    false: the A/B's base may be older, ``gate/ab.py`` says what follows), with a
+    calibration."""
     run = runfile.load(path)
-    runfile.check_versions([run])
+    if same_schema:
+        runfile.check_versions([run])
     run.calibration()
     return run
 
@@ -43,7 +46,8 @@ def tree_env(tree) -> dict:
     return env
 
 
-def run_benchmarks(pytest_args, out_json, quiet=True, cwd=None, env=None) -> Run:
+def run_benchmarks(pytest_args, out_json, quiet=True, cwd=None, env=None,
+                   same_schema: bool = True) -> Run:
     """Run ``pytest --benchmark-only`` with ``pytest_args`` (in ``cwd``, default here);
     return the run it wrote. Interrupted (Ctrl-C, SIGTERM turned into KeyboardInterrupt by
     the caller), the child is terminated, then killed, before the interrupt goes on."""
@@ -66,7 +70,7 @@ def run_benchmarks(pytest_args, out_json, quiet=True, cwd=None, env=None) -> Run
         raise
     if not Path(out_json).exists():
         raise GateError(f"the benchmark run wrote no JSON (pytest exit {code})")
-    return load_run(out_json)
+    return load_run(out_json, same_schema)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,8 @@ import pandas as pd
 REFERENCE = "numpy"  # the backend every speedup is measured against
 # within one run, a speedup compares rows that agree on all of these
 SPEEDUP_KEY = ["run", "group", "layers", "batch", "dtype", "threads", "activation"]
+# multi-process step rows (bench/bench_step.py: variant "w<W>", also at W = 1)
+PARALLEL_VARIANT = r"w\d+"
 SLICE = ["run", "dtype", "threads", "batch"]  # one line per backend in the step figures
 HIGH_VARIANCE = 0.10  # IQR / median above this is flagged, as torch.utils.benchmark does
 A_SIGMAS = 2.0  # a fixed cost within this many standard errors of 0 is not identifiable
@@ -57,8 +59,9 @@ def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
 def default_slice(table: pd.DataFrame, run: str, group: str = "step",
                   threads: int | None = None) -> dict | None:
     """float32 if measured, then all cores (most threads; or ``threads`` where measured),
-    then the batch at which the most backends were measured (the widest comparison: in the
-    full profile the compiled step is measured at batch 256 only), the largest of those."""
+    then the batch at which the most single-process backends were measured (the widest
+    comparison: in the full profile the compiled step is measured at batch 256 only, the
+    multi-process ones at 1024 only), the largest of those."""
     rows = table[(table["run"] == run) & (table["group"] == group) & (table["world_size"] == 1)]
     if rows.empty:
         return None
@@ -67,7 +70,8 @@ def default_slice(table: pd.DataFrame, run: str, group: str = "step",
     if threads is None or not (rows["threads"] == threads).any():
         threads = int(rows["threads"].max())
     rows = rows[rows["threads"] == threads]
-    backends = rows.groupby("batch")["series"].nunique()
+    single = rows[~rows["variant"].fillna("").str.fullmatch(PARALLEL_VARIANT)]
+    backends = (single if not single.empty else rows).groupby("batch")["series"].nunique()
     batch = int(max(backends.index, key=lambda b: (backends[b], b)))
     return {"run": run, "dtype": dtype, "threads": threads, "batch": batch}
 

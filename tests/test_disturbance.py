@@ -105,6 +105,7 @@ def test_probe_key_is_shared_by_benchmarks_running_the_same_probe():
     assert probe_key(record([])) == probe_key(record([], group="forward"))
     assert probe_key(record([], width=PROBE_MAX_WIDTH)) == probe_key(record([], width=4096))
     assert probe_key(record([], threads=2)) != probe_key(record([]))
+    assert probe_key({**record([]), "variant": "tf32"}) != probe_key(record([]))  # TF32 on
     assert probe_key(record([], world_size=2)) is None
     assert probe_key(record([], group="epoch")) is None
 

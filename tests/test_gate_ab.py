@@ -13,6 +13,7 @@ and an interrupted A/B, is checked in ``make test``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.schema import SCHEMA_VERSION
 from bench.synthetic import disturb
 from gate import ab
 from gate.__main__ import main as gate_main
@@ -101,6 +103,31 @@ def test_a_rerun_confirms_only_where_the_base_did_not_move_alike():
     again = ab.confirmations(baseline, machine_moved, slowed, mode)
     assert again["test_step[numpy-h1024-b256-f32-t1]"]["verdict"] == "disturbed"
     assert again["test_step[torch-cpu-h1024-b256-f32-t1]"]["verdict"] == "ok"
+
+
+def test_a_base_of_another_run_schema_is_judged_on_absolute_times():
+    """A base commit before a schema change (e.g. 2: the probe timed cold) writes relative
+    times that mean something else: the A/B says so in one line and compares absolute
+    times, and still finds the slowed backend."""
+    probe = 1e-3
+    bases = [steps_run({n: v * (1 + d) for n, v in BASE.items()}, seed=i, probe=probe)
+             for i, d in enumerate([0.0, 0.01, -0.01])]
+    slowed = [steps_run({"numpy": 0.015, "torch-cpu": 0.008}, seed=7 + i, probe=probe)
+              for i in range(3)]
+    same, heads, note = ab.comparable(bases, slowed)
+    assert note is None and same == bases and heads == slowed  # one schema: as they are
+    _, rows, _ = ab.judge(bases, slowed)
+    assert {r["mode"] for r in rows} == {"relative"}
+    old = [dataclasses.replace(r, schema=SCHEMA_VERSION - 1) for r in bases]
+    old_bases, heads, note = ab.comparable(old, slowed)
+    assert note.startswith(f"gate: the base's runs are of schema {SCHEMA_VERSION - 1}, this "
+                           f"checkout's of schema {SCHEMA_VERSION}: relative times are not")
+    assert all(b["extra_info"]["relative"] is None and b["extra_info"]["probe_data"] == []
+               for r in old_bases + heads for b in r.benchmarks)
+    assert all(b["extra_info"]["relative"] is not None for b in slowed[0].benchmarks)  # kept
+    _, rows, mode = ab.judge(old_bases, heads)
+    assert mode == "absolute" and {r["mode"] for r in rows} == {"absolute"}
+    assert _names(rows, "suspect") == ["test_step[numpy-h1024-b256-f32-t1]"]
 
 
 def test_ratios_per_side_are_medians_over_its_runs():

@@ -198,3 +198,31 @@ def test_baseline_out_onto_a_folder_is_refused_and_leaves_nothing(tmp_path, caps
     assert gate_cli.main(["baseline", "--runs", *map(str, runs), "--out", str(good)]) == 0
     assert runfile.load_baseline(good)["runs"] == 2
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize("disturbed_tries, runs_made", [(0, 1), (1, 2), (9, 3)])
+def test_a_baseline_run_left_disturbed_is_measured_again(tmp_path, monkeypatch, capsys,
+                                                        disturbed_tries, runs_made):
+    """``gate baseline`` measures a run again while rows of it stay disturbed (at most
+    BASELINE_RETRIES times); the last try goes to make_baseline, which refuses it if still
+    disturbed."""
+    made = []
+
+    def fake_run(pytest_args, out_json, **kw):
+        doc = steps_doc(BASE, seed=len(made))
+        if len(made) < disturbed_tries:
+            doc = _disturbed(doc, NUMPY)
+        made.append(out_json)
+        return runfile.parse(doc, str(out_json))
+
+    monkeypatch.setattr(gate_cli, "run_benchmarks", fake_run)
+    run = gate_cli._clean_run([], tmp_path, "r-1")
+    assert len(made) == runs_made == min(disturbed_tries, gate_cli.BASELINE_RETRIES) + 1
+    assert [p.name for p in made][1:] == [f"r-1-again-{k}.json" for k in range(1, runs_made)]
+    out = capsys.readouterr().out
+    assert out.count("still disturbed (" + NUMPY) == runs_made - 1, out
+    assert any(map(synthetic_disturbed, run.benchmarks)) == (disturbed_tries > runs_made - 1)
+
+
+def synthetic_disturbed(b) -> bool:
+    return bool(b["extra_info"]["disturbed"])

@@ -178,3 +178,23 @@ def test_headline_names_the_chapter_size(synth):
     assert f"at the chapter's 79,510 parameters torch-cpu takes {ratio:.1f}x NumPy's time" in text
     assert "overtakes NumPy from about 183k parameters" in text
     assert "predicts P* = 180k" in text
+
+
+def _slice_table(rows):
+    import pandas as pd
+
+    return pd.DataFrame([{"run": "r", "group": "step", "world_size": 1, "dtype": "float32",
+                          "threads": 2, "batch": b, "series": s, "variant": v}
+                         for b, s, v in rows])
+
+
+def test_default_slice_takes_the_batch_with_most_single_process_backends():
+    """The full profile: the compiled step at batch 256 only, the multi-process steps (W = 1
+    rows too) at 1024 only: the headline's batch is 256; a tie goes to the larger batch."""
+    plain = [(b, s, None) for b in (32, 256, 1024) for s in ("numpy", "torch-cpu")]
+    table = _slice_table([*plain, (256, "torch-cpu-compile", None),
+                          (1024, "numpy-mp (w1)", "w1"), (1024, "torch-ddp (w1)", "w1")])
+    assert analysis.default_slice(table, "r")["batch"] == 256
+    assert analysis.default_slice(_slice_table(plain), "r")["batch"] == 1024
+    only_parallel = _slice_table([(64, "numpy-mp (w1)", "w1"), (128, "numpy-mp (w1)", "w1")])
+    assert analysis.default_slice(only_parallel, "r")["batch"] == 128

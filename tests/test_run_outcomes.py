@@ -93,8 +93,15 @@ def _measure(benchmark, record, probe_s=QUIET_PROBE_S, target=lambda: None):
            probe_data=[probe_s] * 3, relative=1.0)
 
 
+def _ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep({SIGNAL_WAIT_S})
+
+
 def test_early(benchmark, record):
-    _measure(benchmark, record, probe_s=EARLY_PROBES.pop(0))
+    probe_s = EARLY_PROBES.pop(0)
+    late_ctrl_c = os.environ["TWINS_SCENARIO"] == "late-ctrl-c" and not EARLY_PROBES
+    _measure(benchmark, record, probe_s=probe_s, target=_ctrl_c if late_ctrl_c else lambda: None)
 
 
 def test_clean(benchmark, record):
@@ -195,3 +202,17 @@ def test_ctrl_c_before_any_benchmark_still_writes_the_run(tmp_path, stage):
     assert [m["test"] for m in doc["mlp_twins"]["missing"]] == selected
     assert "machine_info" in doc and "mlp_twins" in doc["machine_info"]
     assert f"interrupted at {stage}" in output
+
+
+def test_ctrl_c_in_the_second_look_keeps_the_measurement_before_it(tmp_path):
+    """Ctrl-C while the second look re-measures test_early: its first (disturbed)
+    measurement stands, not the partial rounds; the run says where it stopped."""
+    doc, output = run_suite(tmp_path, "late-ctrl-c", "early or clean")
+    assert output.count("re-measuring at the end (1/") == 1, output
+    assert [b["name"] for b in doc["benchmarks"]] == ["test_early", "test_clean"]
+    early = by_name(doc)["test_early"]
+    assert early["extra_info"]["reruns"] == 0 and early["extra_info"]["disturbed"] is True
+    assert early["stats"]["rounds"] == 3  # all of the first measurement's rounds
+    assert early["extra_info"]["disturbance"] == pytest.approx(SLOW_EARLY)
+    assert doc["mlp_twins"] == {"profile": "quick", "complete": False, "missing": [],
+                                "stopped_at": "test_fake.py::test_early"}
