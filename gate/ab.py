@@ -144,8 +144,9 @@ def comparable(base_runs: list, head_runs: list) -> tuple[list, list, str | None
     (round / probe) mean different things on the two sides, so every row's relative time and
     probe times are dropped and rows compare absolute times (same machine, interleaved:
     ``compare.choose_mode``); ``note`` says so in one line (None: nothing dropped)."""
-    schemas = sorted({r.schema for r in base_runs} | {r.schema for r in head_runs}, key=str)
-    if len(schemas) <= 1:
+    base_s = sorted({r.schema for r in base_runs}, key=str)
+    head_s = sorted({r.schema for r in head_runs}, key=str)
+    if len(set(base_s) | set(head_s)) <= 1:
         return base_runs, head_runs, None
 
     def absolute(run):
@@ -153,8 +154,6 @@ def comparable(base_runs: list, head_runs: list) -> tuple[list, list, str | None
             {**b, "extra_info": {**b["extra_info"], "relative": None, "probe_data": []}}
             for b in run.benchmarks])
 
-    base_s = sorted({r.schema for r in base_runs}, key=str)
-    head_s = sorted({r.schema for r in head_runs}, key=str)
     note = (f"gate: the base's runs are of schema {', '.join(map(str, base_s))}, this "
             f"checkout's of schema {', '.join(map(str, head_s))}: relative times are not "
             f"comparable across them, so every row compares absolute times")

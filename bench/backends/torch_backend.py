@@ -68,21 +68,26 @@ class TorchRunner:
                      (self.case.batch, self.case.layer_sizes[-1]), loss)
 
     def peak_memory(self):
-        """Bytes one step allocates above what is resident before it (params, batch, old
-        grads), as NumPy's tracemalloc peak counts from the step's start."""
-        if not self.cuda:
-            return None  # torch's CPU allocator is not traced by tracemalloc
-        self.sync()
-        before = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        self.step()
-        return int(torch.cuda.max_memory_allocated() - before)
+        return cuda_step_peak(self)
 
     def close(self):
         self._precision.close()
         self.model = self.opt = self.X = self.y = self.loss = self.out = None
         if self.cuda:
             torch.cuda.empty_cache()
+
+
+def cuda_step_peak(runner):
+    """Bytes one ``runner.step()`` allocates on CUDA above what is resident before it
+    (params, batch, old grads), as NumPy's tracemalloc peak counts from the step's start;
+    None on the CPU (torch's CPU allocator is not traced by tracemalloc)."""
+    if not runner.cuda:
+        return None
+    runner.sync()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    runner.step()
+    return int(torch.cuda.max_memory_allocated() - before)
 
 
 def _no_cuda():

@@ -43,6 +43,7 @@ from ..precision import tf32
 from ..timing import device_sync
 from . import Case
 from .common import LR, check_finite, make_batch
+from .torch_backend import cuda_step_peak
 
 EQUIV_RTOL = {"float64": 1e-9, "float32": 1e-4}  # params after EQUIV_STEPS, as tests/test_cuda
 EQUIV_STEPS = 3
@@ -154,13 +155,7 @@ class VariantRunner:
                 "break_even_steps": break_even(self.one_off_s, self.eager_s, self.variant_s)}
 
     def peak_memory(self):
-        if not self.cuda:
-            return None  # torch's CPU allocator is not traced
-        self.sync()
-        before = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        self.step()
-        return int(torch.cuda.max_memory_allocated() - before)
+        return cuda_step_peak(self)
 
     def close(self):
         self._stack.close()
