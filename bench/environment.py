@@ -19,16 +19,49 @@ from core.procs import available_cores
 
 from .precision import matmul_precision, tf32_enabled
 
+# The CPU features that decide which kernels OpenBLAS, MKL and oneDNN pick (and so what a
+# step costs): two CPUs with the same model string but different ones are different machines
+# (a VM's "Intel(R) Xeon(R) Processor" is Cascade Lake or Sapphire Rapids alike).
+KERNEL_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512dq",
+                "avx512cd", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+                "avx512_fp16", "avx512ifma", "avx512vbmi", "amx_tile", "amx_bf16", "amx_int8",
+                "asimd", "sve", "sve2")  # the last three: Arm (``Features`` in cpuinfo)
 
-def cpu_model() -> str:
+
+def _cpuinfo() -> dict:
+    """The first processor's ``key: value`` lines of ``/proc/cpuinfo`` ({} where unreadable)."""
+    out = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break  # the first processor only
+                key, _, value = line.partition(":")
+                out.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return out
+
+
+def cpu_model() -> str:
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
+
+
+def cpu_id() -> str | None:
+    """``vendor family/model`` (e.g. "GenuineIntel 6/143"), None where cpuinfo has none."""
+    info = _cpuinfo()
+    if "vendor_id" not in info:
+        return None
+    return f"{info['vendor_id']} {info.get('cpu family', '?')}/{info.get('model', '?')}"
+
+
+def cpu_flags() -> list | None:
+    """The ``KERNEL_FLAGS`` this CPU has, sorted; None where cpuinfo lists no flags."""
+    info = _cpuinfo()
+    flags = info.get("flags", info.get("Features"))
+    if flags is None:
+        return None
+    return sorted(set(flags.split()) & set(KERNEL_FLAGS))
 
 
 def _driver():
@@ -89,6 +122,8 @@ def environment() -> dict:
         "numpy": np.__version__,
         "torch": torch.__version__,
         "cpu_model": cpu_model(),
+        "cpu_id": cpu_id(),
+        "cpu_flags": cpu_flags(),
         "cores": available_cores(),
         "blas": [{k: p.get(k) for k in ("user_api", "internal_api", "version", "num_threads",
                                         "threading_layer", "architecture", "prefix")}

@@ -45,6 +45,8 @@ NON_NEG_INT = (lambda v: _int(v) and v >= 0, "an integer >= 0")
 TEXT = (_text, "a non-empty string")
 SHARE = (lambda v: _num(v) and 0.0 <= v <= 1.0, "a share from 0 to 1")
 BOOL = (lambda v: isinstance(v, bool), "true or false")
+COMMIT = (lambda v: isinstance(v, str) and len(v) == 40
+          and all(c in "0123456789abcdef" for c in v), "a full git commit id (40 hex digits)")
 
 
 def null_or(spec):
@@ -174,6 +176,11 @@ def check_baseline(problem, doc: dict) -> None:
     metric, threshold and samples for the same modes, its record; per aggregate its members
     and thresholds."""
     _object(problem, "fingerprint", doc["fingerprint"], allow_none=False)
+    ident = _object(problem, "machine", doc["machine"], allow_none=False)
+    check_fields(problem, "machine.", ident, {"id": TEXT, "label": TEXT}, {})
+    commit = _object(problem, "commit", doc["commit"], allow_none=False)
+    check_fields(problem, "commit.", commit, {"id": null_or(COMMIT), "dirty": null_or(BOOL)},
+                 {"note": TEXT})
     machine = _object(problem, "machine_info", doc["machine_info"], allow_none=False)
     check_calibration(problem, "machine_info.calibration", machine.get("calibration"))
     check_fields(problem, "", doc, {"pytest_args": list_of(TEXT), "runs": COUNT}, {})

@@ -23,9 +23,11 @@ from .schema import SCHEMA_VERSION, SUITE
 
 REQUIRED_KEYS = tuple(RECORD)  # extra_info keys without which a record cannot be read
 MAX_VALUE_CHARS = 60  # a bad value is quoted in the error up to this length
-# the gate's baseline document (``gate/baseline.py``); /2: relative times of schema 3's probe
-BASELINE_FORMAT = "mlp-twins-gate/2"
-BASELINE_KEYS = ("fingerprint", "machine_info", "benchmarks", "aggregates", "pytest_args")
+# the gate's baseline document (``gate/baseline.py``); /2: relative times of schema 3's probe;
+# /3: one file per machine (``machine``: id and label), the ``commit`` its runs measured
+BASELINE_FORMAT = "mlp-twins-gate/3"
+BASELINE_KEYS = ("fingerprint", "machine", "commit", "machine_info", "benchmarks", "aggregates",
+                 "pytest_args")
 
 
 class RunFileError(ValueError):
@@ -44,6 +46,7 @@ class Run:
     complete: bool | None
     stopped_at: str | None  # output_json["mlp_twins"]["stopped_at"]: where a cut-short run stopped
     datetime: str | None
+    commit: dict = field(default_factory=dict)  # pytest-benchmark's commit_info ({} when absent)
     benchmarks: list = field(default_factory=list)  # pytest-benchmark entries of this suite
     label: str = ""  # the machine in words, ``node (GPU or CPU model)``; readers may amend it
 
@@ -158,7 +161,8 @@ def parse(doc, path: str | Path = "<run>") -> Run:
     return Run(path=path, schema=ours[0]["extra_info"].get("schema"), machine=machine,
                twins=twins, missing=missing, complete=extra.get("complete"),
                stopped_at=extra.get("stopped_at"),
-               datetime=doc.get("datetime"), benchmarks=ours, label=machine_label(machine, twins))
+               datetime=doc.get("datetime"), benchmarks=ours, label=machine_label(machine, twins),
+               commit=_dict(doc.get("commit_info")))
 
 
 def load(path: str | Path) -> Run:

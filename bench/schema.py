@@ -63,7 +63,9 @@ capture seconds, paired eager and variant step medians, ``break_even_steps`` = o
 (eager_step_s - variant_step_s) or null if not faster; ``bench/backends/variants.py``).
 
 ``machine_info["mlp_twins"]`` (once per run, ``MACHINE_KEYS``; ``bench/environment.py``)
-    ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cores``,
+    ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cpu_id``
+    ("vendor family/model" from /proc/cpuinfo, or null), ``cpu_flags`` (the CPU features that
+    select BLAS kernels, ``environment.KERNEL_FLAGS``, or null), ``cores``,
     ``blas`` (threadpoolctl's ``threadpool_info()``), ``torch_config``
     (``torch.__config__.parallel_info()`` first lines), ``torch_blas`` ("MKL" when torch
     has MKL, else "other"), ``gpu`` (``GPU_KEYS``: ``{"name", "driver", "cuda", "cublas",
@@ -102,7 +104,8 @@ RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", 
 ONE_OFF_KEYS = ("one_off_s", "one_off_kind", "one_off_cache_hit", "eager_step_s",
                 "variant_step_s", "break_even_steps")
 OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative", *ONE_OFF_KEYS)
-MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cores", "blas",
+MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cpu_id", "cpu_flags",
+                "cores", "blas",
                 "torch_config", "torch_blas", "gpu", "tf32", "float32_matmul_precision",
                 "calibration")
 GPU_KEYS = ("name", "driver", "cuda", "cublas", "capability", "sm_count", "memory_gb", "count")

@@ -111,9 +111,11 @@ def run_doc(benches, *, node="synth", threads=2, gpu=None, gemm=None, cpu_model=
     calib.append({"lib": "numpy", "device": "cpu", "dtype": "float32", "threads": threads,
                   "m": 256, "k": 256, "n": 256, "gflops": gemm["numpy"] / 2})
     twins = {"profile": "synthetic", "numpy": "2.0", "torch": "2.5", "python": "3.11",
-             "cpu_model": cpu_model, "cores": threads,
+             "cpu_model": cpu_model, "cpu_id": "Synthetic 0/0", "cpu_flags": ["avx2", "fma"],
+             "cores": threads,
              "blas": [{"user_api": "blas", "internal_api": "openblas", "version": "0.3.27",
-                       "threading_layer": "pthreads", "num_threads": threads}],
+                       "threading_layer": "pthreads", "num_threads": threads,
+                       "architecture": "Haswell"}],
              "torch_config": ["ATen/Parallel:", "at::get_num_threads() : 2"],
              "gpu": gpu, "tf32": False,
              "calibration": {"gemm": calib, "copy_gbps": []}}

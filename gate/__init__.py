@@ -1,5 +1,5 @@
-"""Performance regression gate: compare a benchmark run with a committed baseline.
+"""Performance regression gate: judge a benchmark run against numbers of the same machine.
 
-    python -m gate check      # run the quick profile, compare with gate/baseline.json
-    python -m gate baseline   # rewrite the baseline from repeated runs (noise -> thresholds)
+    python -m gate check      # this machine's baseline in gate/baselines/, else an A/B here
+    python -m gate baseline   # add or replace this machine's baseline (noise -> thresholds)
 """

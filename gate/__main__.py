@@ -1,20 +1,30 @@
 """The performance gate's command line.
 
-    python -m gate check [--baseline gate/baseline.json] [--run RUN.json] [--allow-missing]
+    python -m gate check [--run RUN.json] [--allow-missing]      # this machine's baseline
+    python -m gate check --baseline FILE                          # a named one, same machine
     python -m gate ab --base REF [--pairs 3] [-- PYTEST ARGS]   # same-machine A/B (gate/ab.py)
-    python -m gate baseline [--repeats 4] [--out gate/baseline.json] [-- PYTEST ARGS]
+    python -m gate baseline [--repeats 4] [-- PYTEST ARGS]      # gate/baselines/<machine>.json
     python -m gate baseline --runs RUN.json RUN.json ...   # from saved runs
 
-``check`` runs the benchmarks the baseline was made from (unless ``--run`` gives a run's
-JSON), compares each with the baseline (``gate/compare.py`` says how), re-runs only the
-suspects and the rows measured on a disturbed machine, with longer timing, prints a table and
-exits 1 if a regression is confirmed or evidence is missing (``gate/verdict.py``), 0 if not,
-2 on bad input (one line naming the file and the field). ``baseline`` runs the benchmarks
-``--repeats`` times on unchanged code and writes medians, raw samples and per-benchmark
-noise thresholds. ``ab`` runs this checkout and REF interleaved on this machine and judges
-one against the other (``gate/ab.py``). ``--format markdown`` (check, ab) prints only the
-verdict, the rows beyond noise and the torch/NumPy ratios on stdout, as Markdown
-(``gate/markdown.py``); everything else goes to stderr.
+Numbers are judged only against numbers of the same machine (``gate/machine.py``: CPU model,
+family/model and kernel-selecting flags, cores, Python, NumPy, torch, BLAS versions and
+kernels, GPU). ``check`` looks in ``gate/baselines/`` for this machine's baseline; found, it
+runs the benchmarks the baseline was made from (unless ``--run`` gives a run's JSON),
+compares each with the baseline (``gate/compare.py`` says how), re-runs only the suspects and
+the rows measured on a disturbed machine, with longer timing, and prints a table. Not found,
+it measures the reference itself here: a same-machine A/B (``gate ab``) of this checkout
+against the nearest commit a committed baseline recorded, and says so in one line naming both
+machines. A baseline or run of another machine is refused, never compared. ``baseline`` runs
+the benchmarks ``--repeats`` times on unchanged code and writes this machine's baseline
+(medians, raw samples, per-benchmark noise thresholds, the commit measured). ``ab`` runs this
+checkout and REF interleaved on this machine and judges one against the other. ``--format
+markdown`` (check, ab) prints only the verdict, the rows beyond noise and the torch/NumPy
+ratios on stdout, as Markdown (``gate/markdown.py``); everything else goes to stderr.
+
+Exit status (``gate/verdict.py``): 0 pass; 1 a confirmed regression; 2 malformed input (one
+line naming the file and the field, or the option); 3 could not judge (evidence missing,
+incomplete or still disturbed after the allowed re-runs, or nothing of this machine to judge
+against: one line says which); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -31,14 +41,17 @@ from bench.schema import RESULTS_DIR
 
 from . import ab as abm
 from . import compare as cmp
-from . import markdown, verdict
+from . import machine, markdown, verdict
+from .baseline import load as load_baseline
 from .baseline import make_baseline
-from .runner import GateError, load_run, run_benchmarks, stdout_to_stderr
+from .runner import GateError, Unjudged, load_run, run_benchmarks, stdout_to_stderr
 
-DEFAULT_BASELINE = Path(__file__).with_name("baseline.json")
 DEFAULT_PYTEST_ARGS = ["--profile", "quick"]
 RERUN_MAX_TIME = "2.0"  # suspects are re-run with twice the profile's time
 BASELINE_RETRIES = 2  # a baseline run with rows still disturbed is measured again this often
+EXIT_HELP = ("exit status: 0 pass, 1 confirmed regression, 2 malformed input, 3 could not "
+             "judge (evidence missing or disturbed, or nothing of this machine to judge "
+             "against), 130 interrupted")
 
 
 def fmt(row) -> str:
@@ -63,10 +76,132 @@ def print_table(rows, mode):
 
 
 def print_environment(baseline: dict, run: Run, mode: str) -> None:
-    same = cmp.fingerprint(run) == baseline["fingerprint"]
-    print(f"gate: environment {'matches' if same else 'differs from'} the baseline's; "
-          f"calibrated GEMM rates x{cmp.calibration_shift(baseline, run):.2f} of the "
+    print(f"gate: calibrated GEMM rates x{cmp.calibration_shift(baseline, run):.2f} of the "
           f"baseline's -> {mode} comparison of rows without a probe")
+
+
+def commit_words(doc: dict) -> str:
+    sha, dirty = doc["commit"].get("id"), doc["commit"].get("dirty")
+    return f"commit {sha[:10]}{' with uncommitted changes' if dirty else ''}" if sha else \
+        "an unrecorded commit"
+
+
+def foreign(what: str, theirs: dict, ours: dict, ours_what: str) -> str:
+    """One line: ``what`` was measured on another machine than ``ours_what``."""
+    return (f"{what} was measured on {machine.label(theirs)} [{machine.machine_id(theirs)}], "
+            f"{ours_what} is {machine.label(ours)} [{machine.machine_id(ours)}] (they differ "
+            f"in {', '.join(machine.differences(theirs, ours))}): numbers are judged only "
+            "against numbers of the same machine")
+
+
+def shown(path) -> str:
+    """``path`` relative to the working directory where it is under it (messages name no
+    machine's absolute paths needlessly)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def committed_baselines(folder) -> dict:
+    """``{path: document}`` of the baselines in ``folder`` (a malformed one: exit 2)."""
+    return {p: load_baseline(p) for p in machine.baselines(folder)}
+
+
+def choose_baseline(args, fp: dict, what: str):
+    """``(path, document)`` of the baseline to judge ``fp``'s numbers against, or
+    ``(None, docs)`` where this machine has none in ``--baselines``. ``--baseline`` names
+    one; of another machine it is refused (exit 2)."""
+    if args.baseline is not None:
+        doc = load_baseline(args.baseline)
+        if not machine.same(doc["fingerprint"], fp):
+            raise GateError(foreign(f"{args.baseline}: the baseline", doc["fingerprint"], fp,
+                                    what))
+        return Path(args.baseline), doc
+    docs = committed_baselines(args.baselines)
+    own = machine.own_baseline(fp, docs)
+    return (own, docs[own]) if own else (None, docs)
+
+
+def check(args) -> int:
+    writable(args.save, "--save")
+    if args.run:
+        return check_saved_run(args)
+    here = machine.this_machine()
+    path, baseline = choose_baseline(args, here, "this machine")
+    if path is None:
+        return reference_ab(args, baseline, here)
+    with tempfile.TemporaryDirectory() as tmp:
+        with stdout_to_stderr(args.format == "markdown"):
+            run = run_benchmarks(baseline["pytest_args"] + args.pytest_args,
+                                 Path(args.save or Path(tmp, "now.json")))
+        if not machine.same(cmp.fingerprint(run), baseline["fingerprint"]):
+            raise Unjudged(foreign("the run", cmp.fingerprint(run), baseline["fingerprint"],
+                                   f"the baseline {shown(path)}'s machine"))
+        return judge_run(args, path, baseline, run, Path(tmp), not args.no_rerun)
+
+
+def check_saved_run(args) -> int:
+    """``--run``: a saved run, judged against its own machine's baseline or not at all;
+    its suspects are re-run only where this is that machine."""
+    run = load_run(args.run)
+    fp = cmp.fingerprint(run)
+    if machine.unknown(fp):
+        raise GateError(f"{args.run}: the run does not say which machine measured it "
+                        f"(machine_info.mlp_twins lacks {', '.join(machine.unknown(fp))})")
+    path, baseline = choose_baseline(args, fp, "the run's machine")
+    if path is None:
+        raise GateError(f"{args.run}: no baseline of the machine that measured it "
+                        f"({machine.label(fp)} [{machine.machine_id(fp)}]) in "
+                        f"{shown(args.baselines)}/: a run is judged only against its own "
+                        "machine's baseline (`gate check` without --run measures one here)")
+    rerun = not args.no_rerun
+    if rerun and not machine.same(machine.this_machine(), fp):
+        rerun = False
+        print("gate: the run was measured on another machine than this one: its suspects "
+              "and disturbed rows cannot be re-run here (a suspect stands, a disturbed row "
+              "is not judged)", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        return judge_run(args, path, baseline, run, Path(tmp), rerun)
+
+
+def judge_run(args, path: Path, baseline: dict, run: Run, tmp: Path, rerun: bool) -> int:
+    """Compare ``run`` with ``baseline`` (same machine: checked by the caller), re-run the
+    suspects and disturbed rows (JSON in ``tmp``) where ``rerun``, print the verdict."""
+    with stdout_to_stderr(args.format == "markdown"):
+        print(f"gate: this machine's baseline: {shown(path)} ({baseline['machine']['label']}; "
+              f"{baseline['runs']} runs of {commit_words(baseline)})")
+        mode = args.mode or cmp.choose_mode(baseline, run)
+        print_environment(baseline, run, mode)
+        rows = cmp.compare(baseline, run, mode)
+        if rerun:
+            confirm_suspects(rows, baseline, mode, args.pytest_args, tmp / "rerun.json")
+    context = [f"`gate check`: this run against `{path.name}`, this machine's baseline "
+               f"({baseline['runs']} runs of unchanged code); rows without a probe: {mode}"]
+    ratios = {k: [v] for k, v in cmp.backend_ratios(run).items()}
+    return report(rows, run, mode, args, ratios, ["now"], context)
+
+
+def reference_ab(args, docs: dict, here: dict) -> int:
+    """This machine has no baseline: measure the reference here, as an A/B of this
+    checkout against the nearest ancestor commit a committed baseline recorded."""
+    if not docs:
+        raise Unjudged(f"no baseline in {shown(args.baselines)}/ at all: nothing to judge "
+                       "against (make baseline records this machine's)")
+    try:
+        repo = abm.repo_root()
+    except GateError as e:
+        raise Unjudged(f"no baseline of this machine ({machine.label(here)}) and {e}") from e
+    sha, path = abm.reference(docs, repo)
+    ref = docs[path]
+    line = (f"gate: no baseline of this machine, {machine.label(here)} "
+            f"[{machine.machine_id(here)}], in {shown(args.baselines)}/; measuring the "
+            f"reference here instead: a same-machine A/B of this checkout against "
+            f"{sha[:10]}, the commit that {path.name} ({ref['machine']['label']}) measured")
+    print(line, file=sys.stderr if args.format == "markdown" else sys.stdout, flush=True)
+    args.base, args.keep = sha, args.save_ab
+    pytest_args = [*abm.DEFAULT_PYTEST_ARGS, *args.pytest_args]
+    return ab(args, pytest_args, [line.removeprefix("gate: ")])
 
 
 def confirm_suspects(rows, baseline: dict, mode: str, pytest_args, rerun_json: Path) -> None:
@@ -114,37 +249,22 @@ def writable(path, what: str) -> None:
         raise GateError(f"{path}: {what} must be a JSON file in an existing folder")
 
 
-def check(args) -> int:
-    writable(args.save, "--save")
-    baseline = runfile.load_baseline(args.baseline)
-    with stdout_to_stderr(args.format == "markdown"), tempfile.TemporaryDirectory() as tmp:
-        run = load_run(args.run) if args.run else run_benchmarks(
-            baseline["pytest_args"] + args.pytest_args, Path(args.save or Path(tmp, "now.json")))
-        mode = args.mode or cmp.choose_mode(baseline, run)
-        print_environment(baseline, run, mode)
-        rows = cmp.compare(baseline, run, mode)
-        if not args.no_rerun:
-            confirm_suspects(rows, baseline, mode, args.pytest_args, Path(tmp, "rerun.json"))
-    context = [f"`gate check`: this run against `{Path(args.baseline).name}` "
-               f"({baseline['runs']} runs of unchanged code); rows without a probe: {mode}"]
-    ratios = {k: [v] for k, v in cmp.backend_ratios(run).items()}
-    return report(rows, run, mode, args, ratios, ["now"], context)
-
-
-def ab(args) -> int:
-    """Same-machine A/B of this checkout against ``--base`` (``gate/ab.py``)."""
+def ab(args, pytest_args=None, context=()) -> int:
+    """Same-machine A/B of this checkout against ``--base`` (``gate/ab.py``); ``pytest_args``
+    default to ``args.pytest_args`` or the A/B's default selection."""
     if args.pairs < 2:
         raise GateError("--pairs must be at least 2: the base's noise needs two runs")
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
     repo = abm.repo_root()
-    pytest_args = args.pytest_args or abm.DEFAULT_PYTEST_ARGS
+    pytest_args = pytest_args or args.pytest_args or abm.DEFAULT_PYTEST_ARGS
     with stdout_to_stderr(args.format == "markdown"), abm.signals_as_interrupt(), \
             tempfile.TemporaryDirectory() as tmp, abm.base_worktree(repo, args.base) as (tree, sha):
         job = abm.AB(repo, tree, pytest_args, Path(args.keep or tmp))
         rows, mode = job.run(args.pairs)
     head = next((r for r in job.head_runs if r.incomplete()), job.head_runs[-1])
-    context = [f"`gate ab`: this checkout (head) against `{args.base}` ({sha[:10]}), "
+    context = [*context,
+               f"`gate ab`: this checkout (head) against `{args.base}` ({sha[:10]}), "
                f"{args.pairs} interleaved pairs on one machine ({head.label}); thresholds "
                f"from the base's own spread; rows without a probe: {mode}"]
     ratios = abm.ratios(job.base_runs, job.head_runs)
@@ -157,7 +277,7 @@ def baseline(args) -> int:
     if args.runs:  # from saved runs of unchanged code
         check_distinct(args.runs)
         runs = [load_run(p) for p in args.runs]
-        return write_baseline(runs, pytest_args, Path(args.out))
+        return write_baseline(runs, pytest_args, args.out)
     if args.repeats < 2:
         raise GateError("--repeats must be at least 2: the noise needs two runs")
     keep = Path(args.keep)  # the runs stay there (git-ignored) for reports and audits
@@ -165,7 +285,7 @@ def baseline(args) -> int:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     runs = [_clean_run(pytest_args, keep, f"{stamp}-baseline-{i + 1}")
             for i in range(args.repeats)]
-    return write_baseline(runs, pytest_args, Path(args.out))
+    return write_baseline(runs, pytest_args, args.out)
 
 
 def _clean_run(pytest_args, keep: Path, name: str):
@@ -199,11 +319,21 @@ def check_distinct(paths) -> None:
         seen[key] = (p, content)
 
 
-def write_baseline(runs, pytest_args, out: Path) -> int:
+def write_baseline(runs, pytest_args, out) -> int:
+    """This machine's baseline from ``runs``, to ``out`` (default: ``gate/baselines/<id>.json``,
+    added or replaced)."""
     doc = make_baseline(runs)
     doc["pytest_args"] = pytest_args
+    out = Path(out) if out else machine.BASELINES / f"{doc['machine']['id']}.json"
+    out.parent.mkdir(exist_ok=True)
+    replaced = out.exists()
     runfile.write_json(out, doc)
-    print(f"gate: wrote {out}: {len(doc['benchmarks'])} benchmarks from {len(runs)} runs")
+    print(f"gate: {'replaced' if replaced else 'wrote'} {shown(out)}: {len(doc['benchmarks'])} "
+          f"benchmarks from {len(runs)} runs of {commit_words(doc)} on "
+          f"{doc['machine']['label']}")
+    if doc["commit"]["dirty"] is not False:
+        print("gate: note: the runs measured uncommitted changes (or did not say): another "
+              "machine's A/B against this baseline measures the commit, not them")
     print_noise(doc)
     return 0
 
@@ -230,7 +360,17 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run the benchmarks and compare with the baseline")
-    c.add_argument("--baseline", default=DEFAULT_BASELINE, help="baseline JSON (%(default)s)")
+    c.add_argument("--baselines", default=machine.BASELINES, type=Path, metavar="DIR",
+                   help="the committed baselines, one per machine (default: gate/baselines/ "
+                        "of this checkout); this machine's is used, else the reference is "
+                        "measured here (A/B)")
+    c.add_argument("--baseline", metavar="FILE",
+                   help="judge against this baseline file instead (refused, exit 2, if it "
+                        "is another machine's)")
+    c.add_argument("--pairs", type=int, default=abm.DEFAULT_PAIRS,
+                   help="interleaved pairs when the reference is measured here (%(default)s)")
+    c.add_argument("--keep-ab", dest="save_ab", metavar="DIR",
+                   help="when the reference is measured here, keep the A/B runs' JSON in DIR")
     c.add_argument("--run", help="compare this run's JSON instead of running benchmarks")
     c.add_argument("--mode", choices=("absolute", "normalised"),
                    help="force the mode of rows without a probe (default: absolute iff same "
@@ -243,7 +383,9 @@ def main(argv=None) -> int:
     c.add_argument("--save", metavar="RUN.json", help="keep this run's JSON there")
     b = sub.add_parser("baseline", help="rewrite the baseline from repeated runs")
     b.add_argument("--repeats", type=int, default=4, help="runs of unchanged code (%(default)s)")
-    b.add_argument("--out", default=DEFAULT_BASELINE, help="where to write (%(default)s)")
+    b.add_argument("--out", metavar="FILE",
+                   help="where to write (default: gate/baselines/<this machine's id>.json, "
+                        "added or replaced)")
     b.add_argument("--keep", default=RESULTS_DIR, help="folder for the runs' JSON (%(default)s)")
     b.add_argument("--runs", nargs="+", metavar="RUN.json",
                    help="build from these saved runs of unchanged code instead of running")
@@ -264,13 +406,18 @@ def main(argv=None) -> int:
     for p in (b, c, a):
         p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after -- "
                                                       "(ab: they replace its default selection)")
+    for p in (ap, b, c, a):
+        p.epilog = EXIT_HELP
     args = ap.parse_args(argv)
     commands = {"check": check, "baseline": baseline, "ab": ab}
     try:
         return commands[args.command](args)
+    except Unjudged as e:
+        print(f"gate: COULD NOT JUDGE: {e}", file=sys.stderr)
+        return verdict.UNJUDGED_EXIT
     except (GateError, ValueError, OSError) as e:
         print(f"gate: error: {e}", file=sys.stderr)
-        return 2
+        return verdict.BAD_INPUT
     except KeyboardInterrupt:
         print("gate: interrupted (temporary worktree and files removed)", file=sys.stderr)
         return 130

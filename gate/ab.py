@@ -45,7 +45,7 @@ from pathlib import Path
 from . import compare as cmp
 from . import verdict
 from .baseline import make_baseline
-from .runner import GateError, run_benchmarks, tree_env
+from .runner import GateError, Unjudged, run_benchmarks, tree_env
 
 DEFAULT_PAIRS = 3
 DEFAULT_PYTEST_ARGS = ["--profile", "quick", "--backends", "numpy,torch-cpu", "-k",
@@ -162,8 +162,8 @@ def comparable(base_runs: list, head_runs: list) -> tuple[list, list, str | None
 
 def judge(base_runs: list, head_runs: list) -> tuple[dict, list, str]:
     """``(baseline, rows, mode)``: the head runs against the base runs' baseline."""
-    baseline = make_baseline([clean(r) for r in base_runs])
-    mode = cmp.choose_mode(baseline, head_runs[0])
+    baseline = make_baseline([clean(r) for r in base_runs], own_machine=False)
+    mode = cmp.choose_mode(baseline, head_runs[0], same_machine=True)
     rows = median_rows([cmp.compare(baseline, run, mode) for run in head_runs])
     return baseline, rows + unbased_rows(base_runs, head_runs, baseline, mode), mode
 
@@ -233,6 +233,27 @@ class AB:
     def rerun_time(self) -> str:
         given = [a.split("=", 1)[1] for a in self.args if a.startswith("--benchmark-max-time=")]
         return f"{RERUN_TIME_FACTOR * float(given[-1] if given else PROFILE_MAX_TIME):g}"
+
+
+def reference(docs: dict, repo: Path) -> tuple[str, Path]:
+    """``(commit, baseline path)`` to measure against on a machine with no baseline of its
+    own: of the commits the committed baselines (``{path: document}``) recorded, the one
+    nearest to HEAD (fewest commits between) among those HEAD contains. ``Unjudged`` where
+    none does (a shallow clone, baselines recorded on other branches, none recording its
+    commit)."""
+    found = []
+    for path, doc in sorted(docs.items()):
+        sha = doc["commit"].get("id")
+        if sha and subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor",
+                                   sha, "HEAD"], capture_output=True).returncode == 0:
+            found.append((int(git(repo, "rev-list", "--count", f"{sha}..HEAD")), sha, path))
+    if not found:
+        recorded = sorted({str(d["commit"].get("id"))[:10] for d in docs.values()})
+        raise Unjudged("no committed baseline's commit is in this checkout's history "
+                       f"(recorded: {', '.join(recorded) or 'none'}; a shallow clone? fetch "
+                       "the full history), so there is no reference to measure here")
+    _, sha, path = min(found)
+    return sha, path
 
 
 def repo_root() -> Path:

@@ -2,9 +2,13 @@
 
     from gate.baseline import make_baseline
     doc = make_baseline(runs)  # runs: >= 2 bench.runfile.Run of unchanged code, one machine
+    doc = load(path)           # read back, checked, its fingerprint matching its machine
 
 The arithmetic (metrics, thresholds from noise, aggregates) is ``gate/compare.py``'s; this
-module assembles the document that ``bench.runfile.load_baseline`` reads back.
+module assembles the document that ``bench.runfile.load_baseline`` reads back. A baseline
+names the machine that measured it (``gate/machine.py``: fingerprint, id, label) and the
+commit its runs measured (pytest-benchmark's ``commit_info``: id and whether the tree had
+uncommitted changes), so that another machine can measure that commit itself (``gate ab``).
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import copy
 import math
 import statistics
 
-from bench.runfile import BASELINE_FORMAT, Run
+from bench import runfile
+from bench.runfile import BASELINE_FORMAT, Run, RunFileError
 
 from . import compare as cmp
+from . import machine
 
 MAX_SAMPLES = 200  # raw samples kept per benchmark in the baseline
 
@@ -79,8 +85,24 @@ def median_environment(runs: list) -> dict:
     return info
 
 
-def make_baseline(runs: list) -> dict:
-    """The baseline document from N >= 2 runs of unchanged code on one machine."""
+def commit_of(runs: list) -> dict:
+    """``{"id", "dirty"}``: the commit the runs measured (None where they do not say); an
+    error where they name different commits (not runs of unchanged code)."""
+    ids = {r.commit.get("id") for r in runs}
+    if len(ids) > 1:
+        raise ValueError(f"the baseline's runs measured different commits "
+                         f"({', '.join(sorted(str(i)[:10] for i in ids))}): a baseline is "
+                         "made from runs of one commit")
+    (sha,) = ids
+    dirty = [r.commit.get("dirty") for r in runs]
+    return {"id": sha if isinstance(sha, str) and len(sha) == 40 else None,
+            "dirty": None if None in dirty else any(dirty)}
+
+
+def make_baseline(runs: list, own_machine: bool = True) -> dict:
+    """The baseline document from N >= 2 runs of unchanged code on one machine. A baseline
+    to keep (``own_machine``) must say which machine measured it; an A/B's base (``gate
+    ab``, both sides measured here by construction) may come from code that recorded less."""
     if len(runs) < 2:
         raise ValueError("a baseline needs at least 2 runs to measure noise")
     for run in runs:  # a baseline is evidence too: whole, clean runs only
@@ -94,7 +116,12 @@ def make_baseline(runs: list) -> dict:
                              "make the baseline on a quiet machine")
     fps = [cmp.fingerprint(r) for r in runs]
     if any(fp != fps[0] for fp in fps):
-        raise ValueError("baseline runs come from different environments")
+        raise ValueError("baseline runs come from different machines (fingerprints: "
+                         + ", ".join(sorted({machine.machine_id(fp) for fp in fps})) + ")")
+    if own_machine and machine.unknown(fps[0]):
+        raise ValueError(f"{runs[0].path}: the run does not say which machine measured it "
+                         f"(machine_info.mlp_twins lacks {', '.join(machine.unknown(fps[0]))}): "
+                         "a baseline must name its machine")
     thresholds = {m: cmp.thresholds_from_runs(runs, m) for m in cmp.MODES}
     names = set.intersection(*({cmp.short_name(b) for b in r.benchmarks} for r in runs))
     benches = {n: benchmark_reference(n, runs, thresholds) for n in sorted(names)}
@@ -102,9 +129,27 @@ def make_baseline(runs: list) -> dict:
     aggregates = {agg: aggregate_reference(members, runs, benches)
                   for agg, members in groups.items()}
     return {"format": BASELINE_FORMAT, "fingerprint": fps[0],
+            "machine": {"id": machine.machine_id(fps[0]), "label": machine.label(fps[0])},
+            "commit": commit_of(runs),
             "machine_info": median_environment(runs), "runs": len(runs),
             "constants": {"MIN_THRESHOLD": cmp.MIN_THRESHOLD, "NOISE_K": cmp.NOISE_K,
                           "ALPHA": cmp.ALPHA, "AGG_NOISE_K": cmp.AGG_NOISE_K,
                           "AGG_MIN_THRESHOLD": cmp.AGG_MIN_THRESHOLD,
                           "AGG_MIN_PARAMS": cmp.AGG_MIN_PARAMS},
             "benchmarks": benches, "aggregates": aggregates}
+
+
+def load(path) -> dict:
+    """A baseline read back (``bench.runfile.load_baseline`` checks its fields), refused
+    where its fingerprint or machine id is not the one its own ``machine_info`` gives: a
+    hand-edited machine would let a run be judged against another machine's numbers."""
+    doc = runfile.load_baseline(path)
+    fp = machine.fingerprint(doc["machine_info"])
+    if doc["fingerprint"] != fp:
+        diff = machine.differences(doc["fingerprint"], fp)
+        raise RunFileError(f"{path}: fingerprint does not match its machine_info (differs in "
+                           f"{', '.join(diff) or 'its keys'})")
+    if doc["machine"]["id"] != machine.machine_id(fp):
+        raise RunFileError(f"{path}: machine.id {doc['machine']['id']!r} is not its "
+                           f"fingerprint's ({machine.machine_id(fp)!r})")
+    return doc

@@ -7,18 +7,23 @@ A benchmark's *metric* is its median, expressed so that runs can be compared:
                  or copy of the same library, dtype and threads). The machine's drift (steal,
                  frequency, a neighbour) slows round and probe alike and cancels; a change to
                  the twins slows only the round. It also holds on a faster or slower machine.
-* ``absolute``   the median in seconds, used only when both runs come from the same
-                 environment (same fingerprint: CPU model, cores, NumPy, torch, BLAS) and a
-                 machine as fast as the baseline's;
+* ``absolute``   the median in seconds, where the baseline's runs come from the same
+                 machine (``gate/machine.py``'s fingerprint) and its GEMM calibration
+                 is within ``CALIBRATION_TOLERANCE`` (not a slower host of the same kind);
 * ``normalised`` the median times the run's own calibrated rate of the same library,
                  dtype and threads (GEMM GFLOP/s for compute groups, copy GB/s for the
-                 activation group): the inverse of an efficiency, for other machines.
+                 activation group): for the same machine running slower or faster.
+
+None of the three carries across machines (another CPU, BLAS kernel or library version):
+the gate never compares runs of two machines (``gate/__main__.py`` refuses, or measures
+the reference on this machine instead, ``gate/ab.py``).
 
 Rows without a probe (epochs, multi-process steps) use absolute or normalised. A row the run
 measured on a disturbed machine (``extra_info.disturbed``) gets the verdict "disturbed" and is
 never judged on those samples; a baseline benchmark absent from the run is "skipped" where
 the run says why (``mlp_twins.missing``), else "missing" (``gate/verdict.py`` decides).
-Copy rows time the machine, not the twins: they are shown (``info``) and never gated.
+Rows that do not time this project's code are shown (``info``) and never gated: copy rows
+time the machine's memory, and ``REFERENCE_BACKENDS`` (scikit-learn) time other projects.
 
 Per benchmark, ``threshold = max(floor, NOISE_K * noise)`` where ``noise`` is the largest
 relative deviation of one run's metric from the median over the baseline's repeated runs of
@@ -45,6 +50,8 @@ from scipy.stats import mannwhitneyu
 from bench import runcheck
 from bench.runfile import Run, RunFileError
 
+from . import machine
+
 MODES = runcheck.MODES  # the metrics, named where the baseline's format is checked
 
 # one row: never flag less (a few runs underrate a row's noise; times drift 10-40 % between
@@ -57,7 +64,7 @@ AGG_NOISE_K = 3.0  # an aggregate's noise is an average's: better estimated, les
 AGG_MIN_THRESHOLD = {"relative": 0.10, "absolute": 0.15, "normalised": 0.15}
 ALPHA = 0.01  # significance of the one-sided Mann-Whitney U test
 MIN_SAMPLES = 5  # below this on either side the U test cannot reach ALPHA: not applied
-FINGERPRINT_KEYS = ("cpu_model", "cores", "numpy", "torch")
+REFERENCE_BACKENDS = ("sklearn",)  # other projects' code, timed for comparison: never gated
 
 
 def short_name(bench: dict) -> str:
@@ -65,12 +72,8 @@ def short_name(bench: dict) -> str:
 
 
 def fingerprint(run: Run) -> dict:
-    info = run.twins
-    fp = {k: info.get(k) for k in FINGERPRINT_KEYS}
-    fp["blas"] = sorted(f"{p.get('internal_api')} {p.get('version')}"
-                        for p in info.get("blas") or [] if p.get("user_api") == "blas")
-    fp["gpu"] = (info.get("gpu") or {}).get("name")
-    return fp
+    """The machine that measured ``run`` (``gate/machine.py``)."""
+    return machine.fingerprint(run.twins)
 
 
 def rate(run: Run, rec: dict) -> float:
@@ -119,8 +122,10 @@ def has_relative(bench: dict) -> bool:
 
 
 def gated(extra_info: dict) -> bool:
-    """Copy rows time the machine's memory, not the twins: shown, never gated."""
-    return extra_info.get("activation") != "copy"
+    """This project's code: not a copy row (the machine's memory) nor a reference
+    implementation (scikit-learn); those are shown as ``info``, never gated."""
+    return (extra_info.get("activation") != "copy"
+            and extra_info.get("backend") not in REFERENCE_BACKENDS)
 
 
 def samples(run: Run, bench: dict, mode: str) -> np.ndarray:
@@ -262,10 +267,11 @@ def calibration_shift(baseline: dict, run: Run) -> float:
     return geomean([new[k] / old[k] for k in common]) if common else float("nan")
 
 
-def choose_mode(baseline: dict, run: Run) -> str:
-    """Absolute times only for the same environment *and* a machine as fast as the
-    baseline's (its GEMM calibration within ``CALIBRATION_TOLERANCE``); else normalised."""
-    if baseline["fingerprint"] != fingerprint(run):
+def choose_mode(baseline: dict, run: Run, same_machine: bool = False) -> str:
+    """Absolute times only for the same machine (same fingerprint, or ``same_machine``: an
+    A/B, both sides measured here) *and* as fast as the baseline's (its GEMM calibration
+    within ``CALIBRATION_TOLERANCE``); else normalised."""
+    if not (same_machine or machine.same(baseline["fingerprint"], fingerprint(run))):
         return "normalised"
     shift = calibration_shift(baseline, run)
     return "absolute" if abs(shift - 1.0) <= CALIBRATION_TOLERANCE else "normalised"

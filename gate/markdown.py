@@ -3,16 +3,17 @@
     python -m gate check --format markdown >> "$GITHUB_STEP_SUMMARY"
     python -m gate ab --base origin/main --format markdown >> "$GITHUB_STEP_SUMMARY"
 
-Three parts, in this order: the verdict (PASS or FAIL and why, with what was compared);
-only the rows that moved beyond their noise threshold (regressions, unconfirmed suspects,
-faster rows) or could not be judged (missing, disturbed); then the within-run torch/NumPy
-ratios, which do not depend on the machine. Rows within noise are counted, not listed.
+Three parts, in this order: the verdict (PASS, FAIL or COULD NOT JUDGE, and why, with what
+was compared); only the rows that moved beyond their noise threshold (regressions,
+unconfirmed suspects, faster rows) or could not be judged (missing, disturbed); then the
+within-run torch/NumPy ratios, which do not depend on the machine. Rows within noise are
+counted, not listed.
 """
 
 from __future__ import annotations
 
 from . import compare as cmp
-from .verdict import REMEASURED
+from .verdict import PASS, REMEASURED, UNJUDGED_EXIT
 
 # how a row's metric is shown: unit and scale per mode (aggregates: a geomean, base = 1)
 UNITS = {"relative": ("x probe", 1.0), "absolute": ("ms", 1e3),
@@ -53,8 +54,9 @@ def render(code: int, lines: list, rows: list, ratios: dict, columns: list,
     ``ratios``: ``{case: [value per column]}`` with ``columns`` naming the runs (e.g.
     ["base", "head"]); ``context``: sentences on what was compared."""
     said = [ln.removeprefix("gate: ") for ln in lines if ln.strip()]
-    final = said.pop() if said else ("PASS" if code == 0 else "FAIL")
-    icon = ":white_check_mark:" if code == 0 else ":x:"
+    final = said.pop() if said else {PASS: "PASS", UNJUDGED_EXIT: "COULD NOT JUDGE"}.get(code,
+                                                                                       "FAIL")
+    icon = {PASS: ":white_check_mark:", UNJUDGED_EXIT: ":warning:"}.get(code, ":x:")
     head, _, rest = final.partition(":")
     out = [f"## {icon} mlp-twins performance gate: {head}", ""]
     if rest.strip():

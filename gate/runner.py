@@ -25,7 +25,11 @@ TERMINATE_WAIT_S = 10.0  # an interrupted child gets this long to write its JSON
 
 
 class GateError(Exception):
-    pass
+    """Malformed input (a file, an option): one line, exit 2."""
+
+
+class Unjudged(GateError):
+    """Nothing to judge against, or no evidence to judge: one line, exit 3."""
 
 
 def load_run(path, same_schema: bool = True) -> Run:

@@ -1,8 +1,12 @@
 """The gate's decision: re-runs merged into the rows, then PASS or FAIL with the reasons.
 
     from gate.verdict import needs_rerun, merge_rerun, decide
-    code, lines = decide(rows, run, allow_missing=False)  # 0 PASS, 1 FAIL
+    code, lines = decide(rows, run, allow_missing=False)  # PASS, REGRESSION or UNJUDGED
 
+Exit codes of ``python -m gate`` (``EXIT``): 0 pass; 1 a confirmed regression; 2 malformed
+input (a file or an option: one line naming it); 3 could not judge (the evidence is
+missing, incomplete or stayed disturbed after the allowed re-runs; or there is nothing of
+this machine to judge against). A regression wins over "could not judge": both are named.
 The gate never passes on missing or unjudged evidence:
 
 * an incomplete run (stopped early, or a benchmark interrupted or failed) fails;
@@ -15,6 +19,9 @@ The gate never passes on missing or unjudged evidence:
 
 from __future__ import annotations
 
+PASS, REGRESSION, BAD_INPUT, UNJUDGED_EXIT = 0, 1, 2, 3
+EXIT = {PASS: "pass", REGRESSION: "confirmed regression", BAD_INPUT: "malformed input",
+        UNJUDGED_EXIT: "could not judge"}
 RERUN_PASSES = 2  # a disturbed row: one re-run to measure it, one more to confirm a suspect
 UNJUDGED = ("missing", "disturbed")  # no evidence: fail unless --allow-missing
 BAD = ("regression", "suspect")
@@ -49,7 +56,9 @@ def merge_rerun(rows, again: dict) -> None:
 
 
 def decide(rows, run, allow_missing: bool = False) -> tuple[int, list]:
-    """``(exit status, lines to print)``: 1 if anything fails (see the module docstring)."""
+    """``(exit status, lines to print)``: ``REGRESSION`` where a regression is confirmed (or
+    a suspect stands without re-run), else ``UNJUDGED_EXIT`` where evidence is missing,
+    else ``PASS`` (see the module docstring). The last line is the verdict."""
     lines, fail = [], []
     incomplete = run.incomplete()
     if incomplete:
@@ -74,9 +83,11 @@ def decide(rows, run, allow_missing: bool = False) -> tuple[int, list]:
         fail.append("no baseline benchmark could be judged")
     bad = [r for r in rows if r["verdict"] in BAD]
     if bad:
-        fail.append(f"{len(bad)} regression(s): " + ", ".join(r["name"] for r in bad))
+        also = f"; also could not judge: {'; '.join(fail)}" if fail else ""
+        return REGRESSION, [*lines, "", f"gate: FAIL: {len(bad)} regression(s): "
+                            + ", ".join(r["name"] for r in bad) + also]
     if fail:
-        return 1, [*lines, "", "gate: FAIL: " + "; ".join(fail)]
+        return UNJUDGED_EXIT, [*lines, "", "gate: COULD NOT JUDGE: " + "; ".join(fail)]
     n_rel = sum(r.get("mode") == "relative" for r in judged)
-    return 0, [*lines, "", f"gate: PASS ({len(judged)} rows judged: {n_rel} relative, "
+    return PASS, [*lines, "", f"gate: PASS ({len(judged)} rows judged: {n_rel} relative, "
                            f"{len(skipped)} skipped with a reason)"]

@@ -66,3 +66,12 @@ def sized_run(factors, seed):
     benches = [step("numpy", 0.010 * h / 1024 * f, base * h / 1024 * f, h=h)
                for h, f in zip((512, 1024, 2048, 4096), factors)]
     return runfile.parse(wrap(benches), "sized.json")
+
+
+def as_this_machine(monkeypatch, fp=None):
+    """Make ``gate.machine.this_machine`` answer the synthetic runs' machine (or ``fp``), so
+    that ``gate check`` re-runs their suspects here instead of refusing a foreign machine."""
+    from gate import machine
+    fp = fp or machine.fingerprint(steps_run(BASE).twins)
+    monkeypatch.setattr(machine, "this_machine", lambda: fp)
+    return fp

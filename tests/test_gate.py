@@ -158,7 +158,7 @@ def test_ratios_between_backends_within_a_run():
 def test_baseline_needs_two_runs_of_one_environment():
     with pytest.raises(ValueError, match="at least 2 runs"):
         make_baseline([steps_run(BASE)])
-    with pytest.raises(ValueError, match="different environments"):
+    with pytest.raises(ValueError, match="different machines"):
         make_baseline([steps_run(BASE), steps_run(BASE, cpu="other")])
 
 

@@ -177,19 +177,27 @@ def _project_files():
     return [p for p in out.decode().split("\0") if p and (ROOT / p).is_file()]
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    """c0 (a copy of the project), c1 (unchanged code), c2 (NumPy 1.5x slower)."""
-    repo = tmp_path_factory.mktemp("ab") / "project"
+def _git_project(root: Path) -> tuple[Path, str]:
+    """``(repo, c0)``: a git repository of this project's files (commit c0) with one more
+    commit, c1 (HEAD), that changes no code."""
+    repo = root / "project"
     for rel in _project_files():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, repo / rel)
     _git(repo, "init", "--quiet")
     _git(repo, "add", "-A")
     _git(repo, "commit", "--quiet", "-m", "c0: the project")
+    c0 = _git(repo, "rev-parse", "HEAD")
     with (repo / "README.md").open("a") as f:
         f.write("\nA line that changes no code.\n")
     _git(repo, "commit", "--quiet", "-am", "c1: unchanged code")
+    return repo, c0
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """c0 (a copy of the project), c1 (unchanged code), c2 (NumPy 1.5x slower)."""
+    repo, _ = _git_project(tmp_path_factory.mktemp("ab"))
     c1 = _git(repo, "rev-parse", "HEAD")
     (repo / "conftest.py").write_text(SLOWDOWN)
     _git(repo, "commit", "--quiet", "-am", "c2: NumPy twin 1.5x slower")

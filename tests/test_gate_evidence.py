@@ -11,11 +11,16 @@ from bench import runfile, synthetic
 from gate import __main__ as gate_cli
 from gate.baseline import make_baseline
 
-from .gate_runs import BASE, steps_baseline, steps_doc, steps_run
+from .gate_runs import BASE, as_this_machine, steps_baseline, steps_doc, steps_run
 
 NUMPY = "test_step[numpy-h1024-b256-f32-t1]"
 TORCH = "test_step[torch-cpu-h1024-b256-f32-t1]"
 NODE = "bench/bench_x.py::"
+
+
+@pytest.fixture(autouse=True)
+def synthetic_machine(monkeypatch):
+    as_this_machine(monkeypatch)
 
 
 @pytest.fixture
@@ -63,8 +68,8 @@ def _disturbed(doc, name, **kw):
 CASES = {
     "complete and unchanged": (lambda: steps_doc(BASE, seed=5), [], 0, ["PASS"]),
     "a baseline benchmark missing, no reason": (
-        lambda: without(steps_doc(BASE, seed=5), TORCH), [], 1,
-        ["MISSING", "1 baseline benchmark(s) missing", TORCH, "FAIL"]),
+        lambda: without(steps_doc(BASE, seed=5), TORCH), [], 3,
+        ["MISSING", "1 baseline benchmark(s) missing", TORCH, "COULD NOT JUDGE"]),
     "missing, allowed": (lambda: without(steps_doc(BASE, seed=5), TORCH), ["--allow-missing"],
                          0, ["allowed by --allow-missing", "PASS"]),
     "skipped with a stated reason": (
@@ -73,33 +78,36 @@ CASES = {
         ["SKIPPED (skipped: torch-cpu: no CUDA)", "PASS", "1 skipped with a reason"]),
     "every baseline row skipped": (
         lambda: _missing(_missing(renamed(steps_doc(BASE, seed=5)), TORCH, "skipped: x"),
-                         NUMPY, "skipped: x"), [], 1,
-        ["no baseline benchmark could be judged", "FAIL"]),
+                         NUMPY, "skipped: x"), [], 3,
+        ["no baseline benchmark could be judged", "COULD NOT JUDGE"]),
     "interrupted benchmark": (
         lambda: _missing(without(steps_doc(BASE, seed=5), TORCH), TORCH, "interrupted"),
-        ["--allow-missing"], 1, ["incomplete", TORCH + ": interrupted", "FAIL"]),
+        ["--allow-missing"], 3, ["incomplete", TORCH + ": interrupted", "COULD NOT JUDGE"]),
     "stopped at calibration": (
         lambda: {**steps_doc(BASE, seed=5), "mlp_twins": {
-            "missing": [], "complete": False, "stopped_at": "calibration"}}, [], 1,
-        ["it stopped at calibration", "FAIL"]),
+            "missing": [], "complete": False, "stopped_at": "calibration"}}, [], 3,
+        ["it stopped at calibration", "COULD NOT JUDGE"]),
     "failed benchmark": (
         lambda: _missing(without(steps_doc(BASE, seed=5), TORCH), TORCH,
-                         "failed in call: boom"), ["--allow-missing"], 1,
-        ["incomplete", "failed in call: boom", "FAIL"]),
+                         "failed in call: boom"), ["--allow-missing"], 3,
+        ["incomplete", "failed in call: boom", "COULD NOT JUDGE"]),
     "no record of completeness": (
-        lambda: {k: v for k, v in steps_doc(BASE, seed=5).items() if k != "mlp_twins"}, [], 1,
-        ["does not record whether it is complete", "FAIL"]),
+        lambda: {k: v for k, v in steps_doc(BASE, seed=5).items() if k != "mlp_twins"}, [], 3,
+        ["does not record whether it is complete", "COULD NOT JUDGE"]),
     "disturbed row, no re-run": (
-        lambda: _disturbed(steps_doc(BASE, seed=5), NUMPY), ["--no-rerun"], 1,
+        lambda: _disturbed(steps_doc(BASE, seed=5), NUMPY), ["--no-rerun"], 3,
         ["DISTURBED (other processes 60% of the CPU, probe 29.0x its quiet time",
-         "not judged", NUMPY, "FAIL"]),
+         "not judged", NUMPY, "COULD NOT JUDGE"]),
     "disturbed but 3x faster, still not judged": (
         lambda: _disturbed(steps_doc({"numpy": 0.0033, "torch-cpu": 0.008}, seed=5), NUMPY),
-        ["--no-rerun"], 1, ["DISTURBED", "FAIL"]),
+        ["--no-rerun"], 3, ["DISTURBED", "COULD NOT JUDGE"]),
     "disturbed, allowed": (lambda: _disturbed(steps_doc(BASE, seed=5), NUMPY),
                            ["--no-rerun", "--allow-missing"], 0, ["PASS"]),
     "a regression": (lambda: steps_doc({"numpy": 0.02, "torch-cpu": 0.008}, seed=5),
                      ["--no-rerun"], 1, ["SUSPECT", f"FAIL: 1 regression(s): {NUMPY}"]),
+    "a regression beside a missing row: the regression wins, both named": (
+        lambda: without(steps_doc({"numpy": 0.02, "torch-cpu": 0.008}, seed=5), TORCH),
+        ["--no-rerun"], 1, [f"FAIL: 1 regression(s): {NUMPY}; also could not judge: 1 missing"]),
 }
 
 
@@ -131,7 +139,7 @@ def rerun_with(monkeypatch, *docs):
     ([steps_doc({"numpy": 0.02, "torch-cpu": 0.008}, seed=6), steps_doc(BASE, seed=7)], 0,
      "OK (NOT CONFIRMED ON RE-RUN)"),
     ([_disturbed(steps_doc(BASE, seed=6), NUMPY), _disturbed(steps_doc(BASE, seed=7), NUMPY)],
-     1, "DISTURBED"),
+     3, "DISTURBED"),
 ])
 def test_a_disturbed_row_is_rerun_and_judged_only_on_clean_samples(
         tmp_path, baseline_path, capsys, monkeypatch, reruns, status, verdict):

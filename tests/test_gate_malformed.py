@@ -54,8 +54,13 @@ def test_malformed_baseline(tmp_path, capsys, case, change, words):
     assert "bl.json" in err and words in err, err
 
 
-def test_the_committed_baseline_is_well_formed():
-    from bench.runfile import load_baseline
-    from gate.__main__ import DEFAULT_BASELINE
-    doc = load_baseline(DEFAULT_BASELINE)
-    assert len(doc["benchmarks"]) > 0 and doc["runs"] >= 2
+def test_the_committed_baselines_are_well_formed_and_each_names_its_commit():
+    from gate import machine
+    from gate.baseline import load
+    paths = machine.baselines()
+    assert paths, "no committed baseline in gate/baselines/"
+    for path in paths:
+        doc = load(path)
+        assert len(doc["benchmarks"]) > 0 and doc["runs"] >= 2, path
+        assert path.stem == doc["machine"]["id"], path  # one file per machine, by its id
+        assert len(doc["commit"]["id"]) == 40, path

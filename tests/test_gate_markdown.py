@@ -65,7 +65,7 @@ def test_check_prints_only_markdown_on_stdout(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out.startswith("## :x: mlp-twins performance gate: FAIL"), out
     assert NUMPY_ROW in out.splitlines()[2]
-    assert "gate: environment" in err and "gate: environment" not in out
+    assert "gate: this machine's baseline" in err and "gate: this machine" not in out
     assert gate_main(args) == 1  # text stays the default
     out = capsys.readouterr().out
     assert "benchmark " in out and "gate: FAIL" in out and "## " not in out

@@ -17,11 +17,16 @@ import gate.__main__ as gate_cli
 from gate import compare as cmp
 from gate.baseline import make_baseline
 
-from .gate_runs import BASE, sized_run, steps_baseline, steps_doc, steps_run, wrap
+from .gate_runs import BASE, as_this_machine, sized_run, steps_baseline, steps_doc, steps_run, wrap
 
 SLOWED = {"numpy": 0.020, "torch-cpu": 0.008}  # NumPy 2x slower: far past every threshold
 NUMPY_ROW = "test_step[numpy-h1024-b256-f32-t1]"
 TORCH_ROW = "test_step[torch-cpu-h1024-b256-f32-t1]"
+
+
+@pytest.fixture(autouse=True)
+def synthetic_machine(monkeypatch):
+    as_this_machine(monkeypatch)
 
 
 @pytest.fixture
