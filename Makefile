@@ -31,7 +31,7 @@ GATE_FORMAT ?= text
 GATE_KEEP  ?=
 AB_ARGS    ?=
 
-.PHONY: help install test report docs bench bench-full check-perf baseline gate-proof drill gpu-check gpu-dry twins-diff mutation lint torch-spec clean
+.PHONY: help install test report docs bench bench-full check-perf baseline gate-proof gate-power drill gpu-check gpu-dry twins-diff mutation lint torch-spec clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
@@ -48,6 +48,7 @@ help:
 	@echo "  baseline    add or replace this machine's gate/baselines/<machine>.json from"
 	@echo "              $(BASELINE_REPEATS) runs of the current code (commit first: it records the commit)"
 	@echo "  gate-proof  the gate on real timings: passes unchanged code, catches 1.5x and 1.2x"
+	@echo "  gate-power  the gate's counts on real timings, both paths (~90 min, quiet machine)"
 	@echo "  drill       a CPU hog during a short sweep: the rows it overlapped are flagged"
 	@echo "  gpu-check   on a GPU machine, no venv: CUDA tests + gpu sweep + report, packed in $(GPU_OUT)/"
 	@echo "  gpu-dry     the same run on this CPU machine, tiny, CUDA skipped ($(GPU_OUT)-dry/)"
@@ -104,6 +105,12 @@ baseline: $(STAMP)
 # The gate's end-to-end proof on real timings (opt-in: timed tests flake on shared machines)
 gate-proof: $(STAMP)
 	$(PY) -m pytest tests/test_gate.py tests/test_gate_ab.py -m timing -v
+
+# The gate's power on both paths of gate check (this machine's baseline; an A/B where it has
+# none), with the counts the README publishes; opt-in, ~90 min on 2 cores, quiet machine
+gate-power: $(STAMP)
+	$(PY) -m tests.gate_power own --unchanged 5 --slowed numpy=3,torch-cpu=3 --hog 1
+	$(PY) -m tests.gate_power ab --unchanged 3 --slowed numpy=2,torch-cpu=2 --hog 1
 
 # The disturbance drill on real timings (opt-in; run it on an otherwise quiet machine)
 drill: $(STAMP)

@@ -104,8 +104,17 @@ def shown(path) -> str:
 
 
 def committed_baselines(folder) -> dict:
-    """``{path: document}`` of the baselines in ``folder`` (a malformed one: exit 2)."""
-    return {p: load_baseline(p) for p in machine.baselines(folder)}
+    """``{path: document}`` of the baselines in ``folder``; exit 2 for a folder that is not
+    one, a malformed baseline, or one not named by its machine's id (two files of one
+    machine, or a file copied under another name, would make "its own" ambiguous)."""
+    if not Path(folder).is_dir():
+        raise GateError(f"--baselines {folder}: not a folder")
+    docs = {p: load_baseline(p) for p in machine.baselines(folder)}
+    for path, doc in docs.items():
+        if path.stem != doc["machine"]["id"]:
+            raise GateError(f"{shown(path)}: the baseline of machine {doc['machine']['id']!r} "
+                            f"must be named {doc['machine']['id']}.json")
+    return docs
 
 
 def choose_baseline(args, fp: dict, what: str):

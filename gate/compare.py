@@ -6,7 +6,9 @@ A benchmark's *metric* is its median, expressed so that runs can be compared:
                  time divided by the probe timed just before it (``bench/probe.py``: a GEMM
                  or copy of the same library, dtype and threads). The machine's drift (steal,
                  frequency, a neighbour) slows round and probe alike and cancels; a change to
-                 the twins slows only the round. It also holds on a faster or slower machine.
+                 the twins slows only the round. It holds while the same machine runs faster
+                 or slower, not across CPUs (a step/probe ratio of the same code moved
+                 17-135% between an AMD EPYC and an Intel Xeon VM).
 * ``absolute``   the median in seconds, where the baseline's runs come from the same
                  machine (``gate/machine.py``'s fingerprint) and its GEMM calibration
                  is within ``CALIBRATION_TOLERANCE`` (not a slower host of the same kind);

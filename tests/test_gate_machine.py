@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -326,3 +327,23 @@ def test_a_machine_without_a_baseline_measures_the_recorded_commit_end_to_end(tm
     assert f"against {c1[:10]}" in first and machine.label(machine.this_machine()) in first
     assert f"({c1[:10]})" in out  # the A/B's own context line: the base it checked out
     _assert_nothing_left(repo, out)
+
+
+@pytest.mark.parametrize("how", ["not a folder", "misnamed", "a copy under another name"])
+def test_baselines_folder_problems_are_malformed_input(tmp_path, monkeypatch, capsys, how):
+    as_this_machine(monkeypatch, machine.fingerprint(_run("cpu-A").twins))
+    folder = tmp_path / "bl"
+    if how == "not a folder":
+        folder = tmp_path / "file.json"
+        folder.write_text("{}")
+    else:
+        path = _write(folder, _baseline("cpu-A"))
+        target = folder / ("renamed.json" if how == "misnamed" else "zz-copy.json")
+        shutil.copy(path, target)
+        if how == "misnamed":
+            os.remove(path)
+    monkeypatch.setattr(gate_cli, "run_benchmarks", Recorder._run)
+    code = gate_cli.main(["check", "--baselines", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert ("not a folder" in err) if how == "not a folder" else ("must be named" in err), err
