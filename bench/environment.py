@@ -48,11 +48,15 @@ def cpu_model() -> str:
 
 
 def cpu_id() -> str | None:
-    """``vendor family/model`` (e.g. "GenuineIntel 6/143"), None where cpuinfo has none."""
+    """``vendor family/model`` (x86, e.g. "GenuineIntel 6/143") or ``implementer part/variant``
+    (Arm, e.g. "0x41 0xd0c/0x3"), None where cpuinfo has neither."""
     info = _cpuinfo()
-    if "vendor_id" not in info:
-        return None
-    return f"{info['vendor_id']} {info.get('cpu family', '?')}/{info.get('model', '?')}"
+    if "vendor_id" in info:
+        return f"{info['vendor_id']} {info.get('cpu family', '?')}/{info.get('model', '?')}"
+    if "CPU implementer" in info:
+        return (f"{info['CPU implementer']} {info.get('CPU part', '?')}/"
+                f"{info.get('CPU variant', '?')}")
+    return None
 
 
 def cpu_flags() -> list | None:
@@ -114,6 +118,10 @@ def gpu_info():
 
 
 def environment() -> dict:
+    """The machine and software a run measured on. scipy's BLAS is loaded first (as
+    scikit-learn loads it), so that the BLAS list, which decides which machine this is
+    (``gate/machine.py``), does not depend on whether the run imported scikit-learn."""
+    import scipy.linalg  # noqa: F401
     import torch
 
     parallel = torch.__config__.parallel_info().strip().splitlines()

@@ -140,6 +140,25 @@ def _object(problem, field: str, value, allow_none=True) -> dict:
     return value
 
 
+# machine facts that decide which machine a run is of (``gate/machine.py``): absent is
+# unknown, present must be right
+MACHINE_FACTS = {"cpu_model": null_or(TEXT), "cpu_id": null_or(TEXT),
+                 "cpu_flags": null_or(list_of(TEXT)), "cores": null_or(COUNT),
+                 "python": null_or(TEXT), "numpy": null_or(TEXT), "torch": null_or(TEXT),
+                 "torch_config": null_or(list_of(TEXT))}
+
+
+def check_machine(problem, prefix: str, twins: dict) -> None:
+    """The facts of a machine description: ``MACHINE_FACTS``, BLAS pools, GPU."""
+    check_fields(problem, prefix + ".", twins, {}, MACHINE_FACTS)
+    blas = twins.get("blas")
+    if blas is not None and not (isinstance(blas, list)
+                                 and all(isinstance(b, dict) for b in blas)):
+        problem(f"{prefix}.blas", blas, "a list of objects (threadpoolctl's)")
+    gpu = _object(problem, f"{prefix}.gpu", twins.get("gpu"))
+    check_fields(problem, f"{prefix}.gpu.", gpu, {}, {"name": null_or(TEXT)})
+
+
 def check_run_meta(problem, doc: dict) -> None:
     """``machine_info``, its ``mlp_twins`` (calibration, blas, gpu) and the run's own
     ``mlp_twins`` block (missing, complete, stopped_at)."""
@@ -147,11 +166,7 @@ def check_run_meta(problem, doc: dict) -> None:
     twins = _object(problem, "machine_info.mlp_twins", machine.get("mlp_twins"))
     if twins.get("calibration") is not None:
         check_calibration(problem, "machine_info.mlp_twins.calibration", twins["calibration"])
-    blas = twins.get("blas")
-    if blas is not None and not (isinstance(blas, list)
-                                 and all(isinstance(b, dict) for b in blas)):
-        problem("machine_info.mlp_twins.blas", blas, "a list of objects (threadpoolctl's)")
-    _object(problem, "machine_info.mlp_twins.gpu", twins.get("gpu"))
+    check_machine(problem, "machine_info.mlp_twins", twins)
     extra = _object(problem, "mlp_twins", doc.get("mlp_twins"))
     if extra.get("missing") is not None:
         _entries(problem, "mlp_twins.missing", extra["missing"], MISSING)
@@ -183,6 +198,7 @@ def check_baseline(problem, doc: dict) -> None:
                  {"note": TEXT})
     machine = _object(problem, "machine_info", doc["machine_info"], allow_none=False)
     check_calibration(problem, "machine_info.calibration", machine.get("calibration"))
+    check_machine(problem, "machine_info", machine)
     check_fields(problem, "", doc, {"pytest_args": list_of(TEXT), "runs": COUNT}, {})
     benches = _object(problem, "benchmarks", doc["benchmarks"], allow_none=False)
     if not benches:

@@ -90,7 +90,8 @@ def foreign(what: str, theirs: dict, ours: dict, ours_what: str) -> str:
     """One line: ``what`` was measured on another machine than ``ours_what``."""
     return (f"{what} was measured on {machine.label(theirs)} [{machine.machine_id(theirs)}], "
             f"{ours_what} is {machine.label(ours)} [{machine.machine_id(ours)}] (they differ "
-            f"in {', '.join(machine.differences(theirs, ours))}): numbers are judged only "
+            f"in, or do not record, {', '.join(machine.differences(theirs, ours))}): numbers "
+            "are judged only "
             "against numbers of the same machine")
 
 
@@ -171,21 +172,22 @@ def check_saved_run(args) -> int:
               "and disturbed rows cannot be re-run here (a suspect stands, a disturbed row "
               "is not judged)", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
-        return judge_run(args, path, baseline, run, Path(tmp), rerun)
+        return judge_run(args, path, baseline, run, Path(tmp), rerun, "the run's machine")
 
 
-def judge_run(args, path: Path, baseline: dict, run: Run, tmp: Path, rerun: bool) -> int:
+def judge_run(args, path: Path, baseline: dict, run: Run, tmp: Path, rerun: bool,
+              whose: str = "this machine") -> int:
     """Compare ``run`` with ``baseline`` (same machine: checked by the caller), re-run the
     suspects and disturbed rows (JSON in ``tmp``) where ``rerun``, print the verdict."""
     with stdout_to_stderr(args.format == "markdown"):
-        print(f"gate: this machine's baseline: {shown(path)} ({baseline['machine']['label']}; "
+        print(f"gate: {whose}'s baseline: {shown(path)} ({baseline['machine']['label']}; "
               f"{baseline['runs']} runs of {commit_words(baseline)})")
         mode = args.mode or cmp.choose_mode(baseline, run)
         print_environment(baseline, run, mode)
         rows = cmp.compare(baseline, run, mode)
         if rerun:
             confirm_suspects(rows, baseline, mode, args.pytest_args, tmp / "rerun.json")
-    context = [f"`gate check`: this run against `{path.name}`, this machine's baseline "
+    context = [f"`gate check`: this run against `{path.name}`, {whose}'s baseline "
                f"({baseline['runs']} runs of unchanged code); rows without a probe: {mode}"]
     ratios = {k: [v] for k, v in cmp.backend_ratios(run).items()}
     return report(rows, run, mode, args, ratios, ["now"], context)
@@ -197,6 +199,15 @@ def reference_ab(args, docs: dict, here: dict) -> int:
     if not docs:
         raise Unjudged(f"no baseline in {shown(args.baselines)}/ at all: nothing to judge "
                        "against (make baseline records this machine's)")
+    for option, given, instead in (
+            ("--save", args.save, "--keep-ab DIR keeps its runs' JSON"),
+            ("--mode", args.mode, "both sides are measured here: rows without a probe "
+                                  "compare absolute times"),
+            ("--no-rerun", args.no_rerun, "its suspects are always re-run as one more pair")):
+        if given:
+            raise GateError(f"{option}: this machine has no baseline, so the gate measures the "
+                            f"reference here as an A/B, where {option} does not apply "
+                            f"({instead})")
     try:
         repo = abm.repo_root()
     except GateError as e:
@@ -210,7 +221,9 @@ def reference_ab(args, docs: dict, here: dict) -> int:
     print(line, file=sys.stderr if args.format == "markdown" else sys.stdout, flush=True)
     args.base, args.keep = sha, args.save_ab
     pytest_args = [*abm.DEFAULT_PYTEST_ARGS, *args.pytest_args]
-    return ab(args, pytest_args, [line.removeprefix("gate: ")])
+    selection = ("the A/B's selection: NumPy and torch single-thread float32 training steps "
+                 "at six sizes, and their aggregates; not the baseline's whole profile")
+    return ab(args, pytest_args, [line.removeprefix("gate: "), selection])
 
 
 def confirm_suspects(rows, baseline: dict, mode: str, pytest_args, rerun_json: Path) -> None:
@@ -239,10 +252,11 @@ def print_ratios(ratios: dict, columns: list) -> None:
 
 def report(rows, run: Run, mode: str, args, ratios: dict, columns: list, context=()) -> int:
     """Print the verdict (text: table, ratios, reasons; markdown: ``gate/markdown.py``) and
-    return the exit status: 1 if a regression is confirmed (or a suspect stands
-    unconfirmed, without re-run), the run is incomplete, or evidence is missing or
-    disturbed (``gate/verdict.py``), else 0."""
-    code, lines = verdict.decide(rows, run, args.allow_missing)
+    return the exit status (``gate/verdict.py``): 1 if a regression is confirmed (or, with
+    ``--no-rerun``, a suspect stands), else 3 if the run is incomplete, evidence is missing
+    or disturbed, or a suspect could not be confirmed, else 0."""
+    code, lines = verdict.decide(rows, run, args.allow_missing,
+                                 unconfirmed_is_regression=getattr(args, "no_rerun", False))
     if args.format == "markdown":
         print(markdown.render(code, lines, rows, ratios, columns, context), end="")
         return code
@@ -380,12 +394,14 @@ def main(argv=None) -> int:
                    help="interleaved pairs when the reference is measured here (%(default)s)")
     c.add_argument("--keep-ab", dest="save_ab", metavar="DIR",
                    help="when the reference is measured here, keep the A/B runs' JSON in DIR")
-    c.add_argument("--run", help="compare this run's JSON instead of running benchmarks")
+    c.add_argument("--run", help="compare this run's JSON (with its own machine's baseline) "
+                                 "instead of running benchmarks")
     c.add_argument("--mode", choices=("absolute", "normalised"),
                    help="force the mode of rows without a probe (default: absolute iff same "
                         "environment and GEMM rates within 25 %%; probed rows are relative)")
     c.add_argument("--no-rerun", action="store_true",
-                   help="do not re-run suspects or disturbed rows")
+                   help="do not re-run suspects or disturbed rows: a suspect then counts as a "
+                        "regression without confirmation")
     c.add_argument("--allow-missing", action="store_true",
                    help="pass even if baseline benchmarks are missing from the run or were "
                         "only measured disturbed (listed, not judged)")
@@ -414,7 +430,8 @@ def main(argv=None) -> int:
                             "on stdout (e.g. >> $GITHUB_STEP_SUMMARY), the rest on stderr")
     for p in (b, c, a):
         p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after -- "
-                                                      "(ab: they replace its default selection)")
+                                                      "(ab: they replace its default selection; "
+                                                      "check: added to the selection)")
     for p in (ap, b, c, a):
         p.epilog = EXIT_HELP
     args = ap.parse_args(argv)
@@ -430,6 +447,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("gate: interrupted (temporary worktree and files removed)", file=sys.stderr)
         return 130
+    except Exception as e:  # a defect of the gate itself: never read as a regression (1)
+        print(f"gate: COULD NOT JUDGE: internal error ({type(e).__name__}: {e}); please "
+              "report it", file=sys.stderr)
+        return verdict.UNJUDGED_EXIT
 
 
 if __name__ == "__main__":

@@ -56,7 +56,10 @@ PROFILE_MAX_TIME = 1.0  # the quick profile's seconds per benchmark (bench/grid.
 
 
 def git(repo, *args, check=True) -> str:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    except FileNotFoundError as e:
+        raise Unjudged("git is not installed: the reference cannot be checked out here") from e
     if check and proc.returncode != 0:
         msg = (proc.stderr.strip().splitlines() or ["?"])[-1]
         raise GateError(f"git {' '.join(args)}: {msg}")
@@ -235,6 +238,15 @@ class AB:
         return f"{RERUN_TIME_FACTOR * float(given[-1] if given else PROFILE_MAX_TIME):g}"
 
 
+def ancestor(repo: Path, sha: str) -> bool:
+    """``sha`` is a commit of this checkout's history (HEAD contains it)."""
+    try:
+        return subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", sha,
+                               "HEAD"], capture_output=True).returncode == 0
+    except FileNotFoundError as e:
+        raise Unjudged("git is not installed: the reference cannot be checked out here") from e
+
+
 def reference(docs: dict, repo: Path) -> tuple[str, Path]:
     """``(commit, baseline path)`` to measure against on a machine with no baseline of its
     own: of the commits the committed baselines (``{path: document}``) recorded, the one
@@ -244,11 +256,10 @@ def reference(docs: dict, repo: Path) -> tuple[str, Path]:
     found = []
     for path, doc in sorted(docs.items()):
         sha = doc["commit"].get("id")
-        if sha and subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor",
-                                   sha, "HEAD"], capture_output=True).returncode == 0:
+        if sha and ancestor(repo, sha):
             found.append((int(git(repo, "rev-list", "--count", f"{sha}..HEAD")), sha, path))
     if not found:
-        recorded = sorted({str(d["commit"].get("id"))[:10] for d in docs.values()})
+        recorded = sorted({d["commit"]["id"][:10] for d in docs.values() if d["commit"].get("id")})
         raise Unjudged("no committed baseline's commit is in this checkout's history "
                        f"(recorded: {', '.join(recorded) or 'none'}; a shallow clone? fetch "
                        "the full history), so there is no reference to measure here")

@@ -213,7 +213,10 @@ def compare(baseline: dict, run: Run, mode: str | None = None) -> list:
     for name, ref in sorted(baseline["benchmarks"].items()):
         b = by_name.get(name)
         if b is None:
-            rows.append(_missing(name, "benchmark", mode, skipped.get(name)))
+            reason = skipped.get(name) or (None if gated(ref["extra_info"]) else
+                                           "not in this run; never gated (not this project's "
+                                           "code)")
+            rows.append(_missing(name, "benchmark", mode, reason))
             continue
         m = "relative" if "relative" in ref["metric"] and has_relative(b) else mode
         base_metric, now_metric = ref["metric"][m], metric(run, b, m)

@@ -29,13 +29,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 BASELINES = Path(__file__).with_name("baselines")
 FINGERPRINT_KEYS = ("cpu_model", "cpu_id", "cpu_flags", "cores", "python", "numpy", "torch",
                     "blas", "torch_kernels", "gpu")
 REQUIRED = ("cpu_model", "cpu_id", "cpu_flags", "cores", "python", "numpy", "torch", "blas")
+FACTS_TIMEOUT_S = 120  # importing torch and reading the facts takes a few seconds
 TORCH_KERNEL_LINES = ("Math Kernel Library", "MKL-DNN", "oneDNN")  # in torch_config
 
 
@@ -93,13 +97,20 @@ def label(fp: dict) -> str:
 
 
 def this_machine() -> dict:
-    """This machine's fingerprint, as a benchmark run here would record it: numpy, scipy
-    and torch loaded first, so that the same BLAS libraries are in threadpoolctl's list."""
-    import scipy.linalg  # noqa: F401  (scipy's OpenBLAS, loaded in every run by scikit-learn)
-    import torch  # noqa: F401
-
-    from bench.environment import environment
-    return fingerprint(environment())
+    """This machine's fingerprint, as a benchmark run here records it (``bench.environment``),
+    read in a short child process: the GPU facts start a CUDA context, which must not stay
+    open in the gate's process beside the benchmarks it runs."""
+    code = ("import json; from bench.environment import environment; "
+            "print(json.dumps(environment()))")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=FACTS_TIMEOUT_S)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        raise RuntimeError(f"reading this machine's facts failed: {last}")
+    return fingerprint(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def baselines(folder: Path = BASELINES) -> list:

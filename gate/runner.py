@@ -73,7 +73,7 @@ def run_benchmarks(pytest_args, out_json, quiet=True, cwd=None, env=None,
             proc.wait()
         raise
     if not Path(out_json).exists():
-        raise GateError(f"the benchmark run wrote no JSON (pytest exit {code})")
+        raise Unjudged(f"the benchmark run wrote no JSON (pytest exit {code}): no evidence")
     return load_run(out_json, same_schema)
 
 

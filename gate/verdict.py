@@ -14,7 +14,9 @@ The gate never passes on missing or unjudged evidence:
   reason (no CUDA, ...: "skipped" rows, shown with the reason) or ``--allow-missing``;
 * a row measured only on a disturbed machine is never judged: it is re-run (``needs_rerun``),
   and if every measurement stays disturbed it fails as unjudged (or ``--allow-missing``);
-* a suspect is a regression only if a clean re-run flags it again; nothing judged, no PASS.
+* a suspect is a regression only if a clean re-run flags it again (with ``--no-rerun`` the
+  user waives that: a suspect counts as a regression); a suspect whose re-runs were all
+  disturbed or missing, or that could not be re-run, is not judged; nothing judged, no PASS.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ EXIT = {PASS: "pass", REGRESSION: "confirmed regression", BAD_INPUT: "malformed 
         UNJUDGED_EXIT: "could not judge"}
 RERUN_PASSES = 2  # a disturbed row: one re-run to measure it, one more to confirm a suspect
 UNJUDGED = ("missing", "disturbed")  # no evidence: fail unless --allow-missing
-BAD = ("regression", "suspect")
 REMEASURED = " (re-measured: first run disturbed)"
 
 
@@ -55,10 +56,13 @@ def merge_rerun(rows, again: dict) -> None:
                 second["verdict"] + REMEASURED
 
 
-def decide(rows, run, allow_missing: bool = False) -> tuple[int, list]:
-    """``(exit status, lines to print)``: ``REGRESSION`` where a regression is confirmed (or
-    a suspect stands without re-run), else ``UNJUDGED_EXIT`` where evidence is missing,
-    else ``PASS`` (see the module docstring). The last line is the verdict."""
+def decide(rows, run, allow_missing: bool = False,
+           unconfirmed_is_regression: bool = False) -> tuple[int, list]:
+    """``(exit status, lines to print)``: ``REGRESSION`` where a regression is confirmed by a
+    clean re-run, else ``UNJUDGED_EXIT`` where evidence is missing or a suspect could not be
+    confirmed (every re-run disturbed, or none possible), else ``PASS`` (see the module
+    docstring). ``unconfirmed_is_regression`` (``--no-rerun``: the user waived the
+    confirmation) counts a suspect as a regression. The last line is the verdict."""
     lines, fail = [], []
     incomplete = run.incomplete()
     if incomplete:
@@ -81,7 +85,15 @@ def decide(rows, run, allow_missing: bool = False) -> tuple[int, list]:
     judged = [r for r in rows if r["verdict"] not in UNJUDGED + ("skipped", "info")]
     if not judged:
         fail.append("no baseline benchmark could be judged")
-    bad = [r for r in rows if r["verdict"] in BAD]
+    unconfirmed = [] if unconfirmed_is_regression else \
+        [r["name"] for r in rows if r["verdict"] == "suspect"]
+    if unconfirmed:
+        lines.append(f"gate: {len(unconfirmed)} suspect(s) not confirmed (every re-run "
+                     "disturbed or missing, or none possible), not judged: "
+                     + ", ".join(unconfirmed))
+        fail.append(f"{len(unconfirmed)} suspect(s) not confirmed")
+    bad = [r for r in rows if r["verdict"] == "regression"
+           or (r["verdict"] == "suspect" and unconfirmed_is_regression)]
     if bad:
         also = f"; also could not judge: {'; '.join(fail)}" if fail else ""
         return REGRESSION, [*lines, "", f"gate: FAIL: {len(bad)} regression(s): "

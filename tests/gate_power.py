@@ -113,6 +113,11 @@ def verdict_line(out: str) -> str:
     return lines[-1] if lines else (out.strip().splitlines() or ["(no output)"])[-1]
 
 
+def aggregates(out: str) -> list:
+    """The table's aggregate rows (a backend's geometric mean over its big steps)."""
+    return [" ".join(ln.split()) for ln in out.splitlines() if ln.startswith("steps >= ")]
+
+
 def named(line: str) -> set:
     """The backends a FAIL line names among its regressions."""
     regressions = line.split("; also could not judge", 1)[0]
@@ -185,6 +190,8 @@ def main(argv=None) -> int:
             tally[scenario][outcome] += 1
             print(f"[{i + 1}] {args.path} {scenario}: exit {code} in {took:.0f} s: {outcome}\n"
                   f"    {line[:400]}", flush=True)
+            for row in aggregates(out):
+                print(f"    {row}", flush=True)
     print("\ngate power: counts")
     for scenario, counts in tally.items():
         print(f"  {scenario:<10} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))

@@ -234,3 +234,17 @@ def test_a_baseline_run_left_disturbed_is_measured_again(tmp_path, monkeypatch, 
 
 def synthetic_disturbed(b) -> bool:
     return bool(b["extra_info"]["disturbed"])
+
+
+def test_a_suspect_whose_reruns_are_all_disturbed_is_not_judged(tmp_path, baseline_path,
+                                                                capsys, monkeypatch):
+    """A busy machine can make a suspect, and then disturb each re-run meant to confirm it:
+    that is "could not judge" (exit 3), never a regression."""
+    slow = {"numpy": 0.02, "torch-cpu": 0.008}
+    asked = rerun_with(monkeypatch, _disturbed(steps_doc(slow, seed=6), NUMPY),
+                       _disturbed(steps_doc(slow, seed=7), NUMPY))
+    code, out, _ = gate(tmp_path, baseline_path, steps_doc(slow, seed=5), capsys=capsys)
+    assert code == 3 and len(asked) == 2, out
+    last = out.strip().splitlines()[-1]
+    assert last == "gate: COULD NOT JUDGE: 1 suspect(s) not confirmed", last
+    assert NUMPY in out.split("suspect(s) not confirmed (", 1)[1]

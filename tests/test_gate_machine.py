@@ -57,6 +57,7 @@ def _write(folder, doc) -> str:
 
 
 # ------------------------------------------------------------------ the fingerprint
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/cpuinfo")
 def test_this_machine_has_a_complete_fingerprint_with_its_kernel_flags():
     fp = machine.this_machine()
     assert machine.unknown(fp) == [] and set(fp) == set(machine.FINGERPRINT_KEYS)
@@ -135,7 +136,8 @@ def test_a_foreign_baseline_is_never_compared_the_reference_is_measured_here(
     assert base == SHA_B and pytest_args == [*abm.DEFAULT_PYTEST_ARGS, "-x"]
     line = next(ln for ln in out.splitlines() if ln.startswith("gate: no baseline"))
     assert "cpu-A (Synthetic 0/0" in line and "cpu-B (Synthetic 0/0" in line, line
-    assert f"against {SHA_B[:10]}" in line and context == [line.removeprefix("gate: ")]
+    assert f"against {SHA_B[:10]}" in line and context[0] == line.removeprefix("gate: ")
+    assert "not the baseline's whole profile" in context[1]  # what the A/B measures
 
 
 def test_this_machines_own_baseline_is_used_where_there_is_one(tmp_path, monkeypatch, capsys):
@@ -146,8 +148,7 @@ def test_this_machines_own_baseline_is_used_where_there_is_one(tmp_path, monkeyp
     code = gate_cli.main(["check", "--baselines", str(tmp_path / "bl"), "--no-rerun"])
     out = capsys.readouterr().out
     assert code == 0 and "gate: PASS" in out, out
-    assert f"this machine's baseline: {own}" in out or own.endswith(
-        out.split("this machine's baseline: ")[1].split(" ")[0])
+    assert f"this machine's baseline: {gate_cli.shown(own)} (cpu-A (" in out, out
 
 
 def test_a_run_that_turns_out_foreign_is_not_judged(tmp_path, monkeypatch, capsys):
@@ -170,7 +171,7 @@ def test_a_named_foreign_baseline_is_refused_before_anything_runs(tmp_path, monk
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and rec.runs == rec.ab == [], err
     assert "was measured on cpu-B" in err and "this machine is cpu-A" in err
-    assert "differ in cpu_model" in err
+    assert "do not record, cpu_model): numbers are judged only" in err
 
 
 @pytest.mark.parametrize("flags", [("avx2",), ("avx2", "avx512f", "fma")])
@@ -204,12 +205,15 @@ def test_a_saved_run_of_another_machine_than_this_one_is_judged_without_reruns(
     path = _write(tmp_path / "bl", _baseline())
     code = gate_cli.main(["check", "--baseline", path, "--run", str(tmp_path / "run.json")])
     cap = capsys.readouterr()
-    assert code == 1 and rec.runs == [] and "cannot be re-run here" in cap.err, cap
+    assert code == 3 and rec.runs == [] and "cannot be re-run here" in cap.err, cap
+    assert "gate: COULD NOT JUDGE: 1 suspect(s) not confirmed" in cap.out, cap.out
+    assert "the run's machine's baseline" in cap.out
 
 
 @pytest.mark.parametrize("setup,words", [
     ("empty", "no baseline in"),
     ("not git", "must run inside a git checkout"),
+    ("no git installed", "git is not installed"),
     ("no commit in history", "no committed baseline's commit is in this checkout's history")])
 def test_nothing_to_measure_against_is_could_not_judge(tmp_path, monkeypatch, capsys, setup,
                                                         words):
@@ -227,6 +231,9 @@ def test_nothing_to_measure_against_is_could_not_judge(tmp_path, monkeypatch, ca
         monkeypatch.chdir(repo)
     else:
         monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    if setup == "no git installed":
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setattr(gate_cli, "run_benchmarks", Recorder._run)
     code = gate_cli.main(["check", "--baselines", str(folder)])
     err = capsys.readouterr().err
@@ -347,3 +354,65 @@ def test_baselines_folder_problems_are_malformed_input(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert ("not a folder" in err) if how == "not a folder" else ("must be named" in err), err
+
+
+@pytest.mark.parametrize("option", [["--save", "x.json"], ["--mode", "normalised"],
+                                    ["--no-rerun"]])
+def test_options_of_the_own_baseline_path_are_refused_on_the_ab_path(tmp_path, monkeypatch,
+                                                                      capsys, option):
+    as_this_machine(monkeypatch, machine.fingerprint(_run("cpu-A").twins))
+    _write(tmp_path / "bl", _baseline("cpu-B", commit=SHA_B))
+    monkeypatch.chdir(tmp_path)
+    rec = Recorder(monkeypatch)
+    code = gate_cli.main(["check", "--baselines", str(tmp_path / "bl"), *option])
+    err = capsys.readouterr().err
+    assert code == 2 and rec.ab == rec.runs == [] and err.count("\n") == 1, err
+    assert err.startswith(f"gate: error: {option[0]}: this machine has no baseline"), err
+
+
+def _env_fingerprint(prelude: str) -> dict:
+    code = (f"{prelude}; import json; from bench.environment import environment; "
+            "print(json.dumps(environment()))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, cwd=gate_cli.Path(machine.__file__).parents[1]).stdout
+    return machine.fingerprint(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_a_run_with_or_without_scikit_learn_is_of_the_same_machine():
+    """The BLAS libraries threadpoolctl sees depend on what the process loaded: a run
+    without the scikit-learn epoch must fingerprint as the one with it, and as the gate."""
+    bare = _env_fingerprint("import sys")
+    with_sklearn = _env_fingerprint("import sklearn.neural_network")
+    assert bare == with_sklearn
+    assert machine.same(bare, machine.this_machine()) or machine.unknown(bare)
+
+
+def test_an_internal_error_is_could_not_judge_never_a_regression(tmp_path, monkeypatch,
+                                                                 capsys):
+    as_this_machine(monkeypatch, machine.fingerprint(_run("cpu-A").twins))
+    path = _write(tmp_path / "bl", _baseline("cpu-A"))
+    (tmp_path / "run.json").write_text(json.dumps(_doc(seed=7)))
+
+    def broken(*a, **kw):
+        raise TypeError("a defect")
+    monkeypatch.setattr(cmp, "compare", broken)
+    code = gate_cli.main(["check", "--baseline", path, "--run", str(tmp_path / "run.json")])
+    err = capsys.readouterr().err
+    assert code == 3 and err.count("\n") == 1, err
+    assert "internal error (TypeError: a defect)" in err and "Traceback" not in err
+
+
+def test_a_reference_row_absent_from_the_run_is_not_missing_evidence():
+    def run(seed, with_sklearn=True):
+        doc = _doc(seed=seed)
+        for b in doc["benchmarks"]:
+            if b["extra_info"]["backend"] == "torch-cpu":
+                b["extra_info"]["backend"] = "sklearn"
+        if not with_sklearn:
+            doc["benchmarks"] = [b for b in doc["benchmarks"]
+                                 if b["extra_info"]["backend"] != "sklearn"]
+        return runfile.parse(doc, "r.json")
+    bl = make_baseline([run(i) for i in range(3)])
+    rows = {r["name"]: r for r in cmp.compare(bl, run(9, with_sklearn=False))}
+    row = rows["test_step[torch-cpu-h1024-b256-f32-t1]"]
+    assert row["verdict"] == "skipped" and "never gated" in row["reason"]
