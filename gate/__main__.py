@@ -11,7 +11,10 @@ family/model and kernel-selecting flags, cores, Python, NumPy, torch, BLAS versi
 kernels, GPU). ``check`` looks in ``gate/baselines/`` for this machine's baseline; found, it
 runs the benchmarks the baseline was made from (unless ``--run`` gives a run's JSON),
 compares each with the baseline (``gate/compare.py`` says how), re-runs only the suspects and
-the rows measured on a disturbed machine, with longer timing, and prints a table. Not found,
+the rows measured on a disturbed machine, with longer timing, and prints a table. A row still
+slower than the stored numbers is a regression only if a same-machine A/B against the commit
+the baseline measured confirms it on this very host (``confirm_here``: a fingerprint names a
+kind of machine, and hosts of one kind differ). Not found,
 it measures the reference itself here: a same-machine A/B (``gate ab``) of this checkout
 against the nearest commit a committed baseline recorded, and says so in one line naming both
 machines. A baseline or run of another machine is refused, never compared. ``baseline`` runs
@@ -187,6 +190,7 @@ def judge_run(args, path: Path, baseline: dict, run: Run, tmp: Path, rerun: bool
         rows = cmp.compare(baseline, run, mode)
         if rerun:
             confirm_suspects(rows, baseline, mode, args.pytest_args, tmp / "rerun.json")
+            confirm_here(rows, baseline, args, tmp / "confirm")
     context = [f"`gate check`: this run against `{path.name}`, {whose}'s baseline "
                f"({baseline['runs']} runs of unchanged code); rows without a probe: {mode}"]
     ratios = {k: [v] for k, v in cmp.backend_ratios(run).items()}
@@ -239,6 +243,58 @@ def confirm_suspects(rows, baseline: dict, mode: str, pytest_args, rerun_json: P
         rerun = run_benchmarks([*baseline["pytest_args"], *pytest_args,
                                 f"--benchmark-max-time={RERUN_MAX_TIME}", *ids], rerun_json)
         verdict.merge_rerun(rows, {r["name"]: r for r in cmp.compare(baseline, rerun, mode)})
+
+
+NOT_REPRODUCED = "ok (not reproduced against the baseline's commit here)"
+
+
+def confirm_here(rows, baseline: dict, args, folder: Path) -> None:
+    """A fingerprint names a kind of machine, not a host: two VMs of one CPU model can differ
+    by tens of % on some rows (memory-bound ones most; seen in CI: 7 activation rows of
+    unchanged code 'confirmed' slower than the stored numbers of another VM of the same
+    kind). So a row the stored numbers call a regression on two runs is measured once more,
+    as a same-machine A/B (``gate/ab.py``) of this checkout against the commit the baseline
+    measured, on just those rows: it stays a regression only if the A/B confirms it, turns
+    ``NOT_REPRODUCED`` if the A/B finds it within the base's noise here, and is an
+    unconfirmed suspect (could not judge) if the A/B cannot judge it or the commit cannot
+    be checked out here. Updates ``rows``."""
+    todo = [r for r in rows if r["verdict"] == "regression"]
+    if not todo:
+        return
+    sha = baseline["commit"].get("id")
+    try:
+        repo = abm.repo_root()
+        why = ("the baseline records no commit" if not sha else None if abm.ancestor(repo, sha)
+               else f"its commit {sha[:10]} is not in this checkout's history")
+    except (GateError, Unjudged) as e:
+        why = str(e)
+    if why:
+        for r in todo:
+            r["verdict"] = "suspect"
+            r["reason"] = (f"slower than the stored numbers twice; not measured against the "
+                           f"baseline's commit here: {why}")
+        return
+    dirty = " (the baseline measured uncommitted changes on top of it)" \
+        if baseline["commit"].get("dirty") is not False else ""
+    print(f"\ngate: {len(todo)} row(s) slower than the stored baseline on two runs; another "
+          f"host of this machine's kind can be slower, so measuring the baseline's commit "
+          f"{sha[:10]}{dirty} here beside this checkout (a same-machine A/B of those rows, "
+          f"{args.pairs} pairs) before calling them regressions", flush=True)
+    ids = list(dict.fromkeys(i for r in todo for i in r["node_ids"]))
+    here = {r["name"]: r for r in abm.confirm(
+        repo, sha, [*baseline["pytest_args"], *args.pytest_args, *ids], folder, args.pairs)}
+    for r in todo:
+        a = here.get(r["name"])
+        if a is None or a["verdict"] in (*cmp.UNMEASURED, "disturbed", "suspect"):
+            r["verdict"] = "suspect"
+            r["reason"] = (f"the A/B against {sha[:10]} here could not judge it"
+                           f" ({a['verdict'] if a else 'not measured'})")
+            continue
+        r["change_ab"] = a["change"]
+        if a["verdict"] != "regression":
+            r["verdict"] = NOT_REPRODUCED
+        r["reason"] = (f"A/B against {sha[:10]} here: {a['change']:+.1%}, threshold "
+                       f"{a['threshold']:.1%}")
 
 
 def print_ratios(ratios: dict, columns: list) -> None:
@@ -391,7 +447,9 @@ def main(argv=None) -> int:
                    help="judge against this baseline file instead (refused, exit 2, if it "
                         "is another machine's)")
     c.add_argument("--pairs", type=int, default=abm.DEFAULT_PAIRS,
-                   help="interleaved pairs when the reference is measured here (%(default)s)")
+                   help="interleaved pairs when the reference is measured here, or a "
+                        "regression against the stored numbers is confirmed here against "
+                        "the baseline's commit (%(default)s)")
     c.add_argument("--keep-ab", dest="save_ab", metavar="DIR",
                    help="when the reference is measured here, keep the A/B runs' JSON in DIR")
     c.add_argument("--run", help="compare this run's JSON (with its own machine's baseline) "
@@ -400,8 +458,9 @@ def main(argv=None) -> int:
                    help="force the mode of rows without a probe (default: absolute iff same "
                         "environment and GEMM rates within 25 %%; probed rows are relative)")
     c.add_argument("--no-rerun", action="store_true",
-                   help="do not re-run suspects or disturbed rows: a suspect then counts as a "
-                        "regression without confirmation")
+                   help="do not re-run suspects or disturbed rows, nor measure the "
+                        "baseline's commit here: a suspect then counts as a regression "
+                        "without confirmation")
     c.add_argument("--allow-missing", action="store_true",
                    help="pass even if baseline benchmarks are missing from the run or were "
                         "only measured disturbed (listed, not judged)")

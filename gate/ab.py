@@ -238,6 +238,16 @@ class AB:
         return f"{RERUN_TIME_FACTOR * float(given[-1] if given else PROFILE_MAX_TIME):g}"
 
 
+def confirm(repo: Path, sha: str, pytest_args: list, folder: Path, pairs: int) -> list:
+    """The rows of a same-machine A/B of this checkout against commit ``sha`` on the
+    benchmarks ``pytest_args`` select (its own re-runs included): how ``gate check``
+    confirms, on this very host, what a stored baseline's numbers call a regression."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with signals_as_interrupt(), base_worktree(repo, sha) as (tree, _):
+        rows, _ = AB(repo, tree, pytest_args, folder).run(pairs)
+    return rows
+
+
 def ancestor(repo: Path, sha: str) -> bool:
     """``sha`` is a commit of this checkout's history (HEAD contains it)."""
     try:

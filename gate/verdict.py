@@ -14,9 +14,11 @@ The gate never passes on missing or unjudged evidence:
   reason (no CUDA, ...: "skipped" rows, shown with the reason) or ``--allow-missing``;
 * a row measured only on a disturbed machine is never judged: it is re-run (``needs_rerun``),
   and if every measurement stays disturbed it fails as unjudged (or ``--allow-missing``);
-* a suspect is a regression only if a clean re-run flags it again (with ``--no-rerun`` the
-  user waives that: a suspect counts as a regression); a suspect whose re-runs were all
-  disturbed or missing, or that could not be re-run, is not judged; nothing judged, no PASS.
+* a suspect is a regression only if a clean re-run flags it again and, against a stored
+  baseline, a same-machine A/B against the baseline's commit too (``confirm_here`` in
+  ``gate/__main__.py``); with ``--no-rerun`` the user waives both: a suspect counts as a
+  regression; a suspect whose re-runs were all disturbed or missing, or that could not be
+  re-run or measured against the commit here, is not judged; nothing judged, no PASS.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def decide(rows, run, allow_missing: bool = False,
         [r["name"] for r in rows if r["verdict"] == "suspect"]
     if unconfirmed:
         lines.append(f"gate: {len(unconfirmed)} suspect(s) not confirmed (every re-run "
-                     "disturbed or missing, or none possible), not judged: "
+                     "disturbed or missing, none possible, or the baseline's commit not "
+                     "measurable here), not judged: "
                      + ", ".join(unconfirmed))
         fail.append(f"{len(unconfirmed)} suspect(s) not confirmed")
     bad = [r for r in rows if r["verdict"] == "regression"

@@ -5,14 +5,15 @@ made 1.2x slower, naming only the slowed backend, on both of ``gate check``'s pa
     python -m tests.gate_power ab  --unchanged 3 --slowed numpy=2,torch-cpu=2 --hog 1
     make gate-power        # both, with the counts the README publishes
 
-* ``own``: this machine's committed baseline (``gate/baselines/``; refused if there is none):
-  ``python -m gate check`` on this checkout, slowed by the test-only wrapper
-  ``tests/slow_backend.py`` (``MLP_TWINS_TEST_SLOWDOWN``), which spins after each timed call
-  until ``factor`` times its duration has passed.
+* ``own``: this machine's committed baseline (``gate/baselines/``; refused if there is none).
+  A clone of this repository (its history holds the commit the baseline measured, which
+  confirms a regression here) with the working tree as c0 and one head commit per
+  scenario: unchanged (a README line) or a backend slowed in ``conftest.py`` by the
+  test-only wrapper ``tests/slow_backend.py`` (``MLP_TWINS_TEST_SLOWDOWN``), which spins
+  after each timed call until ``factor`` times its duration has passed.
 * ``ab``: the path of a machine without a baseline. A temporary git repository of this
-  project holds c0 (the project) and one head commit per scenario: unchanged (a README
-  line) or a backend slowed in ``conftest.py``; a copy of a committed baseline of *another*
-  machine records c0, so ``gate check --baselines`` measures c0 here as an A/B.
+  project holds c0 (the project) and the same head commits; a copy of a committed baseline
+  of *another* machine records c0, so ``gate check --baselines`` measures c0 here as an A/B.
 * ``--hog N``: N more unchanged runs with ``HOG_PROCESSES`` busy loops beside them for the
   whole run: the gate may say it could not judge (exit 3), never "regression".
 
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FACTOR = 1.2
 HOG_PROCESSES = 2
 RUN_TIMEOUT_S = 1500
+TIMED_OUT = -1  # run_gate's status for a run stopped at RUN_TIMEOUT_S (counted as such)
 BACKENDS = ("numpy", "torch-cpu")
 SLOW_CONFTEST = ('\nos.environ["MLP_TWINS_TEST_SLOWDOWN"] = "{spec}"\n'
                  'pytest_plugins = ["bench.plugin", "tests.slow_backend"]\n')
@@ -50,18 +52,35 @@ def git(repo, *args) -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
-def project_copy(root: Path) -> tuple[Path, str]:
-    """A git repository of this project's files (tracked or untracked, not ignored): c0."""
+def copy_working_tree(repo: Path) -> None:
+    """This project's files (tracked or untracked, not ignored) copied into ``repo``."""
     files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
                             "--exclude-standard"], check=True, capture_output=True).stdout
-    repo = root / "project"
     for rel in filter(None, files.decode().split("\0")):
         if (ROOT / rel).is_file():
             (repo / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, repo / rel)
+
+
+def project_copy(root: Path) -> tuple[Path, str]:
+    """A git repository of this project's files (tracked or untracked, not ignored): c0."""
+    repo = root / "project"
+    copy_working_tree(repo)
     git(repo, "init", "--quiet")
     git(repo, "add", "-A")
     git(repo, "commit", "--quiet", "-m", "c0: the project")
+    return repo, git(repo, "rev-parse", "HEAD")
+
+
+def project_clone(root: Path) -> tuple[Path, str]:
+    """A clone of this repository (whole history) with the working tree committed: c0."""
+    repo = root / "project"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(repo)],
+                   check=True, capture_output=True)
+    copy_working_tree(repo)
+    git(repo, "add", "-A")
+    if git(repo, "status", "--porcelain"):
+        git(repo, "commit", "--quiet", "-m", "c0: the working tree")
     return repo, git(repo, "rev-parse", "HEAD")
 
 
@@ -100,6 +119,10 @@ def run_gate(cmd, cwd, env, hogs: int) -> tuple[int, str, float]:
     try:
         proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
                               timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return TIMED_OUT, out + f"\ngate power: no verdict within {RUN_TIMEOUT_S} s", \
+            time.perf_counter() - t0
     finally:
         for p in procs:
             p.kill()
@@ -128,6 +151,8 @@ def judge(scenario: str, code: int, line: str) -> str:
     """What the run counts as: for unchanged code "pass", "could not judge" or "FALSE
     ALARM"; for a slowed backend "caught" (only it named), "caught, also named X",
     "missed" or "could not judge"."""
+    if code == TIMED_OUT:
+        return "timed out"
     if scenario in ("unchanged", "hog"):
         return {0: "pass", 3: "could not judge"}.get(code, "FALSE ALARM" if code == 1 else
                                                      f"error (exit {code})")
@@ -170,19 +195,16 @@ def main(argv=None) -> int:
         if args.path == "ab":
             repo, c0 = project_copy(Path(tmp))
             baselines = foreign_baselines(Path(tmp) / "foreign", c0)
+        else:
+            repo, c0 = project_clone(Path(tmp))
+            baselines = repo / "gate" / "baselines"
         for i, scenario in enumerate(scenarios(args)):
             slowed = scenario if scenario in BACKENDS else None
             env = {**os.environ}
             env.pop("MLP_TWINS_TEST_SLOWDOWN", None)
-            if args.path == "own":
-                cwd, cmd = ROOT, [sys.executable, "-m", "gate", "check"]
-                if slowed:
-                    env["MLP_TWINS_TEST_SLOWDOWN"] = f"{slowed}={FACTOR}"
-                    cmd += ["--", "-p", "tests.slow_backend"]
-            else:
-                head_commit(repo, c0, slowed)
-                cwd, env["PYTHONPATH"] = repo, str(repo)
-                cmd = [sys.executable, "-m", "gate", "check", "--baselines", str(baselines)]
+            head_commit(repo, c0, slowed)
+            cwd, env["PYTHONPATH"] = repo, str(repo)
+            cmd = [sys.executable, "-m", "gate", "check", "--baselines", str(baselines)]
             code, out, took = run_gate(cmd, cwd, env, HOG_PROCESSES if scenario == "hog" else 0)
             line = verdict_line(out)
             outcome = judge(scenario, code, line)

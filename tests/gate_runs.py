@@ -53,11 +53,45 @@ def steps_run(*args, **kw):
 BASE = {"numpy": 0.010, "torch-cpu": 0.008}
 
 
+COMMIT = "c0ffee" * 6 + "abcd"  # the commit a synthetic baseline says it measured
+
+
 def steps_baseline():
-    """A baseline from 3 runs of ``BASE``, 1 % apart."""
+    """A baseline from 3 runs of ``BASE``, 1 % apart, of commit ``COMMIT``."""
     runs = [steps_run({k: v * (1 + d) for k, v in BASE.items()}, seed=i)
             for i, d in enumerate([0.0, 0.01, -0.01])]
-    return make_baseline(runs)
+    return with_commit(make_baseline(runs))
+
+
+def with_commit(doc, sha=COMMIT):
+    doc["commit"] = {"id": sha, "dirty": False, "note": "synthetic"}
+    return doc
+
+
+class HereAB:
+    """Stands in for ``gate.ab.confirm``, the same-machine A/B against the baseline's
+    commit that confirms a regression on this host: each call is recorded and answers
+    ``verdict`` with ``change`` for every row named in its node ids, and for the aggregates
+    named in ``aggregates``."""
+
+    def __init__(self, verdict="regression", change=0.5, aggregates=()):
+        self.verdict, self.change, self.aggregates, self.calls = verdict, change, aggregates, []
+
+    def __call__(self, repo, sha, pytest_args, folder, pairs):
+        ids = [a for a in pytest_args if "::" in a]
+        self.calls.append({"sha": sha, "ids": ids, "pairs": pairs, "args": list(pytest_args)})
+        return [{"name": n, "verdict": self.verdict, "change": self.change, "threshold": 0.1}
+                for n in [i.split("::", 1)[1] for i in ids] + list(self.aggregates)]
+
+
+def here_ab(monkeypatch, ancestor=True, **kw) -> HereAB:
+    """Replace the A/B against the baseline's commit with a ``HereAB(**kw)``; the commit is
+    (``ancestor``) or is not in this checkout's history."""
+    from gate import ab
+    fake = HereAB(**kw)
+    monkeypatch.setattr(ab, "confirm", fake)
+    monkeypatch.setattr(ab, "ancestor", lambda repo, sha: ancestor)
+    return fake
 
 
 def sized_run(factors, seed):

@@ -14,6 +14,7 @@ and an interrupted A/B, is checked in ``make test``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -293,4 +294,39 @@ def test_an_interrupted_ab_removes_its_worktree(repo, sig):
     out = "".join(seen) + rest
     assert proc.returncode == 130, out
     assert "gate: interrupted" in out
+    _assert_nothing_left(repo, out)
+
+
+STORED_SPEEDUP = 0.5  # the planted baseline says this host's kind ran the rows 2x faster
+
+
+@pytest.mark.timing
+def test_a_slower_host_of_the_same_kind_is_not_a_regression(repo, tmp_path):
+    """CI's case: this machine's baseline, recorded on another host of the same kind that
+    was faster on some rows (planted: every stored number halved). Unchanged code is slower
+    than the stored numbers on the run and on its re-run, but the A/B against the
+    baseline's commit here finds it unchanged: PASS, the rows named "not reproduced"."""
+    repo, c1, _ = repo
+    _git(repo, "checkout", "--quiet", "--detach", c1)
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env.pop("MLP_TWINS_TEST_SLOWDOWN", None)
+    made = tmp_path / "made.json"
+    subprocess.run([sys.executable, "-m", "gate", "baseline", "--repeats", "2", "--out",
+                    str(made), "--keep", str(tmp_path / "runs"), "--", *SELECTION],
+                   cwd=repo, env=env, check=True, capture_output=True, timeout=AB_TIMEOUT_S)
+    doc = json.loads(made.read_text())
+    assert doc["commit"]["id"] == c1
+    for ref in doc["benchmarks"].values():
+        for mode in ref["metric"]:
+            ref["metric"][mode] *= STORED_SPEEDUP
+            ref["samples"][mode] = [x * STORED_SPEEDUP for x in ref["samples"][mode]]
+    (tmp_path / "baselines").mkdir()
+    (tmp_path / "baselines" / f"{doc['machine']['id']}.json").write_text(json.dumps(doc))
+    proc = subprocess.run([sys.executable, "-m", "gate", "check", "--baselines",
+                           str(tmp_path / "baselines"), "--pairs", PAIRS], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=AB_TIMEOUT_S)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert f"measuring the baseline's commit {c1[:10]} here" in out, out
+    assert "NOT REPRODUCED AGAINST THE BASELINE'S COMMIT HERE" in proc.stdout, out
     _assert_nothing_left(repo, out)

@@ -11,7 +11,7 @@ from bench import runfile, synthetic
 from gate import __main__ as gate_cli
 from gate.baseline import make_baseline
 
-from .gate_runs import BASE, as_this_machine, steps_baseline, steps_doc, steps_run
+from .gate_runs import BASE, as_this_machine, here_ab, steps_baseline, steps_doc, steps_run
 
 NUMPY = "test_step[numpy-h1024-b256-f32-t1]"
 TORCH = "test_step[torch-cpu-h1024-b256-f32-t1]"
@@ -21,6 +21,13 @@ NODE = "bench/bench_x.py::"
 @pytest.fixture(autouse=True)
 def synthetic_machine(monkeypatch):
     as_this_machine(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def here(monkeypatch):
+    """The A/B against the baseline's commit on this host, faked: it reproduces every
+    regression it is asked about (tests that need otherwise replace it)."""
+    return here_ab(monkeypatch)
 
 
 @pytest.fixture

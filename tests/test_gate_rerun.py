@@ -17,7 +17,18 @@ import gate.__main__ as gate_cli
 from gate import compare as cmp
 from gate.baseline import make_baseline
 
-from .gate_runs import BASE, as_this_machine, sized_run, steps_baseline, steps_doc, steps_run, wrap
+from .gate_runs import (
+    BASE,
+    COMMIT,
+    as_this_machine,
+    here_ab,
+    sized_run,
+    steps_baseline,
+    steps_doc,
+    steps_run,
+    with_commit,
+    wrap,
+)
 
 SLOWED = {"numpy": 0.020, "torch-cpu": 0.008}  # NumPy 2x slower: far past every threshold
 NUMPY_ROW = "test_step[numpy-h1024-b256-f32-t1]"
@@ -27,6 +38,13 @@ TORCH_ROW = "test_step[torch-cpu-h1024-b256-f32-t1]"
 @pytest.fixture(autouse=True)
 def synthetic_machine(monkeypatch):
     as_this_machine(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def here(monkeypatch):
+    """The A/B against the baseline's commit on this host, faked: it reproduces every
+    regression it is asked about (tests that need otherwise replace it)."""
+    return here_ab(monkeypatch)
 
 
 @pytest.fixture
@@ -68,7 +86,7 @@ def test_slowed_twice_is_a_confirmed_regression(files, rerun, capsys):
     rerun.result = steps_run(SLOWED, seed=6)
     assert _check(files, "slowed.json", "--", "-k", "extra") == 1
     out = capsys.readouterr().out
-    assert _verdict_in_table(out, NUMPY_ROW) == "REGRESSION"
+    assert _verdict_in_table(out, NUMPY_ROW).startswith("REGRESSION (A/B against")
     assert _verdict_in_table(out, TORCH_ROW) == "OK"
     assert "gate: FAIL: 1 regression(s): " + NUMPY_ROW in out
     # one re-run, of the suspect only, longer, with the baseline's and the user's arguments
@@ -121,21 +139,95 @@ def test_confirm_suspects_records_the_rerun_change(rerun):
     assert "change_rerun" not in next(r for r in rows if r["name"] == TORCH_ROW)
 
 
-def test_an_aggregate_suspect_reruns_all_its_members(rerun, tmp_path, capsys):
+def test_an_aggregate_suspect_reruns_all_its_members(rerun, tmp_path, capsys, monkeypatch):
+    agg = "steps >= 400k params [numpy-t1]"
+    here = here_ab(monkeypatch, aggregates=[agg])
     runs = [sized_run(f, seed=i) for i, f in enumerate(
         [(1.0, 1.0, 1.0, 1.0), (1.15, 0.87, 1.15, 0.87), (0.87, 1.15, 0.87, 1.15)])]
-    bl = make_baseline(runs)  # each row alone too noisy to flag 1.2x; the aggregate is not
-    bl["pytest_args"] = []
+    bl = with_commit(make_baseline(runs))  # each row alone too noisy to flag 1.2x; the
+    bl["pytest_args"] = []  # aggregate is not
     (tmp_path / "bl.json").write_text(json.dumps(bl))
     now = sized_run((1.2, 1.2, 1.2, 1.2), seed=9)
     (tmp_path / "now.json").write_text(json.dumps(wrap(now.benchmarks)))
     rerun.result = sized_run((1.2, 1.2, 1.2, 1.2), seed=10)
     assert _check(tmp_path, "now.json") == 1
     [args] = rerun.calls
-    assert sorted(a for a in args if "::" in a) == sorted(
-        f"bench/bench_x.py::test_step[numpy-h{h}-b256-f32-t1]" for h in (512, 1024, 2048, 4096))
-    agg = "steps >= 400k params [numpy-t1]"
-    assert _verdict_in_table(capsys.readouterr().out, agg) == "REGRESSION"
+    members = sorted(f"bench/bench_x.py::test_step[numpy-h{h}-b256-f32-t1]"
+                     for h in (512, 1024, 2048, 4096))
+    assert sorted(a for a in args if "::" in a) == members
+    [call] = here.calls  # the A/B here measures every member of the aggregate, once each
+    assert sorted(call["ids"]) == members
+    assert _verdict_in_table(capsys.readouterr().out, agg).startswith("REGRESSION (A/B")
+
+
+# ------------------------------------- a regression is confirmed on this host, by an A/B
+def test_a_regression_is_measured_against_the_baselines_commit_here(files, rerun, here,
+                                                                    capsys):
+    rerun.result = steps_run(SLOWED, seed=6)
+    assert _check(files, "slowed.json", "--pairs", "4", "--", "-k", "extra") == 1
+    out = capsys.readouterr().out
+    [call] = here.calls  # only the regression's rows, the baseline's and the user's arguments
+    assert call == {"sha": COMMIT, "ids": [f"bench/bench_x.py::{NUMPY_ROW}"], "pairs": 4,
+                    "args": ["--profile", "quick", "-k", "extra",
+                             f"bench/bench_x.py::{NUMPY_ROW}"]}
+    assert f"measuring the baseline's commit {COMMIT[:10]} here" in out
+    assert f"REGRESSION (A/B against {COMMIT[:10]} here: +50.0%" in out
+
+
+def test_a_regression_the_ab_here_does_not_reproduce_passes(files, rerun, capsys,
+                                                            monkeypatch):
+    """The CI case: another host of this machine's kind is slower on some rows than the
+    stored numbers, twice; the baseline's commit measured here is as slow: not ours."""
+    here = here_ab(monkeypatch, verdict="ok", change=0.01)
+    rerun.result = steps_run(SLOWED, seed=6)
+    assert _check(files, "slowed.json") == 0
+    out = capsys.readouterr().out
+    assert _verdict_in_table(out, NUMPY_ROW).startswith(
+        gate_cli.NOT_REPRODUCED.upper() + " (A/B against")
+    assert "gate: PASS" in out and len(here.calls) == 1
+
+
+@pytest.mark.parametrize("ab_verdict", ["disturbed", "missing", "suspect", None])
+def test_a_regression_the_ab_here_cannot_judge_is_not_judged(files, rerun, capsys,
+                                                             monkeypatch, ab_verdict):
+    here = here_ab(monkeypatch, verdict=ab_verdict or "ok")
+    if ab_verdict is None:  # the A/B returned no row of it at all
+        monkeypatch.setattr(gate_cli.abm, "confirm", lambda *a: here(*a) and [])
+    rerun.result = steps_run(SLOWED, seed=6)
+    assert _check(files, "slowed.json") == 3
+    out = capsys.readouterr().out
+    assert "gate: COULD NOT JUDGE: 1 suspect(s) not confirmed" in out, out
+    assert _verdict_in_table(out, NUMPY_ROW).startswith("SUSPECT (the A/B against")
+
+
+@pytest.mark.parametrize("case", ["not an ancestor", "no commit recorded", "not a checkout"])
+def test_without_the_baselines_commit_here_a_regression_is_not_judged(
+        files, rerun, capsys, monkeypatch, case):
+    here = here_ab(monkeypatch, ancestor=case != "not an ancestor")
+    if case == "no commit recorded":
+        bl = json.loads((files / "bl.json").read_text())
+        bl["commit"] = {"id": None, "dirty": None}
+        (files / "bl.json").write_text(json.dumps(bl))
+    if case == "not a checkout":
+        monkeypatch.chdir(files)
+    rerun.result = steps_run(SLOWED, seed=6)
+    assert _check(files, "slowed.json") == 3
+    out = capsys.readouterr().out
+    assert here.calls == []
+    why = {"not an ancestor": f"its commit {COMMIT[:10]} is not in this checkout's history",
+           "no commit recorded": "the baseline records no commit",
+           "not a checkout": "must run inside a git checkout"}[case]
+    assert why in out and "COULD NOT JUDGE: 1 suspect(s) not confirmed" in out, out
+
+
+def test_without_rerun_nothing_is_measured_here(files, rerun, here):
+    assert _check(files, "slowed.json", "--no-rerun") == 1
+    assert rerun.calls == [] and here.calls == []
+
+
+def test_a_run_of_unchanged_code_measures_nothing_here(files, rerun, here):
+    assert _check(files, "same.json") == 0
+    assert here.calls == []
 
 
 # ------------------------------------------------------------ the threshold boundary
