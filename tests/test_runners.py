@@ -20,6 +20,7 @@ from bench.backends import REGISTRY, Case, load_all
 from bench.backends.common import LR, WARMUP, make_batch
 
 from .helpers import assert_params_close
+from .slow_backend import SlowRunner
 
 load_all()
 CASE = Case(layer_sizes=(10, 8, 4), batch=6, dtype="float64", threads=1)
@@ -125,6 +126,23 @@ def test_check_looks_at_the_forward_output(name):
     r = REGISTRY[name].make(CASE)
     try:
         r.forward()
+        r.check()
+        r.out = r.out * float("nan")
+        with pytest.raises(AssertionError, match="non-finite output"):
+            r.check()
+    finally:
+        r.close()
+
+
+def test_a_runner_slowed_for_the_gate_power_runs_is_still_the_runner():
+    """``tests/slow_backend.py`` (the gate's power runs) only slows the timed calls: the
+    output ``forward`` leaves and a write to it are the real runner's, so ``check`` sees them
+    (a clone with the slowdown committed once failed the two tests above)."""
+    r = SlowRunner(REGISTRY["numpy"].make(CASE), 1.0)
+    try:
+        r.out = None
+        r.forward()
+        assert r.out is r.inner.out and r.out is not None
         r.check()
         r.out = r.out * float("nan")
         with pytest.raises(AssertionError, match="non-finite output"):
