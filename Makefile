@@ -38,7 +38,7 @@ help:
 	@echo "targets:"
 	@echo "  report      quick benchmark sweep (~3 min on 2 cores) + report in $(REPORT_DIR)/"
 	@echo "  test        the tests, plus a smoke pass over every benchmark"
-	@echo "  docs        docs/ (REPORT.md, index.html, figures) and README's results from results/reference/"
+	@echo "  docs        docs/report/ (REPORT.md, index.html, figures) and README's results from results/reference/"
 	@echo "  bench       the quick sweep alone; JSON in results/runs/"
 	@echo "  bench-full  the whole grid (~15 min on 2 cores)"
 	@echo "  check-perf  quick sweep compared with this machine's baseline in gate/baselines/;"
@@ -79,7 +79,7 @@ report: $(STAMP)
 	@status=0; $(PY) -m pytest --benchmark-only --benchmark-columns=median,iqr,rounds || status=$$?; \
 	$(PY) -m reports --out $(REPORT_DIR) && exit $$status
 
-# The committed report: docs/ and the README's first-screen block, rendered from the runs in
+# The committed report: docs/report/ and the README's first-screen block, rendered from the runs in
 # results/reference/ (reports/readme.py; same runs, same bytes). Runs nothing timed.
 docs: $(STAMP)
 	$(PY) -m reports.readme
@@ -107,7 +107,7 @@ gate-proof: $(STAMP)
 	$(PY) -m pytest tests/test_gate.py tests/test_gate_ab.py -m timing -v
 
 # The gate's power on both paths of gate check (this machine's baseline; an A/B where it has
-# none), with the counts the README publishes; opt-in, ~90 min on 2 cores, quiet machine
+# none), with the counts docs/gate-and-ci.md publishes; opt-in, ~90 min on 2 cores, quiet machine
 gate-power: $(STAMP)
 	$(PY) -m tests.gate_power own --unchanged 5 --slowed numpy=3,torch-cpu=3 --hog 1
 	$(PY) -m tests.gate_power ab --unchanged 3 --slowed numpy=2,torch-cpu=2 --hog 1

@@ -1,1 +1,1 @@
-"""Benchmarks: pytest-benchmark sweeps of the twins (see README)."""
+"""Benchmarks: pytest-benchmark sweeps of the twins (see docs/methodology.md)."""

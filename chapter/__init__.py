@@ -1,1 +1,1 @@
-"""The textbook chapter, reproduced (see README)."""
+"""The textbook chapter, reproduced (see docs/chapter.md)."""

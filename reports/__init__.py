@@ -1,1 +1,1 @@
-"""Reports from benchmark JSON (see README)."""
+"""Reports from benchmark JSON (see docs/reading-the-report.md)."""

@@ -1,14 +1,15 @@
-"""The committed report (``docs/``) and the README's first screen, from the reference runs.
+"""The committed report (``docs/report/``) and the README's first screen, from the reference runs.
 
-    python -m reports.readme          # make docs: docs/ and README.md's block, from the runs
+    python -m reports.readme          # make docs: docs/report/ and README.md's block, from the runs
     python -m reports.readme --check  # exit 1 if README.md's block is not what the runs give
 
-``docs/`` is ``python -m reports results/reference/*.json --out docs`` made reproducible:
+``docs/report/`` is ``python -m reports results/reference/*.json --out docs/report`` made
+reproducible (its own folder, which the report replaces whole: the pages in ``docs/`` stay):
 the same runs give the same bytes (SVG ids salted by ``HASH_SALT``, SVG dates from
-``SOURCE_DATE_EPOCH``), so a diff in ``docs/`` means the runs or the code changed. The
+``SOURCE_DATE_EPOCH``), so a diff in ``docs/report/`` means the runs or the code changed. The
 block sits between ``START`` and ``END`` in README.md: per run the headline in words (one
 paragraph per thread count, naming the machine: the report's own ``render.headline``),
-the speedup-versus-parameters figure from ``docs/``, and a table of
+the speedup-versus-parameters figure from ``docs/report/``, and a table of
 five sizes of the width sweep (NumPy's step time; every other backend's time and speedup).
 Everything else in README.md is left as it was. ``tests/test_readme_results.py`` fails when
 the committed block differs from what the committed runs give.
@@ -29,7 +30,7 @@ from . import analysis, render
 from .load import ReportError, load_runs
 
 REFERENCE_DIR = Path("results/reference")
-DOCS_DIR = Path("docs")
+DOCS_DIR = Path("docs/report")  # its own folder: the pages beside it in docs/ stay
 README = Path("README.md")
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"

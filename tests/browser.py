@@ -1,6 +1,6 @@
 """Open an HTML page in headless Chromium, as a visitor would, and report what went wrong.
 
-    python -m tests.browser docs/index.html [--shots DIR]   # prints the checks and the PNGs
+    python -m tests.browser docs/report/index.html [--shots DIR]   # prints the checks and the PNGs
 
 Chromium (Debian's ``chromium``) is driven through the DevTools protocol over
 ``--remote-debugging-pipe``: JSON messages, each ending in a NUL byte, on file descriptors 3

@@ -3,7 +3,7 @@ made 1.2x slower, naming only the slowed backend, on both of ``gate check``'s pa
 
     python -m tests.gate_power own --unchanged 5 --slowed numpy=3,torch-cpu=3
     python -m tests.gate_power ab  --unchanged 3 --slowed numpy=2,torch-cpu=2 --hog 1
-    make gate-power        # both, with the counts the README publishes
+    make gate-power        # both, with the counts docs/gate-and-ci.md publishes
 
 * ``own``: this machine's committed baseline (``gate/baselines/``; refused if there is none).
   A clone of this repository (its history holds the commit the baseline measured, which

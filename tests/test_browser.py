@@ -23,7 +23,7 @@ from reports.html import lead_with_answer, page
 from . import browser
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS_PAGE = ROOT / "docs" / "index.html"
+DOCS_PAGE = ROOT / "docs" / "report" / "index.html"
 OPENING = ["H2 Headline", "H3 Speedup over NumPy"]  # the answer, then the figure
 BROKEN_PAGE = """<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width">
 </head><body><img alt="gone" src="no-such.png"><table><tr><th>empty</th></tr></table>
@@ -83,7 +83,8 @@ def test_report_reads_well_in_a_browser(synthetic_page, width, chromium, shots):
 @pytest.mark.parametrize("width", browser.WIDTHS.values(), ids=browser.WIDTHS.keys())
 def test_committed_report_reads_well_in_a_browser(width, chromium, shots):
     if not DOCS_PAGE.is_file():
-        pytest.skip("docs/index.html is not rendered yet (make docs, from results/reference/)")
+        pytest.skip("docs/report/index.html is not rendered yet "
+                    "(make docs, from results/reference/)")
     found = _visit(DOCS_PAGE, width, chromium, shots, "docs")
     assert browser.problems(found, width) == [], found["shots"]
     assert found["headings"][:2] == OPENING

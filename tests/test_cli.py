@@ -1,4 +1,4 @@
-"""The command lines' side of the input contract (README, "Input contract"): every bad
+"""The command lines' side of the input contract (docs/testing.md, "Input contract"): every bad
 argument is refused while parsing (or, for files, before any work) with one line on stderr
 naming it and exit status 2; never a traceback, never exit 0 having done nothing or having
 produced a NaN. Surfaces: ``python -m impl_torch.parallel`` (the torchrun entry), the

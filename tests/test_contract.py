@@ -1,4 +1,4 @@
-"""The input contract, both twins alike (README, "Input contract"): each bad input in
+"""The input contract, both twins alike (docs/testing.md, "Input contract"): each bad input in
 ``REFUSED`` is refused by *both* twins with the same exception type and a message naming the
 argument, and leaves every piece of state as it was (params, optimizer momentum buffers);
 each input in ``ACCEPTED`` gives both twins the same outcome. One table, one test, two twins.

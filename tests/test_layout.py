@@ -1,5 +1,5 @@
-"""The architecture, checked: imports point down, no cycles, and the README's layout lists
-every module.
+"""The architecture, checked: imports point down, no cycles, the README's layout lists
+every module, and the README stays short, linking every page under docs/.
 
 Layers, bottom to top: ``core`` <- the twins (``impl_numpy``, ``impl_torch``, which never
 import each other) <- ``bench`` <- ``reports`` and ``gate``. ``chapter`` uses the twins and
@@ -157,3 +157,39 @@ def test_readme_layout_lists_every_module():
         if rel not in shown and Path(rel).name not in shown and top_dir not in shown:
             missing.append(f"{_top(mod)}/{rel}")
     assert not missing, f"README's Layout omits: {missing}"
+
+
+README_MAX_LINES = 150  # the README fits on a few screens; the rest is a page under docs/
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_readme_fits_on_a_few_screens():
+    n = len((ROOT / "README.md").read_text(encoding="utf-8").splitlines())
+    assert n <= README_MAX_LINES, f"README.md has {n} lines; move a section to a docs/ page"
+
+
+def test_every_docs_page_is_linked_from_the_readme_and_every_link_resolves():
+    """The pages in docs/ are reachable from the README, and no relative link of the README
+    or of a page points at a file that is not there (anchors and web links aside)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pages = sorted((ROOT / "docs").glob("*.md"))
+    assert pages, "docs/ holds no page"
+    linked = {target.split("#")[0] for target in LINK.findall(readme)}
+    unlinked = [p.name for p in pages if p.relative_to(ROOT).as_posix() not in linked]
+    assert not unlinked, f"README.md does not link: {unlinked}"
+    broken = []
+    for doc in [ROOT / "README.md", *pages]:
+        for target in LINK.findall(doc.read_text(encoding="utf-8")):
+            path = target.split("#")[0]
+            if path and "://" not in path and not (doc.parent / path).exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target}")
+    assert not broken, f"links to nothing: {broken}"
+
+
+def test_make_docs_renders_the_report_beside_the_pages_not_over_them():
+    """The report replaces its folder whole; the pages in docs/ must lie outside it."""
+    from reports import readme
+
+    report = (ROOT / readme.DOCS_DIR).resolve()
+    for page in (ROOT / "docs").glob("*.md"):
+        assert report not in page.resolve().parents, f"make docs would delete {page.name}"

@@ -1,8 +1,9 @@
-"""The README's torchrun commands, run as written (with small sizes appended: the last value
-of an option wins): two ranks on one machine, and two nodes meeting through a c10d
-rendezvous on 127.0.0.1, each ending at the loss of the single-process torch twin trained on
-the same data in the same order. Bad arguments under torchrun: one line for the job, from
-rank 0, not a traceback per rank. Each launch starts torch in 2-3 processes: seconds."""
+"""The torchrun commands of docs/parallel-and-gpu.md, run as written (with small sizes
+appended: the last value of an option wins): two ranks on one machine, and two nodes meeting
+through a c10d rendezvous on 127.0.0.1, each ending at the loss of the single-process torch
+twin trained on the same data in the same order. Bad arguments under torchrun: one line for
+the job, from rank 0, not a traceback per rank. Each launch starts torch in 2-3 processes:
+seconds."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import impl_torch
 from impl_torch import parallel
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "parallel-and-gpu.md"
 # small sizes, float64 so that only the 6 printed decimals separate the runs
 SMALL = ["--epochs", "2", "--batch", "64", "--hidden", "32", "--samples", "512",
          "--dtype", "float64", "--threads", "1", "--timeout", "60"]
@@ -28,9 +29,9 @@ LOSS_ATOL = 1e-5  # printed with 6 decimals; float64 sums in another order diffe
 LAUNCH_TIMEOUT_S = 240  # a torchrun job on a busy 2-core machine
 
 
-def _readme_commands() -> list:
-    """The torchrun commands of the README's ``sh`` blocks, continuation lines joined."""
-    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), re.S)
+def _page_commands() -> list:
+    """The torchrun commands of the page's ``sh`` blocks, continuation lines joined."""
+    blocks = re.findall(r"```sh\n(.*?)```", PAGE.read_text(), re.S)
     text = "\n".join(blocks).replace("\\\n", " ")
     return [shlex.split(line) for line in text.splitlines() if line.startswith("torchrun ")]
 
@@ -41,7 +42,7 @@ def _torchrun() -> list:
 
 
 def _command(which: str) -> list:
-    (cmd,) = [c for c in _readme_commands() if ("--standalone" in c) == (which == "standalone")]
+    (cmd,) = [c for c in _page_commands() if ("--standalone" in c) == (which == "standalone")]
     assert cmd[cmd.index("-m") + 1] == "impl_torch.parallel", cmd
     return [*_torchrun(), *cmd[1:], *SMALL]
 
@@ -73,7 +74,7 @@ def expected():
 
 
 def test_readme_shows_both_commands():
-    assert len(_readme_commands()) == 2
+    assert len(_page_commands()) == 2
 
 
 def test_plain_python_matches_the_twin(monkeypatch, capsys, expected):
