@@ -138,6 +138,8 @@ def choose_baseline(args, fp: dict, what: str):
 
 def check(args) -> int:
     writable(args.save, "--save")
+    if args.pairs < 2:
+        raise GateError("--pairs must be at least 2: the base's noise needs two runs")
     if args.run:
         return check_saved_run(args)
     here = machine.this_machine()
@@ -156,7 +158,8 @@ def check(args) -> int:
 
 def check_saved_run(args) -> int:
     """``--run``: a saved run, judged against its own machine's baseline or not at all;
-    its suspects are re-run only where this is that machine."""
+    its suspects are re-run (and confirmed against the baseline's commit) only where this is
+    that machine and this checkout is the code the run measured (``abm.not_this_code``)."""
     run = load_run(args.run)
     fp = cmp.fingerprint(run)
     if machine.unknown(fp):
@@ -174,6 +177,11 @@ def check_saved_run(args) -> int:
         print("gate: the run was measured on another machine than this one: its suspects "
               "and disturbed rows cannot be re-run here (a suspect stands, a disturbed row "
               "is not judged)", file=sys.stderr)
+    elif rerun and (other := abm.not_this_code(run.commit)):
+        rerun = False
+        print(f"gate: {other}: its suspects and disturbed rows cannot be re-run or confirmed "
+              "here, which would measure other code (a suspect stands, a disturbed row is "
+              "not judged)", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         return judge_run(args, path, baseline, run, Path(tmp), rerun, "the run's machine")
 
@@ -246,6 +254,7 @@ def confirm_suspects(rows, baseline: dict, mode: str, pytest_args, rerun_json: P
 
 
 NOT_REPRODUCED = "ok (not reproduced against the baseline's commit here)"
+CLEARING = ("ok", "faster", "ok" + verdict.REMEASURED, "faster" + verdict.REMEASURED)
 
 
 def confirm_here(rows, baseline: dict, args, folder: Path) -> None:
@@ -254,47 +263,78 @@ def confirm_here(rows, baseline: dict, args, folder: Path) -> None:
     unchanged code 'confirmed' slower than the stored numbers of another VM of the same
     kind). So a row the stored numbers call a regression on two runs is measured once more,
     as a same-machine A/B (``gate/ab.py``) of this checkout against the commit the baseline
-    measured, on just those rows: it stays a regression only if the A/B confirms it, turns
-    ``NOT_REPRODUCED`` if the A/B finds it within the base's noise here, and is an
-    unconfirmed suspect (could not judge) if the A/B cannot judge it or the commit cannot
-    be checked out here. Updates ``rows``."""
+    measured, on just those rows. It stays a regression if the A/B flags it; it turns
+    ``NOT_REPRODUCED`` only on positive evidence: the A/B judged it within its noise on its
+    first pass (``CLEARING``) *and* its change is within the stored threshold that flagged
+    the row (the A/B's own threshold, from three fresh base runs, may be looser); an
+    aggregate also needs the A/B to have measured all of its stored members. Anything else
+    (the A/B flagged it once but not on its re-run, could not judge it, failed, or the
+    commit is not here) is an unconfirmed suspect: could not judge (exit 3).
+
+    What the A/B cannot see: both sides share this interpreter, its packages, the
+    environment and the pytest arguments, so a slowdown that comes from those (a package
+    outside the fingerprint, an environment variable, a plugin) is not reproduced by it.
+    Updates ``rows``."""
     todo = [r for r in rows if r["verdict"] == "regression"]
     if not todo:
         return
     sha = baseline["commit"].get("id")
     try:
         repo = abm.repo_root()
-        why = ("the baseline records no commit" if not sha else None if abm.ancestor(repo, sha)
-               else f"its commit {sha[:10]} is not in this checkout's history")
+        why = ("the baseline records no commit" if not sha else None if abm.has_commit(repo, sha)
+               else f"its commit {sha[:10]} is not in this clone (a shallow clone? fetch the "
+                    "full history)")
     except (GateError, Unjudged) as e:
         why = str(e)
     if why:
-        for r in todo:
-            r["verdict"] = "suspect"
-            r["reason"] = (f"slower than the stored numbers twice; not measured against the "
-                           f"baseline's commit here: {why}")
+        unconfirmed(todo, f"slower than the stored numbers twice; not measured against the "
+                          f"baseline's commit here: {why}")
         return
-    dirty = " (the baseline measured uncommitted changes on top of it)" \
-        if baseline["commit"].get("dirty") is not False else ""
+    dirty = {False: "", None: " (the baseline may have measured uncommitted changes on top "
+                              "of it, which cannot be measured here)"}.get(
+        baseline["commit"].get("dirty"), " (the baseline measured uncommitted changes on top "
+                                         "of it, which cannot be measured here)")
     print(f"\ngate: {len(todo)} row(s) slower than the stored baseline on two runs; another "
           f"host of this machine's kind can be slower, so measuring the baseline's commit "
           f"{sha[:10]}{dirty} here beside this checkout (a same-machine A/B of those rows, "
           f"{args.pairs} pairs) before calling them regressions", flush=True)
     ids = list(dict.fromkeys(i for r in todo for i in r["node_ids"]))
-    here = {r["name"]: r for r in abm.confirm(
-        repo, sha, [*baseline["pytest_args"], *args.pytest_args, *ids], folder, args.pairs)}
+    try:
+        here = {r["name"]: r for r in abm.confirm(
+            repo, sha, [*baseline["pytest_args"], *args.pytest_args, *ids], folder,
+            args.pairs)}
+    except (GateError, Unjudged, runfile.RunFileError, ValueError, OSError) as e:
+        unconfirmed(todo, f"the A/B against {sha[:10]} here failed: {e}")
+        return
     for r in todo:
-        a = here.get(r["name"])
-        if a is None or a["verdict"] in (*cmp.UNMEASURED, "disturbed", "suspect"):
-            r["verdict"] = "suspect"
-            r["reason"] = (f"the A/B against {sha[:10]} here could not judge it"
-                           f" ({a['verdict'] if a else 'not measured'})")
-            continue
-        r["change_ab"] = a["change"]
-        if a["verdict"] != "regression":
-            r["verdict"] = NOT_REPRODUCED
-        r["reason"] = (f"A/B against {sha[:10]} here: {a['change']:+.1%}, threshold "
-                       f"{a['threshold']:.1%}")
+        r["verdict"], r["reason"], change = here_verdict(r, here.get(r["name"]), sha[:10])
+        if change is not None:
+            r["change_ab"] = change
+
+
+def here_verdict(row: dict, a: dict | None, sha: str) -> tuple:
+    """``(verdict, reason, A/B change or None)`` of a row the stored numbers call a
+    regression, given its A/B row ``a`` against the baseline's commit (see confirm_here)."""
+    if a is None or a["verdict"] in (*cmp.UNMEASURED, "disturbed", "suspect"):
+        return "suspect", (f"the A/B against {sha} here could not judge it "
+                           f"({a['verdict'] if a else 'not measured'})"), None
+    said = f"A/B against {sha} here: {a['change']:+.1%}, its threshold {a['threshold']:.1%}"
+    if a["verdict"] == "regression":
+        return "regression", said, a["change"]
+    if a["verdict"] not in CLEARING:
+        return "suspect", f"{said}: {a['verdict']}, neither confirmed nor cleared", a["change"]
+    if a["change"] > row["threshold"]:
+        return "suspect", (f"{said}, but above the stored threshold {row['threshold']:.1%}: "
+                           "neither confirmed nor cleared"), a["change"]
+    if row["kind"] == "aggregate" and set(a.get("node_ids", ())) != set(row["node_ids"]):
+        return "suspect", (f"{said}, but over {len(a.get('node_ids', ()))} of its "
+                           f"{len(row['node_ids'])} members: not cleared"), a["change"]
+    return NOT_REPRODUCED, said, a["change"]
+
+
+def unconfirmed(rows, reason: str) -> None:
+    for r in rows:
+        r["verdict"], r["reason"] = "suspect", reason
 
 
 def print_ratios(ratios: dict, columns: list) -> None:

@@ -248,6 +248,36 @@ def confirm(repo: Path, sha: str, pytest_args: list, folder: Path, pairs: int) -
     return rows
 
 
+def has_commit(repo: Path, sha: str) -> bool:
+    """``sha`` is a commit this clone holds (in HEAD's history or not: an A/B checks it out
+    by its id; a shallow clone may lack it)."""
+    try:
+        return subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}^{{commit}}"],
+                              capture_output=True).returncode == 0
+    except FileNotFoundError as e:
+        raise Unjudged("git is not installed: the reference cannot be checked out here") from e
+
+
+def not_this_code(commit: dict) -> str | None:
+    """Why this checkout is not the code a run with pytest-benchmark's ``commit`` info
+    measured (None: it is: the same commit, neither side with uncommitted changes), so
+    that re-running or confirming the run's rows here would measure something else."""
+    try:
+        repo = repo_root()
+    except (GateError, Unjudged):
+        return "this is not a git checkout (or git is missing)"
+    head = git(repo, "rev-parse", "HEAD", check=False)
+    sha = commit.get("id") or ""
+    if sha != head:
+        return (f"the run measured commit {sha[:10] or '(not recorded)'}, this checkout is "
+                f"at {head[:10] or '(no commit)'}")
+    if commit.get("dirty") is not False:
+        return f"the run measured {sha[:10]} with uncommitted changes (or does not say)"
+    if git(repo, "status", "--porcelain", "--untracked-files=no", check=False):
+        return "this checkout has uncommitted changes the run did not measure"
+    return None
+
+
 def ancestor(repo: Path, sha: str) -> bool:
     """``sha`` is a commit of this checkout's history (HEAD contains it)."""
     try:

@@ -71,26 +71,35 @@ def with_commit(doc, sha=COMMIT):
 class HereAB:
     """Stands in for ``gate.ab.confirm``, the same-machine A/B against the baseline's
     commit that confirms a regression on this host: each call is recorded and answers
-    ``verdict`` with ``change`` for every row named in its node ids, and for the aggregates
-    named in ``aggregates``."""
+    ``verdict`` with ``change`` (its own threshold ``threshold``) for every row named in its
+    node ids, and for the aggregates named in ``aggregates``, each over all the ids asked
+    for (or over the ids ``aggregates`` maps it to)."""
 
-    def __init__(self, verdict="regression", change=0.5, aggregates=()):
-        self.verdict, self.change, self.aggregates, self.calls = verdict, change, aggregates, []
+    def __init__(self, verdict="regression", change=0.5, aggregates=(), threshold=0.1):
+        self.verdict, self.change, self.threshold = verdict, change, threshold
+        self.aggregates, self.calls = aggregates, []
 
     def __call__(self, repo, sha, pytest_args, folder, pairs):
         ids = [a for a in pytest_args if "::" in a]
         self.calls.append({"sha": sha, "ids": ids, "pairs": pairs, "args": list(pytest_args)})
-        return [{"name": n, "verdict": self.verdict, "change": self.change, "threshold": 0.1}
-                for n in [i.split("::", 1)[1] for i in ids] + list(self.aggregates)]
+        named = {i.split("::", 1)[1]: [i] for i in ids}
+        for agg in self.aggregates:
+            named[agg] = self.aggregates[agg] if isinstance(self.aggregates, dict) else ids
+        return [{"name": n, "node_ids": node_ids, "verdict": self.verdict,
+                 "change": self.change, "threshold": self.threshold}
+                for n, node_ids in named.items()]
 
 
-def here_ab(monkeypatch, ancestor=True, **kw) -> HereAB:
+def here_ab(monkeypatch, present=True, same_code=True, **kw) -> HereAB:
     """Replace the A/B against the baseline's commit with a ``HereAB(**kw)``; the commit is
-    (``ancestor``) or is not in this checkout's history."""
+    (``present``) or is not in this clone; this checkout is (``same_code``) or is not the
+    code a ``--run`` run measured."""
     from gate import ab
     fake = HereAB(**kw)
     monkeypatch.setattr(ab, "confirm", fake)
-    monkeypatch.setattr(ab, "ancestor", lambda repo, sha: ancestor)
+    monkeypatch.setattr(ab, "has_commit", lambda repo, sha: present)
+    monkeypatch.setattr(ab, "not_this_code", lambda commit: None if same_code else
+                        "the run measured commit 0123456789, this checkout is at 9876543210")
     return fake
 
 

@@ -396,7 +396,8 @@ def test_an_internal_error_is_could_not_judge_never_a_regression(tmp_path, monke
     def broken(*a, **kw):
         raise TypeError("a defect")
     monkeypatch.setattr(cmp, "compare", broken)
-    code = gate_cli.main(["check", "--baseline", path, "--run", str(tmp_path / "run.json")])
+    code = gate_cli.main(["check", "--baseline", path, "--run", str(tmp_path / "run.json"),
+                          "--no-rerun"])
     err = capsys.readouterr().err
     assert code == 3 and err.count("\n") == 1, err
     assert "internal error (TypeError: a defect)" in err and "Traceback" not in err

@@ -15,7 +15,9 @@ import pytest
 
 import gate.__main__ as gate_cli
 from gate import compare as cmp
+from gate import verdict
 from gate.baseline import make_baseline
+from gate.runner import GateError
 
 from .gate_runs import (
     BASE,
@@ -200,10 +202,97 @@ def test_a_regression_the_ab_here_cannot_judge_is_not_judged(files, rerun, capsy
     assert _verdict_in_table(out, NUMPY_ROW).startswith("SUSPECT (the A/B against")
 
 
-@pytest.mark.parametrize("case", ["not an ancestor", "no commit recorded", "not a checkout"])
+@pytest.mark.parametrize("ab_verdict, change, cleared", [
+    ("ok", 0.01, True),
+    ("faster", -0.2, True),
+    ("ok" + verdict.REMEASURED, 0.01, True),
+    ("ok (not confirmed on re-run)", 0.01, False),  # the A/B itself flagged it once
+    ("ok", 0.31, False),  # within the A/B's own (looser) threshold, above the stored 30 %
+])
+def test_a_regression_is_cleared_here_only_on_positive_evidence(
+        files, rerun, capsys, monkeypatch, ab_verdict, change, cleared):
+    here = here_ab(monkeypatch, verdict=ab_verdict, change=change, threshold=0.4)
+    rerun.result = steps_run(SLOWED, seed=6)
+    code = _check(files, "slowed.json")
+    out = capsys.readouterr().out
+    shown = _verdict_in_table(out, NUMPY_ROW)
+    assert len(here.calls) == 1
+    if cleared:
+        assert code == 0 and shown.startswith(gate_cli.NOT_REPRODUCED.upper()), out
+    else:
+        assert code == 3 and shown.startswith("SUSPECT (A/B against"), out
+        assert "neither confirmed nor cleared" in out
+        assert ("above the stored threshold 30.0%" in out) == (change > 0.3)
+
+
+def test_an_aggregate_is_cleared_here_only_over_all_its_members(rerun, tmp_path, capsys,
+                                                                 monkeypatch):
+    agg = "steps >= 400k params [numpy-t1]"
+    members = [f"bench/bench_x.py::test_step[numpy-h{h}-b256-f32-t1]"
+               for h in (512, 1024, 2048, 4096)]
+    here_ab(monkeypatch, verdict="ok", change=0.0, aggregates={agg: members[:3]})
+    runs = [sized_run(f, seed=i) for i, f in enumerate(
+        [(1.0, 1.0, 1.0, 1.0), (1.15, 0.87, 1.15, 0.87), (0.87, 1.15, 0.87, 1.15)])]
+    bl = with_commit(make_baseline(runs))
+    bl["pytest_args"] = []
+    (tmp_path / "bl.json").write_text(json.dumps(bl))
+    (tmp_path / "now.json").write_text(json.dumps(wrap(sized_run((1.2,) * 4, seed=9).benchmarks)))
+    rerun.result = sized_run((1.2,) * 4, seed=10)
+    assert _check(tmp_path, "now.json") == 3  # the A/B dropped a member: not cleared
+    out = capsys.readouterr().out
+    assert _verdict_in_table(out, agg).startswith("SUSPECT (A/B against"), out
+    assert "over 3 of its 4 members: not cleared" in out
+
+
+def test_an_ab_that_fails_here_leaves_the_row_unjudged_and_the_table_printed(
+        files, rerun, capsys, monkeypatch):
+    def broken(*args):
+        raise GateError("git worktree add: fatal: no space left on device")
+    monkeypatch.setattr(gate_cli.abm, "confirm", broken)
+    rerun.result = steps_run(SLOWED, seed=6)
+    assert _check(files, "slowed.json") == 3
+    out = capsys.readouterr().out
+    assert _verdict_in_table(out, NUMPY_ROW).startswith(
+        f"SUSPECT (the A/B against {COMMIT[:10]} here failed: git worktree add"), out
+    assert "COULD NOT JUDGE: 1 suspect(s) not confirmed" in out
+
+
+def test_check_refuses_fewer_than_two_pairs_before_running_anything(files, rerun, capsys):
+    assert _check(files, "slowed.json", "--pairs", "1") == 2
+    err = capsys.readouterr().err
+    assert rerun.calls == [] and "--pairs must be at least 2" in err and err.count("\n") == 1
+
+
+def test_a_saved_run_of_other_code_is_neither_rerun_nor_confirmed_here(files, rerun, capsys,
+                                                                       monkeypatch):
+    here = here_ab(monkeypatch, same_code=False)
+    assert _check(files, "slowed.json") == 3
+    cap = capsys.readouterr()
+    assert rerun.calls == [] and here.calls == []
+    assert "the run measured commit 0123456789, this checkout is at 9876543210: its suspects" \
+        in cap.err
+    assert "COULD NOT JUDGE: 1 suspect(s) not confirmed" in cap.out
+
+
+@pytest.mark.parametrize("dirty, words", [
+    (None, "the baseline may have measured uncommitted changes"),
+    (True, "the baseline measured uncommitted changes on top of it, which cannot"),
+    (False, None)])
+def test_the_confirmation_says_whether_the_baseline_held_uncommitted_changes(
+        files, rerun, here, capsys, dirty, words):
+    bl = json.loads((files / "bl.json").read_text())
+    bl["commit"]["dirty"] = dirty
+    (files / "bl.json").write_text(json.dumps(bl))
+    rerun.result = steps_run(SLOWED, seed=6)
+    assert _check(files, "slowed.json") == 1
+    out = capsys.readouterr().out
+    assert (words in out) if words else "uncommitted" not in out, out
+
+
+@pytest.mark.parametrize("case", ["not in this clone", "no commit recorded", "not a checkout"])
 def test_without_the_baselines_commit_here_a_regression_is_not_judged(
         files, rerun, capsys, monkeypatch, case):
-    here = here_ab(monkeypatch, ancestor=case != "not an ancestor")
+    here = here_ab(monkeypatch, present=case != "not in this clone")
     if case == "no commit recorded":
         bl = json.loads((files / "bl.json").read_text())
         bl["commit"] = {"id": None, "dirty": None}
@@ -214,7 +303,7 @@ def test_without_the_baselines_commit_here_a_regression_is_not_judged(
     assert _check(files, "slowed.json") == 3
     out = capsys.readouterr().out
     assert here.calls == []
-    why = {"not an ancestor": f"its commit {COMMIT[:10]} is not in this checkout's history",
+    why = {"not in this clone": f"its commit {COMMIT[:10]} is not in this clone (a shallow",
            "no commit recorded": "the baseline records no commit",
            "not a checkout": "must run inside a git checkout"}[case]
     assert why in out and "COULD NOT JUDGE: 1 suspect(s) not confirmed" in out, out
