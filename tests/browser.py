@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import select
@@ -36,6 +37,8 @@ HEIGHT = 900  # px, the first screen
 PHONE_MAX = 600  # widths up to this are emulated as a phone
 TIMEOUT_S = 60.0  # one page at one width, launch to screenshot
 SLACK_PX = 1.0  # sub-pixel rounding allowed at the right edge
+PROFILE_REMOVE_TRIES = 10  # removing the profile, while a helper process may still write
+PROFILE_REMOVE_WAIT_S = 0.2
 
 # Runs in the page after its load event; returns what the test asserts on. ``vw`` is the
 # width inside the vertical scrollbar, ``innerWidth`` the emulated width itself.
@@ -153,11 +156,31 @@ def errors(events) -> list[str]:
     return out
 
 
+@contextlib.contextmanager
+def profile_dir():
+    """A temporary Chromium profile, removed afterwards: Chromium's helper processes can
+    still write into it for a moment after the browser exits (seen once: 'Directory not
+    empty: Default'), so removal is retried briefly before the rest is left to the OS."""
+    path = tempfile.mkdtemp(prefix="mlp-twins-chromium-")
+    try:
+        yield path
+    finally:
+        for _ in range(PROFILE_REMOVE_TRIES):
+            try:
+                shutil.rmtree(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(PROFILE_REMOVE_WAIT_S)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def visit(page: Path, width: int, shots: Path, browser: str, tag: str = "") -> dict:
     """Load ``page`` at ``width`` px; the checks' result plus ``errors`` and ``shots``: the
     first screen and the whole page as PNG files in ``shots``."""
     stem = f"{tag or page.stem}-{width}px"
-    with tempfile.TemporaryDirectory(prefix="mlp-twins-chromium-") as profile:
+    with profile_dir() as profile:
         pipe = Pipe(browser, Path(profile))
         try:
             target = pipe.send("Target.createTarget", url="about:blank")["targetId"]
