@@ -111,10 +111,9 @@ def log_softmax(z, axis=-1):
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-# name -> Activation; "logistic" is the chapter's name for sigmoid
+# name -> Activation ("logistic", the chapter's name for sigmoid, is in core.spec.ALIASES)
 ACTIVATIONS = {
     "relu": Activation(relu, relu_grad, relu_backward),
     "tanh": Activation(tanh, tanh_grad, tanh_backward),
     "sigmoid": Activation(sigmoid, sigmoid_grad, sigmoid_backward),
 }
-ALIASES = {"logistic": "sigmoid"}

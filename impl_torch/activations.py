@@ -98,13 +98,12 @@ def log_softmax(z, axis=-1):
     return torch.log_softmax(torch.as_tensor(z), dim=axis)
 
 
-# name -> Activation; "logistic" is the chapter's name for sigmoid
+# name -> Activation ("logistic", the chapter's name for sigmoid, is in core.spec.ALIASES)
 ACTIVATIONS = {
     "relu": Activation(relu, relu_grad, relu_backward),
     "tanh": Activation(tanh, tanh_grad, tanh_backward),
     "sigmoid": Activation(sigmoid, sigmoid_grad, sigmoid_backward),
 }
-ALIASES = {"logistic": "sigmoid"}
 
 
 # ------------------------------------------- only in this twin: nn.Module layers

@@ -22,7 +22,6 @@ OPTIONAL_KEYS = ("bytes", "samples_per_s", "peak_mem_bytes", "pipeline", "input_
 # the disturbance evidence (``bench/schema.py``); older runs lack it: "not measured", and
 # their rows count as not disturbed
 QUALITY_KEYS = ("busy_other", "disturbance", "reruns")
-STAT_KEYS = ("median", "iqr", "q1", "q3", "rounds")
 
 
 class ReportError(Exception):

@@ -58,7 +58,6 @@ from torch.optim.sgd import sgd as sgd_update
 from . import Backend, register
 from .variants import VariantRunner
 
-MODE = "default"
 COMPILERS = ("g++", "clang++", "c++")
 INDUCTOR_IMPORT_WARNING = r"`torch\.jit\.script_method` is deprecated"  # torch 2.13
 
