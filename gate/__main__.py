@@ -290,10 +290,10 @@ def confirm_here(rows, baseline: dict, args, folder: Path) -> None:
         unconfirmed(todo, f"slower than the stored numbers twice; not measured against the "
                           f"baseline's commit here: {why}")
         return
-    dirty = {False: "", None: " (the baseline may have measured uncommitted changes on top "
-                              "of it, which cannot be measured here)"}.get(
-        baseline["commit"].get("dirty"), " (the baseline measured uncommitted changes on top "
-                                         "of it, which cannot be measured here)")
+    held = baseline["commit"].get("dirty")  # False, True, or None: not recorded
+    dirty = "" if held is False else (
+        f" (the baseline {'may have measured' if held is None else 'measured'} uncommitted "
+        "changes on top of it, which cannot be measured here)")
     print(f"\ngate: {len(todo)} row(s) slower than the stored baseline on two runs; another "
           f"host of this machine's kind can be slower, so measuring the baseline's commit "
           f"{sha[:10]}{dirty} here beside this checkout (a same-machine A/B of those rows, "

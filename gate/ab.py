@@ -251,11 +251,7 @@ def confirm(repo: Path, sha: str, pytest_args: list, folder: Path, pairs: int) -
 def has_commit(repo: Path, sha: str) -> bool:
     """``sha`` is a commit this clone holds (in HEAD's history or not: an A/B checks it out
     by its id; a shallow clone may lack it)."""
-    try:
-        return subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}^{{commit}}"],
-                              capture_output=True).returncode == 0
-    except FileNotFoundError as e:
-        raise Unjudged("git is not installed: the reference cannot be checked out here") from e
+    return bool(git(repo, "rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}", check=False))
 
 
 def not_this_code(commit: dict) -> str | None:

@@ -166,14 +166,10 @@ def profile_dir():
         yield path
     finally:
         for _ in range(PROFILE_REMOVE_TRIES):
-            try:
-                shutil.rmtree(path)
+            shutil.rmtree(path, ignore_errors=True)
+            if not os.path.exists(path):
                 break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(PROFILE_REMOVE_WAIT_S)
-        shutil.rmtree(path, ignore_errors=True)
+            time.sleep(PROFILE_REMOVE_WAIT_S)
 
 
 def visit(page: Path, width: int, shots: Path, browser: str, tag: str = "") -> dict:

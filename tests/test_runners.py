@@ -121,15 +121,19 @@ def test_the_batch_has_every_label_and_the_asked_size():
     assert make_batch(CASE, n=5)[0].shape == (5, CASE.layer_sizes[0])
 
 
+def _check_sees_a_nan_written_to_out(r) -> None:
+    r.check()
+    r.out = r.out * float("nan")
+    with pytest.raises(AssertionError, match="non-finite output"):
+        r.check()
+
+
 @pytest.mark.parametrize("name", ["numpy", "torch-cpu"])
 def test_check_looks_at_the_forward_output(name):
     r = REGISTRY[name].make(CASE)
     try:
         r.forward()
-        r.check()
-        r.out = r.out * float("nan")
-        with pytest.raises(AssertionError, match="non-finite output"):
-            r.check()
+        _check_sees_a_nan_written_to_out(r)
     finally:
         r.close()
 
@@ -143,9 +147,6 @@ def test_a_runner_slowed_for_the_gate_power_runs_is_still_the_runner():
         r.out = None
         r.forward()
         assert r.out is r.inner.out and r.out is not None
-        r.check()
-        r.out = r.out * float("nan")
-        with pytest.raises(AssertionError, match="non-finite output"):
-            r.check()
+        _check_sees_a_nan_written_to_out(r)
     finally:
         r.close()
