@@ -116,14 +116,14 @@ gate-power: $(STAMP)
 drill: $(STAMP)
 	$(PY) -m pytest tests/test_disturbance_drill.py -m timing -v
 
-# One prepared run on a machine with an NVIDIA GPU (bench/gpu_run.py): the machine's own
+# One prepared run on a machine with an NVIDIA GPU (bench/gpu/run.py): the machine's own
 # $(PYTHON) with a CUDA torch, no venv (a card machine may have no network); ~6 minutes.
 # gpu-dry: the same on this CPU machine, tiny and with the CUDA parts skipped.
 gpu-check:
-	PYTHONPATH=$(CURDIR) $(PYTHON) bench/gpu_run.py $(GPU_OUT)
+	PYTHONPATH=$(CURDIR) $(PYTHON) bench/gpu/run.py $(GPU_OUT)
 
 gpu-dry: $(STAMP)
-	$(PY) bench/gpu_run.py $(GPU_OUT)-dry --dry
+	$(PY) bench/gpu/run.py $(GPU_OUT)-dry --dry
 
 twins-diff: $(STAMP)
 	$(PY) -m tests.twins_diff

@@ -6,7 +6,7 @@ Memory-bound: each call reads N and writes N elements (``bytes = 8 N``), so the 
 yardstick is the copy bandwidth (the ``copy`` row, and ``copy_gbps`` in the calibration).
 The NumPy twin's stable sigmoid makes temporaries (``exp(-|z|)`` and a mask) and so moves
 more than 8 N bytes; that cost is the twin's and is shown, not hidden. Each round is
-preceded by an untimed copy of the same array into a spare buffer (``bench/probe.py``).
+preceded by an untimed copy of the same array into a spare buffer (``bench/quiet/probe.py``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.backends import REGISTRY, Case
+from bench.measure.timing import device_sync, synced
+from bench.quiet.probe import timed
+from bench.suite.state import twins
 from core.threads import pinned
 from impl_numpy import activations as act
-
-from .backends import REGISTRY, Case
-from .probe import timed
-from .state import twins
-from .timing import device_sync, synced
 
 CHECK_RTOL, CHECK_ATOL = 1e-5, 1e-6  # float32 results against a float64 reference
 

@@ -1,4 +1,4 @@
-"""Group (c): one full epoch, input pipeline included (see ``bench/epochs.py``).
+"""Group (c): one full epoch, input pipeline included (see ``bench/measure/epochs.py``).
 
     pytest --benchmark-only bench/bench_epoch.py [--data mnist:DIR]
 
@@ -13,14 +13,13 @@ import statistics
 
 import pytest
 
+from bench.backends import REGISTRY
+from bench.measure.epochs import make_epoch
+from bench.measure.timing import seconds
+from bench.quiet.cpuload import watch
+from bench.suite.state import twins
 from core.flops import step_flops
 from core.threads import pinned
-
-from .backends import REGISTRY
-from .cpuload import watch
-from .epochs import make_epoch
-from .state import twins
-from .timing import seconds
 
 ROUNDS = {"smoke": 1, "quick": 3, "full": 5}
 INPUT_PASSES = {"smoke": 1, "quick": 1, "full": 3}

@@ -5,18 +5,17 @@
 
 Only ``runner.step()`` / ``runner.forward()`` is timed: data, model and optimizer are
 built and warmed up by ``open_runner`` before, the result is checked after. Single-process
-rounds are interleaved with an untimed GEMM probe (``bench/probe.py``) so the regression
+rounds are interleaved with an untimed GEMM probe (``bench/quiet/probe.py``) so the regression
 gate can compare times that the machine's drift has cancelled out of.
 """
 
 from __future__ import annotations
 
+from bench.backends import REGISTRY
+from bench.measure.breakdown import gemm_seconds
+from bench.quiet.cpuload import watch
+from bench.quiet.probe import gemm_probe, timed
 from core.flops import forward_flops, step_flops
-
-from .backends import REGISTRY
-from .breakdown import gemm_seconds
-from .cpuload import watch
-from .probe import gemm_probe, timed
 
 
 def _probe_for(name, case):

@@ -8,11 +8,11 @@
 * The JSON is written at the end even after Ctrl-C or SIGTERM (at collection, calibration or a
   benchmark) or failures; benchmarks that produced no record are listed with the reason
   under ``"mlp_twins": {"missing": [...]}``, with ``complete`` and ``stopped_at``
-  (``bench/outcomes.py``); a benchmark whose post-timing check failed is dropped (a fast
+  (``bench/suite/outcomes.py``); a benchmark whose post-timing check failed is dropped (a fast
   wrong answer is no result), and so are the partial rounds of one Ctrl-C cut short.
 * Every record carries its disturbance evidence, and a disturbed benchmark is re-measured
-  (``bench/disturbance.py``, ``bench/remeasure.py``); a run that starts on a busy machine
-  says so in one line.
+  (``bench/quiet/disturbance.py``, ``bench/quiet/remeasure.py``); a run that starts on a busy
+  machine says so in one line.
 """
 
 from __future__ import annotations
@@ -25,18 +25,18 @@ from pathlib import Path
 
 import pytest
 
+from bench.backends import REGISTRY, load_all
+from bench.measure import pb_options as pb
+from bench.measure.environment import environment
+from bench.quiet import cpuload
+from bench.quiet.disturbance import busy_warning
+from bench.quiet.remeasure import Remeasure
+from bench.suite import grid, outcomes
+from bench.suite.state import TWINS, Twins, twins
 from core.mnist import load_mnist
 from core.procs import available_cores
 from core.threads import pinned
-
-from . import cpuload, grid, outcomes
-from . import pb_options as pb
-from .backends import REGISTRY, load_all
-from .disturbance import busy_warning
-from .environment import environment
-from .remeasure import Remeasure
-from .schema import RESULTS_DIR, SUITE
-from .state import TWINS, Twins, twins
+from runfile.schema import RESULTS_DIR, SUITE
 
 DATA_HELP = ("input data of the epoch benchmarks: 'synthetic' (default, MNIST-shaped random "
              "data) or 'mnist:DIR' (the IDX files in DIR, e.g. t10k-images-idx3-ubyte.gz)")
@@ -154,7 +154,7 @@ def pytest_runtestloop(session):
     t0 = time.perf_counter()
     _say(config, f"mlp-twins: profile {prof.name}; calibrating GEMM and copy rates "
                  f"(threads {list(prof.threads)}, devices {devices}) ...")
-    from .calibrate import calibrate
+    from bench.measure.calibrate import calibrate
 
     with cpuload.watch() as w:
         state.calibration = calibrate(prof.dtypes, prof.threads, devices)
@@ -215,7 +215,7 @@ def open_runner():
 @pytest.fixture
 def round_budget(request):
     """``Budget(min_rounds, max_time)`` of this test's ``benchmark`` fixture, for
-    ``bench.probe.timed``, which chooses its own rounds."""
+    ``bench.quiet.probe.timed``, which chooses its own rounds."""
     return pb.budget(request.config, request.node)
 
 
@@ -224,7 +224,7 @@ def record(benchmark, request):
     """``record(group=..., backend=..., case=..., flops=..., ...)`` fills ``extra_info``;
     ``lib``, ``device`` and ``variant`` default to the registered backend's. The
     disturbance verdict and re-run count come from the run's evidence."""
-    from .records import make_record
+    from runfile.write import make_record
 
     def _record(**kw):
         b = REGISTRY.get(kw["backend"])
@@ -240,7 +240,7 @@ def record(benchmark, request):
 
 
 def pytest_generate_tests(metafunc):
-    from .cases import parametrize
+    from bench.suite.cases import parametrize
 
     parametrize(metafunc)
 
@@ -250,7 +250,7 @@ def epoch_data(pytestconfig):
     """``(X float32 in [-1, 1], y int64)`` for the epoch group, per ``--data``."""
     import numpy as np
 
-    from .grid import N_IN, N_OUT
+    from bench.suite.grid import N_IN, N_OUT
 
     spec = pytestconfig.getoption("data")
     n = twins(pytestconfig).profile.epoch_samples

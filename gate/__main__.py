@@ -38,9 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import runfile
-from bench.runfile import Run
-from bench.schema import RESULTS_DIR
+from runfile import Run, RunFileError, write_json
+from runfile.schema import RESULTS_DIR
 
 from . import ab as abm
 from . import compare as cmp
@@ -303,7 +302,7 @@ def confirm_here(rows, baseline: dict, args, folder: Path) -> None:
         here = {r["name"]: r for r in abm.confirm(
             repo, sha, [*baseline["pytest_args"], *args.pytest_args, *ids], folder,
             args.pairs)}
-    except (GateError, Unjudged, runfile.RunFileError, ValueError, OSError) as e:
+    except (GateError, Unjudged, RunFileError, ValueError, OSError) as e:
         unconfirmed(todo, f"the A/B against {sha[:10]} here failed: {e}")
         return
     for r in todo:
@@ -446,7 +445,7 @@ def write_baseline(runs, pytest_args, out) -> int:
     out = Path(out) if out else machine.BASELINES / f"{doc['machine']['id']}.json"
     out.parent.mkdir(exist_ok=True)
     replaced = out.exists()
-    runfile.write_json(out, doc)
+    write_json(out, doc)
     print(f"gate: {'replaced' if replaced else 'wrote'} {shown(out)}: {len(doc['benchmarks'])} "
           f"benchmarks from {len(runs)} runs of {commit_words(doc)} on "
           f"{doc['machine']['label']}")

@@ -52,7 +52,7 @@ DEFAULT_PYTEST_ARGS = ["--profile", "quick", "--backends", "numpy,torch-cpu", "-
                        "test_step and f32 and t1 and "
                        "(h16 or h100 or h512 or h2048 or h4096 or h256x4)"]
 RERUN_TIME_FACTOR = 2.0  # suspects are re-run with this many times the profile's max time
-PROFILE_MAX_TIME = 1.0  # the quick profile's seconds per benchmark (bench/grid.py)
+PROFILE_MAX_TIME = 1.0  # the quick profile's seconds per benchmark (bench/suite/grid.py)
 
 
 def git(repo, *args, check=True) -> str:

@@ -1,11 +1,11 @@
 """The gate's baseline: medians, raw samples and noise thresholds from repeated runs.
 
     from gate.baseline import make_baseline
-    doc = make_baseline(runs)  # runs: >= 2 bench.runfile.Run of unchanged code, one machine
+    doc = make_baseline(runs)  # runs: >= 2 runfile.Run of unchanged code, one machine
     doc = load(path)           # read back, checked, its fingerprint matching its machine
 
 The arithmetic (metrics, thresholds from noise, aggregates) is ``gate/compare.py``'s; this
-module assembles the document that ``bench.runfile.load_baseline`` reads back. A baseline
+module assembles the document that ``runfile.load_baseline`` reads back. A baseline
 names the machine that measured it (``gate/machine.py``: fingerprint, id, label) and the
 commit its runs measured (pytest-benchmark's ``commit_info``: id and whether the tree had
 uncommitted changes), so that another machine can measure that commit itself (``gate ab``).
@@ -17,8 +17,7 @@ import copy
 import math
 import statistics
 
-from bench import runfile
-from bench.runfile import BASELINE_FORMAT, Run, RunFileError
+from runfile import BASELINE_FORMAT, Run, RunFileError, load_baseline
 
 from . import compare as cmp
 from . import machine
@@ -92,7 +91,7 @@ def commit_of(runs: list) -> dict:
     if len(ids) > 1:
         raise ValueError(f"the baseline's runs measured different commits "
                          f"({', '.join(sorted(str(i)[:10] for i in ids))}): a baseline is "
-                         "made from runs of one commit")
+                         "made from runfile of one commit")
     (sha,) = ids
     dirty = [r.commit.get("dirty") for r in runs]
     return {"id": sha if isinstance(sha, str) and len(sha) == 40 else None,
@@ -140,10 +139,10 @@ def make_baseline(runs: list, own_machine: bool = True) -> dict:
 
 
 def load(path) -> dict:
-    """A baseline read back (``bench.runfile.load_baseline`` checks its fields), refused
+    """A baseline read back (``runfile.load_baseline`` checks its fields), refused
     where its fingerprint or machine id is not the one its own ``machine_info`` gives: a
     hand-edited machine would let a run be judged against another machine's numbers."""
-    doc = runfile.load_baseline(path)
+    doc = load_baseline(path)
     fp = machine.fingerprint(doc["machine_info"])
     if doc["fingerprint"] != fp:
         diff = machine.differences(doc["fingerprint"], fp)

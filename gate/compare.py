@@ -3,7 +3,7 @@ r"""The gate's arithmetic: metrics, noise-derived thresholds, significance and v
 A benchmark's *metric* is its median, expressed so that runs can be compared:
 
 * ``relative``   (preferred, wherever the row has one) the median over rounds of the round's
-                 time divided by the probe timed just before it (``bench/probe.py``: a GEMM
+                 time divided by the probe timed just before it (``bench/quiet/probe.py``: a GEMM
                  or copy of the same library, dtype and threads). The machine's drift (steal,
                  frequency, a neighbour) slows round and probe alike and cancels; a change to
                  the twins slows only the round. It holds while the same machine runs faster
@@ -49,12 +49,11 @@ import statistics
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from bench import runcheck
-from bench.runfile import Run, RunFileError
+from runfile import Run, RunFileError, check
 
 from . import machine
 
-MODES = runcheck.MODES  # the metrics, named where the baseline's format is checked
+MODES = check.MODES  # the metrics, named where the baseline's format is checked
 
 # one row: never flag less (a few runs underrate a row's noise; times drift 10-40 % between
 # processes on a shared VM, relative times a few %)

@@ -13,7 +13,7 @@ against numbers of the same machine. Two machines are the same when everything t
 which kernels run, and how fast, is the same (``FINGERPRINT_KEYS``):
 
 * the CPU: model string, vendor family/model, the features that select BLAS kernels
-  (``bench.environment.KERNEL_FLAGS``) and the usable cores;
+  (``bench.measure.environment.KERNEL_FLAGS``) and the usable cores;
 * the software: Python, NumPy and torch versions; each BLAS library's version and the kernel
   it chose (threadpoolctl's ``architecture``: OpenBLAS's "SkylakeX", "SapphireRapids", ...);
   torch's MKL and oneDNN versions (from ``torch.__config__``);
@@ -97,10 +97,10 @@ def label(fp: dict) -> str:
 
 
 def this_machine() -> dict:
-    """This machine's fingerprint, as a benchmark run here records it (``bench.environment``),
-    read in a short child process: the GPU facts start a CUDA context, which must not stay
-    open in the gate's process beside the benchmarks it runs."""
-    code = ("import json; from bench.environment import environment; "
+    """This machine's fingerprint, as a benchmark run here records it
+    (``bench.measure.environment``), read in a short child process: the GPU facts start a
+    CUDA context, which must not stay open in the gate's process beside the benchmarks it runs."""
+    code = ("import json; from bench.measure.environment import environment; "
             "print(json.dumps(environment()))")
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(

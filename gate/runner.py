@@ -18,8 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import runfile
-from bench.runfile import Run
+from runfile import Run, check_versions, load
 
 TERMINATE_WAIT_S = 10.0  # an interrupted child gets this long to write its JSON and exit
 
@@ -36,9 +35,9 @@ def load_run(path, same_schema: bool = True) -> Run:
     """A run the gate can compare: valid, of this schema version (unless ``same_schema`` is
     false: the A/B's base may be older, ``gate/ab.py`` says what follows), with a
     calibration."""
-    run = runfile.load(path)
+    run = load(path)
     if same_schema:
-        runfile.check_versions([run])
+        check_versions([run])
     run.calibration()
     return run
 

@@ -19,8 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.runfile import RunFileError
-from bench.schema import RESULTS_DIR
+from runfile import RunFileError
+from runfile.schema import RESULTS_DIR
 
 from .load import ReportError, load_runs, newest_run
 
@@ -33,7 +33,7 @@ def parse_args(argv):
         prog="python -m reports", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Runs are pytest-benchmark JSON files written by the bench/ suite (contract: "
-               "bench/schema.py). Several runs (say a CPU machine's and a GPU machine's) "
+               "runfile/schema.py). Several runs (say a CPU machine's and a GPU machine's) "
                "combine into one report, each labelled by its machine; speedups are only "
                "computed within one run. Exit status: 0 done, 2 bad input or output folder.")
     p.add_argument("runs", nargs="*", metavar="RUN.json",

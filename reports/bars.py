@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from bench.schema import CHAPTER_LAYER_SIZES
+from runfile.schema import CHAPTER_LAYER_SIZES
 
 from .style import Skip, color
 

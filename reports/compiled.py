@@ -23,7 +23,7 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.schema import CHAPTER_N_PARAMS
+from runfile.schema import CHAPTER_N_PARAMS
 
 from .analysis import human
 from .style import Skip

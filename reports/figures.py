@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bench.schema import CHAPTER_LAYER_SIZES, CHAPTER_N_PARAMS
+from runfile.schema import CHAPTER_LAYER_SIZES, CHAPTER_N_PARAMS
 
 from .activation_figure import fig_activations
 from .analysis import REFERENCE, human, select

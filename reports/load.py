@@ -3,9 +3,9 @@
     from reports.load import load_runs
     runs, table = load_runs(["results/runs/2025-01-01T00-00-00-quick.json"])
 
-Reading, validating and versioning a run is ``bench/runfile.py``'s (a ``RunFileError`` there:
+Reading, validating and versioning a run is ``runfile/``'s (a ``RunFileError`` there:
 one line naming the file); this module turns validated runs into rows. A problem with the
-choice of inputs is a ``ReportError``. The record contract is ``bench/schema.py``.
+choice of inputs is a ``ReportError``. The record contract is ``runfile/schema.py``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.runfile import REQUIRED_KEYS, Run, check_versions, load
-from bench.schema import RESULTS_DIR
+from runfile import REQUIRED_KEYS, Run, check_versions, load
+from runfile.schema import RESULTS_DIR
 
 OPTIONAL_KEYS = ("bytes", "samples_per_s", "peak_mem_bytes", "pipeline", "input_s",
                  "activation", "variant")
-# the disturbance evidence (``bench/schema.py``); older runs lack it: "not measured", and
+# the disturbance evidence (``runfile/schema.py``); older runs lack it: "not measured", and
 # their rows count as not disturbed
 QUALITY_KEYS = ("busy_other", "disturbance", "reruns")
 
@@ -39,7 +39,7 @@ def newest_run(results_dir: str | Path = RESULTS_DIR) -> Path:
 
 
 def row(bench: dict) -> dict:
-    """One validated benchmark entry (``bench.runfile.check_benchmark``) as a table row."""
+    """One validated benchmark entry (``runfile.read.check_benchmark``) as a table row."""
     name = bench.get("name") or bench.get("fullname") or "?"
     info, stats = bench["extra_info"], bench["stats"]
     out = {"name": name, **{k: info[k] for k in REQUIRED_KEYS}}

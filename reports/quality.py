@@ -4,7 +4,7 @@ quiet machine, and what was left out of the headline, fits and crossovers, and w
     from reports.quality import quality_section, use_of
     lines = quality_section(table, runs)
 
-The evidence is the bench's (``bench/schema.py``): ``busy_other`` (share of the machine's CPU
+The evidence is the bench's (``runfile/schema.py``): ``busy_other`` (share of the machine's CPU
 used by other processes during the timed rounds), ``disturbance`` (median probe time over the
 quiet probe time) and ``reruns``. Runs older than the evidence say "not measured" and their
 rows count as undisturbed.

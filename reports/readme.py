@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.runfile import RunFileError
+from runfile import RunFileError
 
 from . import analysis, render
 from .load import ReportError, load_runs

@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from bench.schema import CHAPTER_N_PARAMS
+from runfile.schema import CHAPTER_N_PARAMS
 
 from . import compiled
 from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human

@@ -1,12 +1,13 @@
-"""Synthetic runs for the gate's tests, built with ``bench.synthetic`` (the one builder):
+"""Synthetic runs for the gate's tests, built with ``runfile.synthetic`` (the one builder):
 single-thread float32 steps with seeded noise, optionally a probe before each round."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from bench import runfile, synthetic
+import runfile
 from gate.baseline import make_baseline
+from runfile import synthetic
 
 RNG_SEED = 0
 
@@ -26,7 +27,7 @@ def step(backend, med, data, h=1024, **extra):
 def steps_doc(medians, gflops=100.0, cpu="cpu-A", jitter=0.01, n=50, seed=RNG_SEED, probe=None):
     """A synthetic run document: ``medians`` maps backend name -> median seconds (step,
     h1024). With ``probe`` (seconds), each round has a probe time before it, as
-    ``bench/probe.py``."""
+    ``bench/quiet/probe.py``."""
     rng = np.random.default_rng(seed)
     benches = []
     for backend, med in medians.items():
@@ -46,7 +47,7 @@ def wrap(benches, gflops=100.0, cpu="cpu-A"):
 
 
 def steps_run(*args, **kw):
-    """``steps_doc`` as the gate reads it (``bench.runfile.parse``)."""
+    """``steps_doc`` as the gate reads it (``runfile.parse``)."""
     return runfile.parse(steps_doc(*args, **kw), "synthetic.json")
 
 

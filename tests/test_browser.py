@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import synthetic
 from reports.__main__ import main as report_main
 from reports.html import lead_with_answer, page
+from runfile import synthetic
 
 from . import browser
 

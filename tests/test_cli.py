@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from bench import plugin
-from bench.state import TWINS
+from bench.suite.state import TWINS
 from chapter import linreg, mnist, mnist_mlp, section
 from core import mnist as core_mnist
 from impl_torch import parallel

@@ -14,11 +14,11 @@ import pytest
 import torch
 
 import impl_torch
-from bench import grid
 from bench.backends import REGISTRY, Case, load_all, variants
 from bench.backends import compile_backend as cb
 from bench.backends.common import LR, make_batch
-from bench.schema import ONE_OFF_KEYS, OPTIONAL_RECORD_KEYS
+from bench.suite import grid
+from runfile.schema import ONE_OFF_KEYS, OPTIONAL_RECORD_KEYS
 
 from .helpers import CUDA_TRAIN_RTOL
 

@@ -2,7 +2,7 @@
 float64 to rtol 1e-9 and float32 to 1e-4, with TF32 explicitly off (its 10-bit mantissa
 would miss 1e-4); the benchmarks' timed calls make no host sync; the run records the card
 and its GEMM ceiling. Skipped, with the reason shown by ``-ra``, where CUDA is not
-available (``bench/gpu_run.py`` runs them on a card)."""
+available (``bench/gpu/run.py`` runs them on a card)."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def test_the_timed_calls_make_no_host_sync(backend, dtype):
 
 
 def test_calibration_has_a_cuda_ceiling_with_tf32_off_and_on():
-    from bench.calibrate import CUDA_SQUARE, _cuda_gemm
+    from bench.measure.calibrate import CUDA_SQUARE, _cuda_gemm
 
     rows = _cuda_gemm("cuda", ["float32"], 1)
     square = {r["variant"]: r["gflops"] for r in rows if r["m"] == CUDA_SQUARE}
@@ -111,8 +111,8 @@ def test_calibration_has_a_cuda_ceiling_with_tf32_off_and_on():
 
 
 def test_the_run_records_the_card():
-    from bench.environment import gpu_info
-    from bench.schema import GPU_KEYS
+    from bench.measure.environment import gpu_info
+    from runfile.schema import GPU_KEYS
 
     info = gpu_info()
     assert tuple(info) == GPU_KEYS

@@ -1,5 +1,5 @@
-"""Disturbance evidence (bench/cpuload.py, bench/disturbance.py) on injected counters and
-probe times: a fake /proc for busy_other, fake probe data for the disturbance ratio, and
+"""Disturbance evidence (bench/quiet/cpuload.py, bench/quiet/disturbance.py) on injected counters
+and probe times: a fake /proc for busy_other, fake probe data for the disturbance ratio, and
 each rule of the verdict and of the re-run budget."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import cpuload, disturbance
-from bench.disturbance import BUSY_OTHER_MAX, DISTURBANCE_MAX, MAX_RERUNS, Evidence
-from bench.probe import PROBE_MAX_WIDTH, probe_key
+from bench.quiet import cpuload, disturbance
+from bench.quiet.disturbance import BUSY_OTHER_MAX, DISTURBANCE_MAX, MAX_RERUNS, Evidence
+from bench.quiet.probe import PROBE_MAX_WIDTH, probe_key
 
 ROOT = 100  # the benchmark's process in the fake /proc
 
@@ -196,9 +196,9 @@ def test_busy_start_warns_in_one_line_naming_load_and_top_processes(tmp_path):
     assert disturbance.busy_warning(w, 2, None) is None
 
 
-# ------------------------------------------------------------- python -m bench.noise
+# ------------------------------------------------------------- python -m bench.quiet.noise
 def test_noise_refuses_a_busy_machine_in_one_line(monkeypatch, capsys):
-    from bench import noise
+    from bench.quiet import noise
 
     monkeypatch.setattr(cpuload, "load_average", lambda: (noise.QUIET_LOAD, 0.0, 0.0))
     assert noise.main([]) == 2
@@ -207,7 +207,7 @@ def test_noise_refuses_a_busy_machine_in_one_line(monkeypatch, capsys):
 
 
 def test_noise_measures_every_row_with_its_evidence(monkeypatch, capsys):
-    from bench import noise
+    from bench.quiet import noise
 
     monkeypatch.setattr(cpuload, "load_average", lambda: None)  # unknown: measure
     monkeypatch.setattr(noise, "ROWS", (("step", (16,)), ("forward", (16, 16))))

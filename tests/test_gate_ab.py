@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.schema import SCHEMA_VERSION
-from bench.synthetic import disturb
 from gate import ab
 from gate.__main__ import main as gate_main
+from runfile.schema import SCHEMA_VERSION
+from runfile.synthetic import disturb
 
 from .gate_runs import BASE, steps_run
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bench.schema import SCHEMA_VERSION
 from gate.__main__ import main as gate_main
+from runfile.schema import SCHEMA_VERSION
 
 from .gate_runs import BASE, steps_baseline, steps_doc
 

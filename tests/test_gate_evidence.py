@@ -1,5 +1,5 @@
 """The gate never passes on missing, incomplete or disturbed evidence (``gate/verdict.py``):
-synthetic runs from ``bench.synthetic`` through ``python -m gate check``, re-runs injected."""
+synthetic runs from ``runfile.synthetic`` through ``python -m gate check``, re-runs injected."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from bench import runfile, synthetic
+import runfile
 from gate import __main__ as gate_cli
 from gate.baseline import make_baseline
+from runfile import synthetic
 
 from .gate_runs import BASE, as_this_machine, here_ab, steps_baseline, steps_doc, steps_run
 

@@ -19,8 +19,8 @@ import sys
 import pytest
 
 import gate.__main__ as gate_cli
-from bench import runfile
-from bench.environment import KERNEL_FLAGS
+import runfile
+from bench.measure.environment import KERNEL_FLAGS
 from gate import ab as abm
 from gate import compare as cmp
 from gate import machine
@@ -371,7 +371,7 @@ def test_options_of_the_own_baseline_path_are_refused_on_the_ab_path(tmp_path, m
 
 
 def _env_fingerprint(prelude: str) -> dict:
-    code = (f"{prelude}; import json; from bench.environment import environment; "
+    code = (f"{prelude}; import json; from bench.measure.environment import environment; "
             "print(json.dumps(environment()))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True, cwd=gate_cli.Path(machine.__file__).parents[1]).stdout

@@ -1,4 +1,4 @@
-"""The prepared GPU run (``bench/gpu_run.py``) on this CPU machine: ``--dry`` runs every
+"""The prepared GPU run (``bench/gpu/run.py``) on this CPU machine: ``--dry`` runs every
 stage but CUDA and packs what must come back; the ``gpu`` profile fits its time; the parts
 that keep a run from hanging or losing its files work; the fair-timing pieces hold."""
 
@@ -18,12 +18,14 @@ import torch
 
 import impl_numpy
 import impl_torch
-from bench import gpu_plan, gpu_run, grid
 from bench.backends import Case
 from bench.backends.torch_backend import TorchRunner
-from bench.precision import matmul_precision, tf32, tf32_enabled
-from bench.runfile import load
-from bench.schema import MACHINE_KEYS
+from bench.gpu import plan as gpu_plan
+from bench.gpu import run as gpu_run
+from bench.measure.precision import matmul_precision, tf32, tf32_enabled
+from bench.suite import grid
+from runfile import load
+from runfile.schema import MACHINE_KEYS
 
 from .helpers import problem
 
@@ -34,9 +36,9 @@ STEP_RTOL = {"float64": 1e-12, "float32": 1e-6}  # checked_step vs train_step: s
 
 @pytest.fixture(scope="module")
 def dry(tmp_path_factory):
-    """``(completed process, OUT_DIR)`` of one ``gpu_run.py OUT --dry``."""
+    """``(completed process, OUT_DIR)`` of one ``bench/gpu/run.py OUT --dry``."""
     out = tmp_path_factory.mktemp("gpu") / "out"
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu_run.py"), str(out),
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu" / "run.py"), str(out),
                            "--dry"], capture_output=True, text=True, timeout=DRY_TIMEOUT_S,
                           cwd=ROOT)
     return proc, out
@@ -127,7 +129,7 @@ def test_packing_gzips_a_large_json_and_cuts_a_large_log(tmp_path, monkeypatch):
 
 def test_bad_out_dir_is_one_line_and_exit_2(tmp_path):
     (tmp_path / "x").write_text("taken")
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu_run.py"), str(tmp_path)],
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu" / "run.py"), str(tmp_path)],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not an empty folder" in proc.stderr

@@ -2,9 +2,11 @@
 every module, and the README stays short, linking every page under docs/.
 
 Layers, bottom to top: ``core`` <- the twins (``impl_numpy``, ``impl_torch``, which never
-import each other) <- ``bench`` <- ``reports`` and ``gate``. ``chapter`` uses the twins and
-``core`` only; ``reports`` may draw the chapter's section. Every import counts, deferred
-(inside a function) ones and ``importlib.import_module("...")`` included.
+import each other) and ``runfile`` (the run format) <- ``bench`` <- ``reports`` and ``gate``,
+which read runs through ``runfile`` and import nothing of ``bench``. ``chapter`` uses the
+twins and ``core`` only; ``reports`` may draw the chapter's section. Inside ``bench`` the
+rooms point down too (``BENCH_ROOMS``). Every import counts, deferred (inside a function)
+ones and ``importlib.import_module("...")`` included.
 """
 
 from __future__ import annotations
@@ -16,17 +18,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["core", "impl_numpy", "impl_torch", "bench", "reports", "gate", "chapter"]
+PACKAGES = ["core", "impl_numpy", "impl_torch", "runfile", "bench", "reports", "gate", "chapter"]
 # what each package may import from the project besides itself
 ALLOWED = {
     "core": set(),
     "impl_numpy": {"core"},
     "impl_torch": {"core"},
+    "runfile": {"core"},
     "chapter": {"core", "impl_numpy", "impl_torch"},
-    "bench": {"core", "impl_numpy", "impl_torch"},
-    "reports": {"core", "impl_numpy", "impl_torch", "bench", "chapter"},  # the chapter section
-    "gate": {"core", "impl_numpy", "impl_torch", "bench"},
+    "bench": {"core", "impl_numpy", "impl_torch", "runfile"},
+    "reports": {"core", "impl_numpy", "impl_torch", "runfile", "chapter"},  # the chapter section
+    "gate": {"core", "runfile"},
 }
+# bench's rooms, bottom to top: a room imports only its own and lower rooms; the files at
+# bench's top (the plugin, the benchmark files) may import every room and no room imports them
+BENCH_ROOMS = ("measure", "backends", "quiet", "suite", "gpu")
+BENCH_TOP_FILES_MAX = 8  # bench/ keeps its rooms in folders; its top holds pytest's entry points
 
 
 def _modules():
@@ -95,6 +102,47 @@ def test_imports_point_down(pkg):
     wrong = sorted(f"{m} imports {t}" for m in MODULES if _top(m) == pkg
                    for t in GRAPH[m] if _top(t) != pkg and _top(t) not in ALLOWED[pkg])
     assert not wrong, f"{pkg} may import only {sorted(ALLOWED[pkg])} from the project: {wrong}"
+
+
+def _room(mod: str) -> str | None:
+    """The room of a ``bench`` module (``"top"`` for a file at bench's top), else None."""
+    parts = mod.split(".")
+    if parts[0] != "bench":
+        return None
+    return parts[1] if len(parts) > 2 or parts[1:] and parts[1] in BENCH_ROOMS else "top"
+
+
+def test_bench_rooms_point_down():
+    wrong = []
+    for m in MODULES:
+        room = _room(m)
+        if room is None or m == "bench":
+            continue
+        for t in GRAPH[m]:
+            to = _room(t)
+            if to is None or t == "bench" or to == room:
+                continue
+            if to == "top" or (room != "top" and BENCH_ROOMS.index(to) > BENCH_ROOMS.index(room)):
+                wrong.append(f"{m} ({room}) imports {t} ({to})")
+    assert not wrong, f"bench's rooms point down {' <- '.join(BENCH_ROOMS)} <- top: {wrong}"
+
+
+def test_bench_is_rooms_each_saying_what_it_owns():
+    top = sorted(p.name for p in (ROOT / "bench").glob("*.py"))
+    assert len(top) <= BENCH_TOP_FILES_MAX, f"bench/ has {len(top)} files at its top: {top}"
+    rooms = sorted(p.name for p in (ROOT / "bench").iterdir()
+                   if p.is_dir() and (p / "__init__.py").exists())
+    assert set(rooms) == set(BENCH_ROOMS), f"bench's rooms {rooms} are not {BENCH_ROOMS}"
+    for room in ["bench", *(f"bench.{r}" for r in rooms), "runfile"]:
+        doc = ast.get_docstring(ast.parse(MODULES[room].read_text()))
+        assert doc and len(doc.split()) >= 15, f"{room}/__init__.py does not say what it owns"
+
+
+def test_the_room_check_sees_a_wrong_import(monkeypatch):
+    planted = {**GRAPH, "bench.measure.timing": GRAPH["bench.measure.timing"] | {"bench.quiet.probe"}}
+    monkeypatch.setitem(globals(), "GRAPH", planted)
+    with pytest.raises(AssertionError, match="bench.measure.timing"):
+        test_bench_rooms_point_down()
 
 
 def _cycle():

@@ -1,4 +1,4 @@
-"""bench/pb_options.py against the real pytest-benchmark: the options a profile sets before
+"""bench/measure/pb_options.py against the real pytest-benchmark: the options a profile sets before
 pytest-benchmark reads them reach its fixture, what the user typed wins, and ``budget`` is
 the budget the fixture really used. If pytest-benchmark changes its defaults, when it
 reads its options, or how a marker overrides them, these fail and say which."""
@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from bench import pb_options as pb
+from bench.measure import pb_options as pb
 
 SET = pb.Budget(min_rounds=3, max_time=0.002)  # what the fake profile asks for
 MARKED = pb.Budget(min_rounds=2, max_time=0.001)  # a test's own benchmark marker
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import pb_options as pb
+from bench.measure import pb_options as pb
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -38,7 +38,7 @@ import os
 
 import pytest
 
-from bench import pb_options as pb
+from bench.measure import pb_options as pb
 
 
 def _run(benchmark, request):

@@ -1,4 +1,4 @@
-"""The interleaved probe (bench/probe.py): pairing, rounds budget and the probe kernels."""
+"""The interleaved probe (bench/quiet/probe.py): pairing, rounds budget and the probe kernels."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench import probe as pr
-from bench.pb_options import Budget
+from bench.measure.pb_options import Budget
+from bench.quiet import probe as pr
 
 ROUND_S, PROBE_S = 0.002, 0.001  # a fake round and probe: relative = 2
 

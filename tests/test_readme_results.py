@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import synthetic
 from reports import readme
+from runfile import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = readme.reference_runs(ROOT / readme.REFERENCE_DIR)
@@ -47,7 +47,7 @@ def test_docs_are_rendered_from_the_committed_runs():
 
 
 def test_committed_runs_are_real_runs():
-    """A synthetic run (bench.synthetic) is a demo, never a reference result."""
+    """A synthetic run (runfile.synthetic) is a demo, never a reference result."""
     for run in RUNS:
         assert "Synthetic" not in run.read_text(encoding="utf-8"), f"{run.name} is synthetic"
 

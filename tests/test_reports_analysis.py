@@ -1,5 +1,5 @@
 """Known answers for the report's numbers: speedups, efficiencies, the cost-model fit and the
-crossover (measured and predicted), on synthetic runs built by ``bench.synthetic``."""
+crossover (measured and predicted), on synthetic runs built by ``runfile.synthetic``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from bench import synthetic
 from core.flops import step_flops
 from core.spec import n_params
 from reports import analysis
 from reports.analysis import Fit, measured_crossover, predicted_crossover
 from reports.load import load_runs
 from reports.render import crossover_sentence, headline
+from runfile import synthetic
 
 FIT_RTOL = 1e-9  # a and b from noise-free t = a + bP (float64 least squares)
 EXACT_RTOL = 1e-12  # ratios of the synthetic medians

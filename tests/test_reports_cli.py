@@ -10,9 +10,9 @@ import types
 
 import pytest
 
-from bench import synthetic
-from bench.schema import SCHEMA_VERSION
 from reports.__main__ import MARKER, chapter_markdown, main
+from runfile import synthetic
+from runfile.schema import SCHEMA_VERSION
 
 FIGURES = ("fig1_step_time", "fig2_speedup", "fig3_gflops", "fig4_epoch", "fig5_scaling",
            "fig6_activations")

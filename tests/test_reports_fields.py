@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from bench import synthetic
 from reports.__main__ import MARKER, main
+from runfile import synthetic
 
 from .bad_fields import BAD_RUN_FIELDS
 from .test_reports_cli import snapshot

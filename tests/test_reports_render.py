@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 
-from bench import synthetic
 from reports import analysis
 from reports.html import page
 from reports.load import load_runs, newest_run
 from reports.render import compare_tables, headline
+from runfile import synthetic
 
 
 def _analysed(tmp_path, *runs):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from bench import synthetic
 from core.spec import n_params
 from reports.__main__ import main
+from runfile import synthetic
 
 
 def test_one_size_per_backend_writes_a_report(tmp_path):

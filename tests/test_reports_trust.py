@@ -1,5 +1,5 @@
 """The report trusts only clean rows, and its cost model fits the sizes it spans: synthetic
-runs from ``bench.synthetic`` with one row disturbed as in issue 10 (NumPy's step at the
+runs from ``runfile.synthetic`` with one row disturbed as in issue 10 (NumPy's step at the
 chapter's size 29x slow, other processes at 60 % of the CPU)."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import synthetic
 from reports import analysis
 from reports.__main__ import main
 from reports.load import load_runs
 from reports.render import fits_section, headline, headline_slices, report_markdown
+from runfile import synthetic
 
 FIT_RTOL = 1e-9  # noise-free data: a and b recovered to float64 least-squares accuracy
 SLOWDOWN = 29.0  # the disturbed row's factor (issue 10's busy-machine measurement)

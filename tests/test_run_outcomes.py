@@ -2,7 +2,7 @@
 disturbed benchmark is re-measured and keeps only its last measurement, one still
 disturbed says so, a busy start warns, and Ctrl-C (SIGINT) or SIGTERM at collection,
 calibration or a benchmark leaves a JSON that says where the run stopped (bench/plugin.py,
-bench/remeasure.py, bench/outcomes.py)."""
+bench/quiet/remeasure.py, bench/suite/outcomes.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.disturbance import MAX_RERUNS
-from bench.schema import RUN_KEYS
+from bench.quiet.disturbance import MAX_RERUNS
+from runfile.schema import RUN_KEYS
 
 RUN_TIMEOUT_S = 120
 BUSY = 0.6  # busy_other injected into a disturbed window; 0.0 in a quiet one
@@ -28,8 +28,8 @@ import os
 import signal
 import time
 
-import bench.calibrate
-from bench import cpuload
+import bench.measure.calibrate
+from bench.quiet import cpuload
 
 pytest_plugins = ["bench.plugin"]
 SIGNAL_WAIT_S = {SIGNAL_WAIT_S}
@@ -47,7 +47,7 @@ def _calibrate(*args, **kwargs):
 
 
 class FakeMachine:
-    """/proc/stat as seen by bench.cpuload: each window's end adds 1000 jiffies, of which
+    """/proc/stat as seen by bench.quiet.cpuload: each window's end adds 1000 jiffies, of which
     the current test's next share is busy (no process of ours used any)."""
 
     def __init__(self):
@@ -64,7 +64,7 @@ class FakeMachine:
         return cpuload.Snapshot(self.total, self.busy, {{}})
 
 
-bench.calibrate.calibrate = _calibrate
+bench.measure.calibrate.calibrate = _calibrate
 cpuload.snapshot = FakeMachine().snapshot
 '''
 
@@ -74,7 +74,7 @@ import signal
 import time
 
 from bench.backends import Case
-from bench.cpuload import watch
+from bench.quiet.cpuload import watch
 
 if os.environ["TWINS_SCENARIO"] == "collection":
     raise KeyboardInterrupt

@@ -13,12 +13,12 @@ import pytest
 import torch
 
 import impl_numpy
-from bench import synthetic
 from gate import compare as cmp
 from impl_numpy import activations as act_np
 from impl_torch import activations as act_t
 from reports import analysis
 from reports.load import load_runs
+from runfile import synthetic
 
 from .gate_runs import BASE, steps_run
 

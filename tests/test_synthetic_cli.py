@@ -1,4 +1,4 @@
-"""``python -m bench.synthetic``: writes a run the report reads; --help writes no file."""
+"""``python -m runfile.synthetic``: writes a run the report reads; --help writes no file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from bench import runfile, synthetic
+import runfile
+from runfile import synthetic
 
 
 def test_writes_a_valid_run(tmp_path, capsys):

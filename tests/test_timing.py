@@ -1,4 +1,4 @@
-"""The one timing path (bench/timing.py): warm-up, sync after every call, the statistic."""
+"""The one timing path (bench/measure/timing.py): warm-up, sync after every call, the statistic."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from bench import timing
+from bench.measure import timing
 
 
 class Clocked:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 import impl_numpy
-
-from . import Case
+from bench.backends import Case
 
 LR = 0.01  # SGD step of every backend (the same update, so the same work)
 WARMUP = 3  # untimed steps (and forwards) in make: allocator, kernels, thread pools

@@ -55,8 +55,8 @@ import torch
 from torch import nn
 from torch.optim.sgd import sgd as sgd_update
 
-from . import Backend, register
-from .variants import VariantRunner
+from bench.backends import Backend, register
+from bench.backends.variants import VariantRunner
 
 COMPILERS = ("g++", "clang++", "c++")
 INDUCTOR_IMPORT_WARNING = r"`torch\.jit\.script_method` is deprecated"  # torch 2.13

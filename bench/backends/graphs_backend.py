@@ -21,10 +21,9 @@ import time
 import torch
 
 import impl_torch
-
-from . import Backend, register
-from .common import WARMUP
-from .variants import VariantRunner
+from bench.backends import Backend, register
+from bench.backends.common import WARMUP
+from bench.backends.variants import VariantRunner
 
 
 class GraphsRunner(VariantRunner):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import tracemalloc
 
 import impl_numpy
-
-from . import Backend, Case, register
-from .common import WARMUP, check_finite, setup_numpy
+from bench.backends import Backend, Case, register
+from bench.backends.common import WARMUP, check_finite, setup_numpy
 
 
 class NumpyRunner:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.backends import Backend, Case, register
+from bench.backends.common import LR, WARMUP, check_finite, make_batch, setup_numpy
 from impl_numpy.parallel import DataParallel
-
-from . import Backend, Case, register
-from .common import LR, WARMUP, check_finite, make_batch, setup_numpy
 
 
 class _ParallelRunner:

@@ -7,7 +7,7 @@ the loss stays a device tensor until ``check``), followed by the benchmark's one
 ``torch.cuda.synchronize()``, so its time is the device's real time. ``tests/test_cuda.py``
 proves it with ``torch.cuda.set_sync_debug_mode("error")``. The warm-up steps and forwards
 create the cuBLAS handle and workspace, load the kernels and fill the caching allocator.
-TF32 is off (set explicitly, ``bench.precision``) except in the ``-tf32`` variant; either
+TF32 is off (set explicitly, ``bench.measure.precision``) except in the ``-tf32`` variant; either
 way it is restored in ``close``, or at once if set-up fails.
 """
 
@@ -18,11 +18,10 @@ import contextlib
 import torch
 
 import impl_torch
-
-from ..precision import tf32
-from ..timing import device_sync
-from . import Backend, Case, register
-from .common import LR, WARMUP, check_finite, make_batch
+from bench.backends import Backend, Case, register
+from bench.backends.common import LR, WARMUP, check_finite, make_batch
+from bench.measure.precision import tf32
+from bench.measure.timing import device_sync
 
 
 class TorchRunner:

@@ -17,7 +17,7 @@ step; the steady step times of the eager twin and the variant are then measured 
     n^* = \frac{t_\text{one-off}}{t_\text{eager} - t_\text{variant}}
 
 (``None`` when the variant is not faster: it never pays back). The record keys
-(``bench/schema.py``'s ``ONE_OFF_KEYS``, from ``VariantRunner.extra_info``):
+(``runfile/schema.py``'s ``ONE_OFF_KEYS``, from ``VariantRunner.extra_info``):
 
 * ``one_off_s``         seconds of the untimed compile (first call: trace, codegen, build, one
                         step) or capture (side-stream warm-up + capture)
@@ -38,12 +38,11 @@ import numpy as np
 import torch
 
 import impl_torch
-
-from ..precision import tf32
-from ..timing import device_sync
-from . import Case
-from .common import LR, check_finite, make_batch
-from .torch_backend import cuda_step_peak
+from bench.backends import Case
+from bench.backends.common import LR, check_finite, make_batch
+from bench.backends.torch_backend import cuda_step_peak
+from bench.measure.precision import tf32
+from bench.measure.timing import device_sync
 
 EQUIV_RTOL = {"float64": 1e-9, "float32": 1e-4}  # params after EQUIV_STEPS, as tests/test_cuda
 EQUIV_STEPS = 3
@@ -149,7 +148,7 @@ class VariantRunner:
         pass
 
     def extra_info(self) -> dict:
-        """The one-off cost and break-even keys of the record (``bench/schema.py``)."""
+        """The one-off cost and break-even keys of the record (``runfile/schema.py``)."""
         return {"one_off_s": self.one_off_s, "one_off_kind": self.kind,
                 "eager_step_s": self.eager_s, "variant_step_s": self.variant_s,
                 "break_even_steps": break_even(self.one_off_s, self.eager_s, self.variant_s)}

@@ -21,8 +21,7 @@ import numpy as np
 
 import impl_numpy
 import impl_torch
-
-from .timing import device_sync
+from bench.measure.timing import device_sync
 
 LR = 0.01
 

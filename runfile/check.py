@@ -1,6 +1,6 @@
-"""Field-level checks of a run and of the gate's baseline, for ``bench/runfile.py``.
+"""Field-level checks of a run and of the gate's baseline, for ``runfile/``.
 
-    from bench.runcheck import check_record, check_run_meta, check_baseline
+    from runfile.check import check_record, check_run_meta, check_baseline
     check_record(problem, record_name, extra_info, stats)  # problem(field, value, expected)
 
 Every check names the field and says what was expected; ``runfile`` turns that into one

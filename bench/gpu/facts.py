@@ -1,14 +1,14 @@
 """The card machine's facts, as one JSON document on stdout: the first stage of gpu_run.
 
-    python3 -W error -m bench.gpu_facts [PROFILE]
+    python3 -W error -m bench.gpu.facts [PROFILE]
 
-Versions, CPU, BLAS pools and the GPU (``bench.environment``: card, driver, CUDA, cuBLAS),
-the TF32 switch read back both ways (``bench.precision``), and, on a card, a probe of one
+Versions, CPU, BLAS pools and the GPU (``bench.measure.environment``: card, driver, CUDA, cuBLAS),
+the TF32 switch read back both ways (``bench.measure.precision``), and, on a card, a probe of one
 timed step of 784-100-10 at batch 256 in float32: how many host syncs it makes
 (``torch.cuda.set_sync_debug_mode("warn")``: must be 0) and how many kernels it launches
 (``torch.profiler``). Run under ``-W error`` first: a deprecation warning from this torch
 would fail the tests, whose pytest turns warnings into errors. With a PROFILE, the
-document also holds that sweep's estimated cost (``bench.gpu_plan.estimate``).
+document also holds that sweep's estimated cost (``bench.gpu.plan.estimate``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ PROBE_SIZES, PROBE_BATCH = (784, 100, 10), 256
 
 def tf32_switch() -> dict:
     """TF32 read back after setting it on and off (what the -tf32 backend relies on)."""
-    from .precision import tf32, tf32_enabled
+    from bench.measure.precision import tf32, tf32_enabled
 
     with tf32(True):
         on = tf32_enabled()
@@ -38,9 +38,8 @@ def step_probe() -> dict:
     from torch.profiler import ProfilerActivity, profile
 
     import impl_torch
-
-    from .backends import Case
-    from .backends.torch_backend import TorchRunner
+    from bench.backends import Case
+    from bench.backends.torch_backend import TorchRunner
 
     runner = TorchRunner(Case(PROBE_SIZES, PROBE_BATCH, "float32", 1), "cuda")
     try:
@@ -75,13 +74,13 @@ def step_probe() -> dict:
 def facts(profile: str | None = None) -> dict:
     import torch
 
-    from .environment import environment
+    from bench.measure.environment import environment
 
     out = {"environment": environment(), "tf32_switch": tf32_switch(),
            "cuda_available": torch.cuda.is_available()}
     if profile:
-        from .gpu_plan import estimate
-        from .grid import profile as get_profile
+        from bench.gpu.plan import estimate
+        from bench.suite.grid import profile as get_profile
 
         out["sweep_estimate"] = {"profile": profile, **estimate(get_profile(profile))}
     if torch.cuda.is_available():

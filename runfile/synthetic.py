@@ -1,6 +1,6 @@
-"""Synthetic runs with known answers, in the shape of ``bench/schema.py``, for tests and demos.
+"""Synthetic runs with known answers, in the shape of ``runfile/schema.py``, for tests and demos.
 
-    python -m bench.synthetic results/demo.json && python -m reports results/demo.json
+    python -m runfile.synthetic results/demo.json && python -m reports results/demo.json
 
 The one builder of synthetic runs: ``record`` makes one benchmark entry, ``run_doc`` wraps
 entries in a whole run (machine info, calibration, missing list), ``make_run`` is the
@@ -18,8 +18,7 @@ from pathlib import Path
 
 from core.flops import step_flops
 from core.spec import n_params
-
-from .schema import CHAPTER_LAYER_SIZES, SCHEMA_VERSION, SUITE
+from runfile.schema import CHAPTER_LAYER_SIZES, SCHEMA_VERSION, SUITE
 
 HIDDEN = (16, 64, 100, 256, 1024, 4096)  # 784-h-10; h = 100 is the chapter's 79,510 params
 # backend -> (lib, device, a seconds, b seconds per parameter)
@@ -139,7 +138,7 @@ def write_run(path, run=None) -> Path:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.synthetic",
+        prog="python -m runfile.synthetic",
         description="Write a synthetic run with known answers (a demo input for the report).")
     parser.add_argument("out", nargs="?", default="synthetic-run.json",
                         help="where to write the run JSON (default: %(default)s)")
@@ -147,7 +146,7 @@ def main(argv=None) -> int:
     try:
         print(write_run(args.out))
     except OSError as e:
-        parser.exit(2, f"python -m bench.synthetic: cannot write {args.out}: {e.strerror}\n")
+        parser.exit(2, f"python -m runfile.synthetic: cannot write {args.out}: {e.strerror}\n")
     return 0
 
 

@@ -1,11 +1,11 @@
-"""The run format's one owner: read, validate and version a run JSON and the gate's baseline.
+"""Read, validate and version a run JSON.
 
-    from bench.runfile import load
+    from runfile import load
     run = load("results/runs/2025-01-01T00-00-00-quick.json")  # a validated Run
     run.benchmarks[0]["extra_info"]["backend"], run.twins["calibration"]["gemm"]
 
 Both the report (``reports/load.py``) and the gate (``gate/``) read runs through here, so a
-run means one thing to both. What the keys mean: ``bench/schema.py``. Every problem with a
+run means one thing to both. What the keys mean: ``runfile/schema.py``. Every problem with a
 file becomes one ``RunFileError`` (a ``ValueError``) whose message is one line naming the file
 and the field. Files are data: parsed as JSON, never executed.
 """
@@ -13,21 +13,14 @@ and the field. Files are data: parsed as JSON, never executed.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .runcheck import RECORD, check_baseline, check_record, check_run_meta
-from .schema import SCHEMA_VERSION, SUITE
+from runfile.check import RECORD, check_record, check_run_meta
+from runfile.schema import SCHEMA_VERSION, SUITE
 
 REQUIRED_KEYS = tuple(RECORD)  # extra_info keys without which a record cannot be read
 MAX_VALUE_CHARS = 60  # a bad value is quoted in the error up to this length
-# the gate's baseline document (``gate/baseline.py``); /2: relative times of schema 3's probe;
-# /3: one file per machine (``machine``: id and label), the ``commit`` its runs measured
-BASELINE_FORMAT = "mlp-twins-gate/3"
-BASELINE_KEYS = ("fingerprint", "machine", "commit", "machine_info", "benchmarks", "aggregates",
-                 "pytest_args")
 
 
 class RunFileError(ValueError):
@@ -115,7 +108,7 @@ def problem_at(path, where: str = ""):
 
 
 def check_benchmark(path, bench: dict) -> None:
-    """The fields every reader relies on (``bench/runcheck.py``): the required extra_info keys
+    """The fields every reader relies on (``runfile/check.py``): the required extra_info keys
     with possible values, a finite positive ``stats.median``, consistent counts."""
     name = bench.get("name") or bench.get("fullname") or "?"
     check_record(problem_at(path, f"benchmark {name!r}: "), bench["extra_info"],
@@ -180,41 +173,3 @@ def check_versions(runs: list[Run]) -> None:
     if first.schema != SCHEMA_VERSION:
         raise RunFileError(f"{first.path}: schema version {first.schema!r}; this code reads "
                            f"version {SCHEMA_VERSION}")
-
-
-def load_baseline(path: str | Path) -> dict:
-    """Read the gate's baseline document and check its format and top-level keys."""
-    doc = read_json(path)
-    fmt = doc.get("format") if isinstance(doc, dict) else None
-    if isinstance(fmt, str) and fmt.startswith("mlp-twins-gate/") and fmt != BASELINE_FORMAT:
-        raise RunFileError(f"{path}: a gate baseline of format {fmt!r}, made by another "
-                           f"version of the suite (this one reads {BASELINE_FORMAT!r}): "
-                           f"re-make it with `make baseline`")
-    if fmt != BASELINE_FORMAT:
-        raise RunFileError(f"{path}: not a gate baseline (format is not {BASELINE_FORMAT!r})")
-    lacking = [k for k in BASELINE_KEYS if k not in doc]
-    if lacking:
-        raise RunFileError(f"{path}: the baseline lacks {lacking}")
-    check_baseline(problem_at(path), doc)
-    return doc
-
-
-def write_json(path: str | Path, doc: dict) -> None:
-    """Write ``doc`` atomically: a temporary file beside ``path``, then a rename; on any
-    failure nothing is left behind and ``path`` is as it was."""
-    path = Path(path)
-    if path.is_dir():
-        raise RunFileError(f"{path}: is a directory; name the JSON file to write")
-    if not path.parent.is_dir():
-        raise RunFileError(f"{path}: no such folder {str(path.parent)!r}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(doc, indent=1, allow_nan=False))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would outlive the rename
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,7 +10,7 @@ dtype, threads and variant: an *efficiency*, comparable across machines.
 
 On CUDA the square is ``CUDA_SQUARE`` (8192: a 1024 product takes ~40 us, and timing it
 one call at a time measures the launch and the sync, not the card); each figure is
-``CUDA_BATCH_S`` of back-to-back calls between CUDA events (``bench.timing.event_seconds``),
+``CUDA_BATCH_S`` of back-to-back calls between CUDA events (``bench.measure.timing.event_seconds``),
 the copy likewise; the GEMMs once with TF32 off and once on (rows with ``variant: "tf32"``:
 the ceiling of ``torch-cuda-tf32``). A device is calibrated once, at the most threads.
 """
@@ -21,12 +21,11 @@ import math
 
 import numpy as np
 
+from bench.measure.kernels import gemm_numpy, gemm_torch
+from bench.measure.precision import tf32
+from bench.measure.timing import device_sync, event_seconds, once, seconds, synced
 from core.flops import step_gemm_shapes
 from core.threads import pinned
-
-from .kernels import gemm_numpy, gemm_torch
-from .precision import tf32
-from .timing import device_sync, event_seconds, once, seconds, synced
 
 SQUARE = 1024
 CUDA_SQUARE = 8192
@@ -63,7 +62,7 @@ def _cuda_gemm(device, dtypes, t) -> list:
 
 
 def calibrate(dtypes, threads, devices=("cpu",)) -> dict:
-    """``{"gemm": [...], "copy_gbps": [...]}`` as described in ``bench/schema.py``."""
+    """``{"gemm": [...], "copy_gbps": [...]}`` as described in ``runfile/schema.py``."""
     import torch
 
     gemm, copy = [], []

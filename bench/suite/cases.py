@@ -6,11 +6,10 @@ A benchmark function asks for its axis by argument name: ``step_case``, ``forwar
 
 from __future__ import annotations
 
+from bench.backends import REGISTRY, Case
+from bench.suite import grid
+from bench.suite.state import TWINS, twins
 from core.procs import available_cores
-
-from . import grid
-from .backends import REGISTRY, Case
-from .state import TWINS, twins
 
 EPOCH_PIPELINES = [  # (pipeline, backend): who feeds batches to whom
     ("in-memory", "numpy"), ("numpy-batches", "numpy"),

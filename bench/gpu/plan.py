@@ -1,12 +1,12 @@
 """What the GPU sweep will cost, from FLOP counts and assumed rates, before any card runs it.
 
-    python -m bench.gpu_plan [PROFILE]     # the estimate of bench/gpu_run.py's sweep
+    python -m bench.gpu.plan [PROFILE]     # the estimate of bench/gpu/run.py's sweep
 
 The card machine gives a few minutes (one H100 or H200, 16 host cores, one command of at
 most 10 minutes), so the ``gpu`` profile is sized here, on paper: every benchmark the
-sweep selects (``points``, the same grid as ``bench/cases.py``) costs a fixed set-up, the
+sweep selects (``points``, the same grid as ``bench/suite/cases.py``) costs a fixed set-up, the
 model's initialisation, its untimed calls (warm-up, the GEMM breakdown, the peak-memory
-step) and its timed rounds with their probes (``bench/probe.py``: about ``max_time``,
+step) and its timed rounds with their probes (``bench/quiet/probe.py``: about ``max_time``,
 at least ``min_rounds``). A call's time is ``overhead + FLOPs / rate``, with the rates
 below: CPU rates are this project's 2-core machine's single-core NumPy GEMM rate (~40
 GFLOP/s float32, ~20 float64) times 16 cores at half efficiency, and the card's are a
@@ -20,15 +20,14 @@ from __future__ import annotations
 import math
 import sys
 
+from bench.backends import REGISTRY, load_all
+from bench.backends.common import WARMUP
+from bench.measure.breakdown import REPEATS as BREAKDOWN_REPEATS
+from bench.quiet.probe import MAX_ROUNDS, PROBE_MAX_WIDTH
+from bench.suite import grid
+from bench.suite.cases import batches_for
 from core.flops import forward_flops, step_flops
 from core.spec import n_params
-
-from . import grid
-from .backends import REGISTRY, load_all
-from .backends.common import WARMUP
-from .breakdown import REPEATS as BREAKDOWN_REPEATS
-from .cases import batches_for
-from .probe import MAX_ROUNDS, PROBE_MAX_WIDTH
 
 SWEEP_BACKENDS = ("numpy", "torch-cpu", "torch-cuda", "torch-cuda-tf32")
 SWEEP_BUDGET_S = 300  # the sweep's share of the ~6-minute run (tests and report apart)

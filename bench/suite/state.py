@@ -1,7 +1,7 @@
 """The suite's per-run state, kept in ``config.stash`` (pytest's typed store for plugins).
 
 ``TWINS`` holds one ``Twins``: set in ``bench.plugin``'s ``pytest_configure``, read by the
-grid's parametrisation (``bench/cases.py``), the benchmarks and the JSON hooks.
+grid's parametrisation (``bench/suite/cases.py``), the benchmarks and the JSON hooks.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from .disturbance import Evidence
-from .grid import Profile
+from bench.quiet.disturbance import Evidence
+from bench.suite.grid import Profile
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Twins:
     backends: set | None = None  # --backends, None: all
     outcomes: dict = field(default_factory=dict)  # nodeid -> "ok" / "skipped: ..." / "failed ..."
     selected: list = field(default_factory=list)  # nodeids of the selected benchmarks
-    calibration: dict | None = None  # bench.calibrate.calibrate(), when timing
+    calibration: dict | None = None  # bench.measure.calibrate.calibrate(), when timing
     evidence: Evidence = field(default_factory=Evidence)  # disturbance evidence, re-runs
     stage: str = "collection"  # where the run is: "calibration", then each node id
     interrupted: bool = False  # Ctrl-C cut the run short

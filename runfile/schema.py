@@ -39,7 +39,7 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
     ``variant``      free-form note ("tf32", "compile", ...) or null
     ``busy_other``   share (0..1) of the machine's CPU time used by processes outside the
                      benchmark's own process tree (its workers count as its own) during its
-                     timed rounds, from /proc/stat and /proc/PID/stat (``bench/cpuload.py``);
+                     timed rounds, from /proc/stat and /proc/PID/stat (``bench/quiet/cpuload.py``);
                      null where not measurable (no /proc, or under one clock tick)
     ``disturbance``  median of the record's ``probe_data`` over the quiet time of the same
                      probe (library, device, dtype, threads, shape): the lowest quartile of
@@ -47,22 +47,22 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
                      machine ``k`` times slower; null where there is no probe (parallel,
                      epoch, or timing disabled)
     ``disturbed``    true when ``busy_other`` or ``disturbance`` is above its threshold
-                     (``bench/disturbance.py``: ``BUSY_OTHER_MAX``, ``DISTURBANCE_MAX``, set
+                     (``bench/quiet/disturbance.py``: ``BUSY_OTHER_MAX``, ``DISTURBANCE_MAX``, set
                      from measured quiet-machine noise), after the last re-measurement
     ``reruns``       how many times the benchmark was re-measured because it was disturbed
                      (0: measured once); the record is the last measurement
 
 Optional extra keys (``OPTIONAL_RECORD_KEYS``): ``gemm_s`` ("step", single-process: median
 seconds of the step's own matrix products timed alone, same library and layouts,
-``bench/breakdown.py``; the share of the step spent in GEMM is ``gemm_s / median``);
+``bench/measure/breakdown.py``; the share of the step spent in GEMM is ``gemm_s / median``);
 ``n_samples`` and ``data`` ("epoch": epoch size and "synthetic" or "mnist"); ``probe_data``
 and ``relative`` (single-process "step", "forward" and "activation": the seconds of the
 untimed probe run before each timed round, aligned with ``stats.data``, and the median of
-round / probe; ``bench/probe.py``); ``ONE_OFF_KEYS`` (compiled / captured variants: compile or
+round / probe; ``bench/quiet/probe.py``); ``ONE_OFF_KEYS`` (compiled / captured variants: compile or
 capture seconds, paired eager and variant step medians, ``break_even_steps`` = one_off_s /
 (eager_step_s - variant_step_s) or null if not faster; ``bench/backends/variants.py``).
 
-``machine_info["mlp_twins"]`` (once per run, ``MACHINE_KEYS``; ``bench/environment.py``)
+``machine_info["mlp_twins"]`` (once per run, ``MACHINE_KEYS``; ``bench/measure/environment.py``)
     ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cpu_id``
     ("vendor family/model" from /proc/cpuinfo, or null), ``cpu_flags`` (the CPU features that
     select BLAS kernels, ``environment.KERNEL_FLAGS``, or null), ``cores``,
@@ -87,14 +87,14 @@ capture seconds, paired eager and variant step medians, ``break_even_steps`` = o
     benchmark's node id), null when it was not interrupted. A run interrupted before any
     benchmark finished is still written (no ``benchmarks``), so it says where it stopped.
 
-Reading and validating a run: ``bench/runfile.py``.
+Reading and validating a run: ``runfile/``.
 """
 
 from core.spec import n_params
 
 SUITE = "mlp-twins"
 # 2: busy_other, disturbance, disturbed, reruns; stopped_at. 3: the probe is timed warm and
-# repeated up to PROBE_MIN_FLOP (bench/probe.py), so probe_data, relative and disturbance
+# repeated up to PROBE_MIN_FLOP (bench/quiet/probe.py), so probe_data, relative and disturbance
 # are not comparable with version 2's.
 SCHEMA_VERSION = 3
 RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", "threads",

@@ -1,17 +1,17 @@
 """Reference kernels whose cost our code cannot change: the yardsticks of calibration
-(``bench/calibrate.py``) and of the interleaved probes (``bench/probe.py``).
+(``bench/measure/calibrate.py``) and of the interleaved probes (``bench/quiet/probe.py``).
 
 ``gemm_numpy`` / ``gemm_torch`` build ``C = A @ B`` for ``(m x k) @ (k x n)`` with seeded
 standard-normal operands and a preallocated output, and return ``(call, sync)``: the
 product (written into ``C``, which it returns) and what waits for its device
-(``bench.timing.device_sync``). Building happens here, outside any timed region.
+(``bench.measure.timing.device_sync``). Building happens here, outside any timed region.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .timing import device_sync, no_sync
+from bench.measure.timing import device_sync, no_sync
 
 
 def gemm_numpy(m: int, k: int, n: int, dtype: str):

@@ -1,9 +1,9 @@
 """Measure the disturbance evidence's own noise on a quiet machine: where the thresholds
-``BUSY_OTHER_MAX`` and ``DISTURBANCE_MAX`` (``bench/disturbance.py``) must sit above.
+``BUSY_OTHER_MAX`` and ``DISTURBANCE_MAX`` (``bench/quiet/disturbance.py``) must sit above.
 
-    python -m bench.noise [--seconds 0.15]      # ~1 min on 2 cores; refuses a busy machine
+    python -m bench.quiet.noise [--seconds 0.15]      # ~1 min on 2 cores; refuses a busy machine
 
-Times real step and forward runners with their interleaved probes (``bench.probe.timed``,
+Times real step and forward runners with their interleaved probes (``bench.quiet.probe.timed``,
 ``--seconds`` per row), NumPy and torch on the CPU at 1 and all threads, widths whose
 probes are shared as in the profiles, batch 32 and 256, and prints each row's ``busy_other`` and
 ``disturbance`` (judged against the whole measurement, as a run's JSON is) and their maxima.
@@ -18,14 +18,13 @@ import sys
 import time
 from types import SimpleNamespace
 
+from bench.backends import REGISTRY, Case, load_all
+from bench.measure.pb_options import Budget
+from bench.quiet import cpuload
+from bench.quiet.disturbance import Evidence
+from bench.quiet.probe import gemm_probe, timed
 from core.procs import available_cores
 from core.threads import pinned
-
-from . import cpuload
-from .backends import REGISTRY, Case, load_all
-from .disturbance import Evidence
-from .pb_options import Budget
-from .probe import gemm_probe, timed
 
 QUIET_LOAD = 0.5  # 1-minute load average below which the machine counts as quiet
 ROWS = (("step", (16,)), ("step", (100,)), ("forward", (100,)), ("step", (512,)),
@@ -79,12 +78,13 @@ def measure(seconds: float) -> list:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.noise", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.quiet.noise",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=0.15, help="timed seconds per row")
     args = ap.parse_args(argv)
     load = cpuload.load_average()
     if load is not None and load[0] >= QUIET_LOAD:
-        print(f"bench.noise: load average {load[0]:.2f} >= {QUIET_LOAD}: not a quiet machine",
+        print(f"bench.quiet.noise: load average {load[0]:.2f} >= {QUIET_LOAD}: not a quiet machine",
               file=sys.stderr)
         return 2
     rows = measure(args.seconds)

@@ -15,9 +15,8 @@ from importlib import metadata
 import numpy as np
 from threadpoolctl import threadpool_info
 
+from bench.measure.precision import matmul_precision, tf32_enabled
 from core.procs import available_cores
-
-from .precision import matmul_precision, tf32_enabled
 
 # The CPU features that decide which kernels OpenBLAS, MKL and oneDNN pick (and so what a
 # step costs): two CPUs with the same model string but different ones are different machines

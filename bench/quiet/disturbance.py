@@ -2,18 +2,18 @@
 
 A shared machine is sometimes busy, and a benchmark measured then can be consistently
 slow (small IQR, nothing looks wrong): one step took 24 ms where it takes 1 ms quiet.
-Each record carries the evidence (keys in ``bench/schema.py``):
+Each record carries the evidence (keys in ``runfile/schema.py``):
 
 * ``busy_other``: the share of the machine's CPU time that processes outside our own
-  process tree used during the benchmark's timed rounds (``bench/cpuload.py``: ``watch()``
+  process tree used during the benchmark's timed rounds (``bench/quiet/cpuload.py``: ``watch()``
   around the rounds, for every group);
-* ``disturbance``: the median of the benchmark's probe times (``bench/probe.py``, the
+* ``disturbance``: the median of the benchmark's probe times (``bench/quiet/probe.py``, the
   untimed probe before each round) over the *quiet* time of the same probe (library,
   device, dtype, threads, shape): the lowest quartile of every time this run measured for
   that probe, in every benchmark that uses it. A machine slowed down ``k`` times slows the
   probes ``k`` times. Null where the benchmark has no probe (parallel, epoch);
 * ``disturbed``: ``busy_other > BUSY_OTHER_MAX`` or ``disturbance > DISTURBANCE_MAX``;
-* ``reruns``: how many times the benchmark was re-measured (``bench/remeasure.py``): a
+* ``reruns``: how many times the benchmark was re-measured (``bench/quiet/remeasure.py``): a
   disturbed benchmark is run again, at most ``MAX_RERUNS`` times and within the run's
   re-run budget (``RERUN_FLOOR_S`` plus ``RERUN_SHARE`` of the time spent so far in first
   measurements); the last measurement is kept, with its evidence.
@@ -21,7 +21,7 @@ Each record carries the evidence (keys in ``bench/schema.py``):
 The verdict is made after each measurement (to decide on a re-run, with the probe times
 measured so far), again after the last benchmark (with all of them: a probe that later
 benchmarks measured faster shows an earlier benchmark disturbed after all, and it is
-re-measured then: ``bench/remeasure.py``'s second look) and when the run is written.
+re-measured then: ``bench/quiet/remeasure.py``'s second look) and when the run is written.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from . import cpuload
-from .probe import probe_key
+from bench.quiet import cpuload
+from bench.quiet.probe import probe_key
 
-# Thresholds. `python -m bench.noise` measures the evidence's own noise on a quiet machine
+# Thresholds. `python -m bench.quiet.noise` measures the evidence's own noise on a quiet machine
 # (it refuses a load average >= 0.5); the thresholds sit above its maxima. Quiet, on this
 # project's 2-core AMD EPYC VM (load 0.39; 28 rows: NumPy and torch-cpu, 1 and 2 threads,
 # widths 16-4096 at batch 256, 0.15 s each): busy_other 0-0.037 (a stray daemon tick is
@@ -44,7 +44,7 @@ from .probe import probe_key
 # Re-measured with the full profile's extremes added (batch 32 and 256, widths to 8192, 6
 # layers: 72 rows; load 0.25-0.45): with the probe timed cold, rows after a big step read up to
 # 1.71x (what the round evicted) and a single tiny GEMM 1.96x (2-thread OpenBLAS); with the
-# probe warm and repeated up to PROBE_MIN_FLOP (bench/probe.py), two runs gave busy_other
+# probe warm and repeated up to PROBE_MIN_FLOP (bench/quiet/probe.py), two runs gave busy_other
 # <= 0.069 and disturbance <= 1.127 and <= 1.299: both thresholds stay above the quiet side
 # (DISTURBANCE_MAX now 1.7x the larger quiet excess), and a row a quiet machine still
 # flags now and then is re-measured.

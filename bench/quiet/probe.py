@@ -20,8 +20,8 @@ behind rather than the machine: after a step of 784-8192-10 at batch 32 the roun
 evicted the probe's operands and the cold probe took 1.71x its time after a 784-512-10
 step (NumPy, 2 threads; 1.2-1.4x in other rows), on a quiet machine, so a full-profile run
 marked such rows "disturbed" with other processes at 0-3% of the CPU. Warm, the same rows
-measured 0.93-1.20x of it (a one-off comparison of 24 rows); ``python -m bench.noise`` now
-covers such rows (its quiet maxima: ``bench/disturbance.py``). For the activations' copy of
+measured 0.93-1.20x of it (a one-off comparison of 24 rows); ``python -m bench.quiet.noise`` now
+covers such rows (its quiet maxima: ``bench/quiet/disturbance.py``). For the activations' copy of
 a 64 MiB array, beyond every cache, the warm call only costs time. A machine slowed ``k`` times
 still slows every call ``k`` times, the warm ones too.
 
@@ -37,14 +37,14 @@ from __future__ import annotations
 import math
 import statistics
 
-from .cpuload import watch
-from .kernels import gemm_numpy, gemm_torch
-from .timing import once, synced
+from bench.measure.kernels import gemm_numpy, gemm_torch
+from bench.measure.timing import once, synced
+from bench.quiet.cpuload import watch
 
 PROBE_MAX_WIDTH = 512
 # Smaller GEMMs are repeated up to this many FLOPs per probe (the 784-512 layer at batch 32,
 # ~0.2 ms here): one 784x16 GEMM at batch 256 (~40 us) read 1.96x its quiet time on a quiet
-# machine in one of two `python -m bench.noise` runs (2 threads: its times are bimodal).
+# machine in one of two `python -m bench.quiet.noise` runs (2 threads: its times are bimodal).
 PROBE_MIN_FLOP = 2 * 32 * 784 * 512
 PROBE_TIMED = 2  # timed probe calls after the untimed warm one; the fastest is kept
 MAX_ROUNDS = 2000
@@ -107,7 +107,7 @@ def timed(benchmark, fn, probe, budget) -> dict:
 
     Returns the record keys ``probe_data`` (the probe's seconds before each timed round,
     aligned with ``stats.data``), ``relative`` (median of round / probe) and ``busy_other``
-    (``bench/cpuload.py``, over the rounds); empty when timing is disabled (the smoke pass
+    (``bench/quiet/cpuload.py``, over the rounds); empty when timing is disabled (the smoke pass
     calls both once).
     """
     if benchmark.disabled:

@@ -3,9 +3,9 @@
 ``Remeasure`` (registered by ``bench.plugin`` when timing is on) runs each benchmark
 through pytest's own protocol (setup, call, teardown: ``runtestprotocol``, which supports
 being run again, as pytest-rerunfailures does) and, when its record came out disturbed
-(``bench/disturbance.py``), runs it again, at most ``MAX_RERUNS`` times and within the
+(``bench/quiet/disturbance.py``), runs it again, at most ``MAX_RERUNS`` times and within the
 run's re-run budget. Only the last measurement's reports reach the terminal and the
-outcome tracker; its JSON entry is the one kept (``bench.outcomes.keep``), with
+outcome tracker; its JSON entry is the one kept (``bench.suite.outcomes.keep``), with
 ``reruns`` saying how many measurements came before it. Each re-run prints one line with
 the evidence. A failed or skipped benchmark is never re-run.
 
@@ -24,7 +24,7 @@ import time
 import pytest
 from _pytest.runner import runtestprotocol  # pytest's protocol, re-runnable (see its comment)
 
-from .disturbance import MAX_RERUNS
+from bench.quiet.disturbance import MAX_RERUNS
 
 
 def _passed(reports) -> bool:
@@ -33,7 +33,7 @@ def _passed(reports) -> bool:
 
 
 class Remeasure:
-    """The re-run loop (``state``: ``bench.state.Twins``; ``say``: writes one line)."""
+    """The re-run loop (``state``: ``bench.suite.state.Twins``; ``say``: writes one line)."""
 
     def __init__(self, state, say):
         self.state, self.say = state, say

@@ -1,6 +1,6 @@
 """The prepared GPU run: the CUDA tests, the GPU sweep and the report, packed into few files.
 
-    python3 bench/gpu_run.py OUT_DIR [--dry] [--budget SECONDS]
+    python3 bench/gpu/run.py OUT_DIR [--dry] [--budget SECONDS]
 
 For the card machine: its own ``python3`` (torch, numpy, pytest, pytest-benchmark, pandas,
 matplotlib, scikit-learn, scipy, threadpoolctl installed; no venv, no pip, no network); the
@@ -8,7 +8,7 @@ checkout is put on ``PYTHONPATH`` here, for every stage. Each stage is a child p
 its own timeout, cut to what is left of ``--budget``; a stage past its time gets SIGINT
 first (pytest then still writes the run's JSON), then SIGTERM, then SIGKILL:
 
-1. ``env``    ``python3 -W error -m bench.gpu_facts gpu``: versions, card, driver, CUDA,
+1. ``env``    ``python3 -W error -m bench.gpu.facts gpu``: versions, card, driver, CUDA,
               cuBLAS, the TF32 switch, the host syncs (must be 0) and kernels of one timed
               step, the sweep's estimated cost; plus ``nvidia-smi -q -d CLOCK,POWER,...``
 2. ``tests``  the CUDA tests (``tests -m cuda``): CUDA = CPU twin after k steps (float64 to
@@ -42,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this is bench/gpu/run.py)
 MAX_FILES, MAX_BYTES = 8, 16 * 2**20
 FILES = ("summary.json", "env.json", "tests.log", "sweep.log", "report.log", "run.json",
          "report.tar.gz", "REPORT.md")  # run.json may become run.json.gz
@@ -180,7 +180,7 @@ def stages(dry: bool, work: Path):
     profile = "gpu-dry" if dry else "gpu"
     pytest = [py, "-m", "pytest", "-p", "no:cacheprovider", "-ra", "-q"]
     return [
-        ("env", [py, "-W", "error", "-m", "bench.gpu_facts", profile], work / "env.out"),
+        ("env", [py, "-W", "error", "-m", "bench.gpu.facts", profile], work / "env.out"),
         ("tests", [*pytest, "tests", "-m", "cuda"], work / "tests.log"),
         ("sweep", [*pytest, "bench/bench_step.py", "--benchmark-only", "--profile", profile,
                    "--backends", BACKENDS, "-k", "test_step or test_forward",
@@ -204,7 +204,7 @@ def env_json(work: Path, result: dict) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python3 bench/gpu_run.py", description=__doc__,
+    p = argparse.ArgumentParser(prog="python3 bench/gpu/run.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", type=Path, metavar="OUT_DIR", help="empty or new folder for results")
     p.add_argument("--dry", action="store_true", help="the gpu-dry profile, for a CPU machine")

@@ -18,7 +18,7 @@ import statistics
 
 import numpy as np
 
-from .timing import device_sync, no_sync, seconds
+from bench.measure.timing import device_sync, no_sync, seconds
 
 REPEATS = 7
 

@@ -7,11 +7,11 @@ Profiles (``--profile NAME`` or ``BENCH_PROFILE=NAME``):
 * ``quick``  the default of ``pytest --benchmark-only``: the width sweep at one batch,
              a depth sweep, both dtypes, 1 and all threads; about 3 minutes on 2 cores;
 * ``full``   the whole grid: more widths, three batch sizes; ~15 minutes on 2 cores.
-* ``gpu``    the card's sweep (``bench/gpu_run.py``): widths up to 784-16384-10 and deep
+* ``gpu``    the card's sweep (``bench/gpu/run.py``): widths up to 784-16384-10 and deep
              stacks at batch 256 to 4096, both dtypes, all cores; the CPU backends only at
              batch 256 (``cpu_batches``: same-run speedups there, the card's regime above);
-             sized for ~4 minutes on one H100 and 16 cores (``bench.gpu_plan.estimate``).
-* ``gpu-dry`` the same axes at tiny sizes: what ``gpu_run.py --dry`` runs on a CPU.
+             sized for ~4 minutes on one H100 and 16 cores (``bench.gpu.plan.estimate``).
+* ``gpu-dry`` the same axes at tiny sizes: what ``bench/gpu/run.py --dry`` runs on a CPU.
 
 The step-only variants (``torch-cpu-compile``, ``torch-cuda-compile``, ``torch-cuda-graphs``)
 pay a compile (4-17 s on this 2-core machine) per (size, dtype, batch, threads), so they run a

@@ -9,7 +9,7 @@
   partial rounds (pytest-benchmark keeps them) are dropped; so is a fast wrong answer
   (a failed post-timing check) and an earlier, disturbed measurement of a re-run one.
 * ``summary(state, kept)``: the run's ``mlp_twins`` block (``missing``, ``complete``,
-  ``stopped_at``; ``bench/schema.py``).
+  ``stopped_at``; ``runfile/schema.py``).
 * ``stop_on_sigterm()`` / ``restore_sigterm(old)``: SIGTERM (``kill``, a cancelled CI job)
   stops a timed run as Ctrl-C does, so the JSON keeps what was measured and says where it
   stopped; without it the process died with nothing written.
@@ -50,7 +50,7 @@ def restore_sigterm(old) -> None:
 
 
 class Tracker:
-    """Outcomes, stage and interruption of this run (``state``: ``bench.state.Twins``)."""
+    """Outcomes, stage and interruption of this run (``state``: ``bench.suite.state.Twins``)."""
 
     def __init__(self, state):
         self.state = state
