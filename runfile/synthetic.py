@@ -12,13 +12,14 @@ closed form. The gate's tests pass their own noisy samples (``data``) and names.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from core.flops import step_flops
 from core.spec import n_params
+from runfile.read import RunFileError
 from runfile.schema import CHAPTER_LAYER_SIZES, SCHEMA_VERSION, SUITE
+from runfile.write import write_json
 
 HIDDEN = (16, 64, 100, 256, 1024, 4096)  # 784-h-10; h = 100 is the chapter's 79,510 params
 # backend -> (lib, device, a seconds, b seconds per parameter)
@@ -132,7 +133,7 @@ def run_doc(benches, *, node="synth", threads=2, gpu=None, gemm=None, cpu_model=
 def write_run(path, run=None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(make_run() if run is None else run, indent=1))
+    write_json(path, make_run() if run is None else run)
     return path
 
 
@@ -147,6 +148,8 @@ def main(argv=None) -> int:
         print(write_run(args.out))
     except OSError as e:
         parser.exit(2, f"python -m runfile.synthetic: cannot write {args.out}: {e.strerror}\n")
+    except RunFileError as e:
+        parser.exit(2, f"python -m runfile.synthetic: cannot write {e}\n")
     return 0
 
 

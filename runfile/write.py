@@ -35,9 +35,10 @@ def make_record(*, group, backend, case, flops, median, lib, device, nbytes=0, p
     return rec
 
 
-def write_json(path: str | Path, doc: dict) -> None:
+def write_json(path: str | Path, doc: dict, indent: int = 1) -> None:
     """Write ``doc`` atomically: a temporary file beside ``path``, then a rename; on any
-    failure nothing is left behind and ``path`` is as it was."""
+    failure nothing is left behind and ``path`` is as it was. NaN and infinities are refused
+    (``ValueError``): JSON has no such numbers."""
     path = Path(path)
     if path.is_dir():
         raise RunFileError(f"{path}: is a directory; name the JSON file to write")
@@ -46,7 +47,7 @@ def write_json(path: str | Path, doc: dict) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(doc, indent=1, allow_nan=False))
+            f.write(json.dumps(doc, indent=indent, allow_nan=False))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would outlive the rename

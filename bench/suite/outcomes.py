@@ -13,19 +13,21 @@
 * ``stop_on_sigterm()`` / ``restore_sigterm(old)``: SIGTERM (``kill``, a cancelled CI job)
   stops a timed run as Ctrl-C does, so the JSON keeps what was measured and says where it
   stopped; without it the process died with nothing written.
-* ``write_run(config, path)``: a run with no benchmark entries, through pytest-benchmark's
-  public JSON hooks, for a run interrupted before any benchmark finished (pytest-benchmark
-  writes nothing then), so that it still says where it stopped.
+* ``write_run(config, path)``: a run with no benchmark entries, built by pytest-benchmark's
+  public JSON hooks and written by ``runfile.write_json``, for a run interrupted before any
+  benchmark finished (pytest-benchmark writes nothing then), so that it still says where it
+  stopped.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from pathlib import Path
 
 import pytest
+
+from runfile import write_json
 
 INTERRUPTED = "interrupted"  # the reason of the benchmark Ctrl-C cut short
 NOT_RUN = "not run: the run was interrupted"  # ... and of those it never reached
@@ -131,4 +133,4 @@ def write_run(config, path: Path) -> None:
                                               commit_info=commit_info)
     hook.pytest_benchmark_update_json(config=config, benchmarks=[], output_json=doc)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(doc, indent=4), encoding="utf-8")
+    write_json(path, doc, indent=4)  # pytest-benchmark's own indent
