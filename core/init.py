@@ -1,4 +1,5 @@
-"""Initial parameters, drawn once here so that both twins start from the same values."""
+"""Random draws both twins share: initial parameters, and the random batch every test and
+benchmark feeds them, drawn here once so that both twins see the same values."""
 
 from __future__ import annotations
 
@@ -20,3 +21,12 @@ def init_params(layer_sizes, dtype="float32", seed=0) -> list:
         params.append(rng.uniform(-bound, bound, size=(fan_out, fan_in)).astype(dtype))
         params.append(rng.uniform(-bound, bound, size=(fan_out,)).astype(dtype))
     return params
+
+
+def random_batch(rng: np.random.Generator, n: int, n_in: int, n_out: int, dtype="float64"):
+    """``(X, y)``: ``X`` of shape (n, n_in), standard normal, in ``dtype``; ``y`` of shape (n,),
+    integer labels uniform in [0, n_out). The one builder of the suite's random batches (tests,
+    benchmarks); the draws come from ``rng``, X first."""
+    X = rng.standard_normal((n, n_in)).astype(dtype)
+    y = rng.integers(0, n_out, size=n)
+    return X, y

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 import impl_numpy
@@ -31,11 +30,6 @@ def twins(layer_sizes, **kw):
     return impl_numpy.MLP(layer_sizes, **kw), impl_torch.MLP(layer_sizes, **kw)
 
 
-def problem(rng, n, n_in, n_out, dtype="float64"):
-    """A random batch: standard-normal features and uniform integer labels."""
-    X = rng.standard_normal((n, n_in)).astype(dtype)
-    y = rng.integers(0, n_out, size=n)
-    return X, y
 
 
 def torch_grads(model, X, y):
@@ -46,13 +40,3 @@ def torch_grads(model, X, y):
     return loss.item(), [p.grad.numpy().copy() for p in model.parameters()]
 
 
-def param_names(n):
-    return [f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i in range(n)]
-
-
-def assert_params_close(actual, expected, rtol, what=""):
-    """Each param equal to ``rtol`` relative to its own largest entry (scale-aware)."""
-    assert len(actual) == len(expected)
-    for name, a, e in zip(param_names(len(expected)), actual, expected):
-        np.testing.assert_allclose(a, e, rtol=rtol, atol=rtol * float(np.abs(e).max()),
-                                   err_msg=f"{what} {name}")

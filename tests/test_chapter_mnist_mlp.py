@@ -14,8 +14,7 @@ import impl_numpy
 import impl_torch
 from chapter import mnist_mlp
 from core import mnist
-
-from .helpers import assert_params_close
+from core.close import assert_params_close
 
 BOOK_STEP_RTOL = 1e-12  # float64: book's gradient x 0.1 vs ours x 1.0 differ by rounding only
 PARITY_POINTS = 0.005  # the twins' test accuracies: within half a point

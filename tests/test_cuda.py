@@ -15,9 +15,10 @@ import torch
 import impl_numpy
 import impl_torch
 from bench.backends import REGISTRY, Case, load_all
+from core.close import assert_params_close
+from core.init import random_batch
 
 from .helpers import CUDA_TRAIN_RTOL as TRAIN_RTOL
-from .helpers import assert_params_close, problem
 
 pytestmark = [
     pytest.mark.cuda,
@@ -57,7 +58,7 @@ def test_k_sgd_steps_on_cuda_equal_the_cpu_twin(dtype, no_tf32):
     assert tm.device.type == "cuda"
     opt, topt = impl_numpy.SGD(npm.params, **SGD_ARGS), impl_torch.SGD(tm.params, **SGD_ARGS)
     for step in range(STEPS):
-        X, y = problem(rng, int(rng.integers(1, 64)), SIZES[0], SIZES[-1], dtype)
+        X, y = random_batch(rng, int(rng.integers(1, 64)), SIZES[0], SIZES[-1], dtype)
         loss_np = impl_numpy.train_step(npm, opt, X, y)
         Xc, yc = torch.from_numpy(X).cuda(), torch.from_numpy(y).cuda()
         loss_t = impl_torch.train_step(tm, topt, Xc, yc)

@@ -14,9 +14,11 @@ import pytest
 import torch
 
 import impl_torch
+from core.close import assert_params_close
+from core.init import random_batch
 from impl_torch.parallel import DDPTrainer
 
-from .helpers import TRAIN_RTOL, assert_params_close, problem
+from .helpers import TRAIN_RTOL
 from .test_multiprocess import (
     FAIL_WITHIN_S,
     _alive,
@@ -51,7 +53,7 @@ def test_k_sgd_steps_equal_single_process(ddp):
     opt = impl_torch.SGD(ref.params, **SGD_ARGS)
     rng = np.random.default_rng(0)
     for step, B in enumerate(BATCHES):
-        X, y = problem(rng, B, SIZES[0], SIZES[-1])
+        X, y = random_batch(rng, B, SIZES[0], SIZES[-1])
         loss = ddp.step(X, y)
         loss_ref = impl_torch.train_step(ref, opt, torch.from_numpy(X), torch.from_numpy(y))
         assert loss == pytest.approx(loss_ref, rel=TRAIN_RTOL["float64"]), f"loss, step {step}"
@@ -70,7 +72,7 @@ def test_threads_per_rank_are_set_and_read_back(ddp):
 
 
 def test_bad_calls_raise_before_reaching_the_ranks(ddp):
-    X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
+    X, y = random_batch(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
     with pytest.raises(ValueError, match="features"):
         ddp.step(X[:, :3], y)
     with pytest.raises(ValueError, match="max_batch"):
@@ -103,7 +105,7 @@ def test_failing_rank_fails_the_step_fast_and_cleanly(fault, message):
     """Rank 1 fails at its first step while rank 0 waits in the gradient all-reduce."""
     t = trainer(2, _fault=fault)
     assert shm_exists(t.shm_name)
-    X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
+    X, y = random_batch(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
     assert_fails_fast_and_cleanly(lambda: t.step(X, y), message, "torch-ddp rank 1",
                                   t.rank_pids, t.shm_name)
 
@@ -111,7 +113,7 @@ def test_failing_rank_fails_the_step_fast_and_cleanly(fault, message):
 def test_ctrl_c_in_the_parent_leaves_nothing_behind():
     """The parent's KeyboardInterrupt path does not depend on W: one rank keeps it cheap."""
     t = trainer(1, _fault="hang")
-    X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
+    X, y = random_batch(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
     timer = interrupt_main_after(INTERRUPT_AFTER_S)
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):

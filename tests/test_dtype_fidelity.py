@@ -19,8 +19,7 @@ from torch.utils._pytree import tree_flatten
 
 import impl_numpy
 import impl_torch
-
-from .helpers import problem
+from core.init import random_batch
 
 SIZES = [12, 9, 7, 5]
 CASES = [("relu", "cross_entropy"), ("tanh", "mse"), ("sigmoid", "cross_entropy")]
@@ -85,7 +84,7 @@ def upcasts(log):
 def test_numpy_float32_step_stays_float32(activation, loss, opt_name):
     model = watched_numpy_twin(activation, loss)
     opt = impl_numpy.SGD(model.params, lr=0.05, **OPTIMIZERS[opt_name])
-    X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1], "float32")
+    X, y = random_batch(np.random.default_rng(0), 8, SIZES[0], SIZES[-1], "float32")
     Watched.log = []
     for _ in range(STEPS):
         value = impl_numpy.train_step(model, opt, X, y)
@@ -137,7 +136,7 @@ class DtypeLog(TorchDispatchMode):
 def test_torch_float32_step_stays_float32(activation, loss, opt_name):
     model = impl_torch.MLP(SIZES, activation=activation, loss=loss, dtype="float32", seed=0)
     opt = impl_torch.SGD(model.params, 0.05, **OPTIMIZERS[opt_name])
-    X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1], "float32")
+    X, y = random_batch(np.random.default_rng(0), 8, SIZES[0], SIZES[-1], "float32")
     X, y = torch.from_numpy(X), torch.from_numpy(y)
     with DtypeLog() as mode:
         for _ in range(STEPS):

@@ -24,10 +24,9 @@ from bench.gpu import plan as gpu_plan
 from bench.gpu import run as gpu_run
 from bench.measure.precision import matmul_precision, tf32, tf32_enabled
 from bench.suite import grid
+from core.init import random_batch
 from runfile import load
 from runfile.schema import MACHINE_KEYS
-
-from .helpers import problem
 
 ROOT = Path(__file__).resolve().parent.parent
 DRY_TIMEOUT_S = 180  # ~50 s on 2 shared cores; the subprocess is killed past this
@@ -168,7 +167,7 @@ def test_a_failed_runner_set_up_leaves_tf32_as_it_was(monkeypatch):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("tw", [impl_numpy, impl_torch], ids=["numpy", "torch"])
 def test_checked_step_is_train_step_without_the_checks(tw, dtype):
-    X, y = problem(np.random.default_rng(0), 16, 6, 3, dtype)
+    X, y = random_batch(np.random.default_rng(0), 16, 6, 3, dtype)
     a, b = tw.MLP([6, 5, 3], dtype=dtype), tw.MLP([6, 5, 3], dtype=dtype)
     oa, ob = tw.SGD(a.params, lr=0.1), tw.SGD(b.params, lr=0.1)
     Xc, yc = b.check_batch(X, y)

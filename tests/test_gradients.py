@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import impl_numpy
+from core.close import param_names
+from core.init import random_batch
 
 from .helpers import (
     ACTIVATIONS,
@@ -14,8 +16,6 @@ from .helpers import (
     FD_RTOL,
     GRAD_RTOL_F64,
     LOSSES,
-    param_names,
-    problem,
     torch_grads,
     twins,
 )
@@ -35,7 +35,7 @@ def test_grads_match_autograd_float64(activation, loss, depth, batch):
         sizes[-1] = max(sizes[-1], 2)
         npm, tm = twins(sizes, activation=activation, loss=loss, dtype="float64",
                         seed=trial)
-        X, y = problem(rng, batch, sizes[0], sizes[-1])
+        X, y = random_batch(rng, batch, sizes[0], sizes[-1])
         X *= rng.uniform(0.1, 5.0)
         loss_np, grads_np = npm.loss_and_grads(X, y)
         loss_t, grads_t = torch_grads(tm, X, y)
@@ -58,7 +58,7 @@ def test_grads_match_finite_differences(activation, loss):
     rng = np.random.default_rng(7)
     sizes = [4, 5, 3, 3]
     model = impl_numpy.MLP(sizes, activation=activation, loss=loss, dtype="float64", seed=3)
-    X, y = problem(rng, 6, sizes[0], sizes[-1])
+    X, y = random_batch(rng, 6, sizes[0], sizes[-1])
     _, grads = model.loss_and_grads(X, y)
     for name, p, g in zip(param_names(len(grads)), model.params, grads):
         fd = np.empty_like(p)
@@ -78,7 +78,7 @@ def test_forward_and_predictions_match_torch():
     rng = np.random.default_rng(11)
     for loss in LOSSES:
         npm, tm = twins([6, 8, 4], activation="tanh", loss=loss, dtype="float64", seed=5)
-        X, _ = problem(rng, 9, 6, 4)
+        X, _ = random_batch(rng, 9, 6, 4)
         out_t = tm(X).detach().numpy()
         np.testing.assert_allclose(npm.forward(X), out_t, rtol=GRAD_RTOL_F64, err_msg=loss)
         proba = npm.predict_proba(X)

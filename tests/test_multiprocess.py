@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 import impl_numpy
+from core.close import assert_params_close
+from core.init import random_batch
 from impl_numpy.parallel import DataParallel, WorkerError, shard_bounds
 
-from .helpers import GRAD_RTOL_F64, TRAIN_RTOL, assert_params_close, problem
+from .helpers import GRAD_RTOL_F64, TRAIN_RTOL
 
 SIZES = [20, 16, 12, 5]
 BATCHES = [16, 15, 7, 13, 4, 16]  # per step: even and uneven splits over W = 2 and 3
@@ -111,7 +113,7 @@ def test_shards_are_contiguous_and_cover_the_batch():
 @pytest.mark.parametrize("B", [16, 15, 7])
 def test_loss_and_grads_equal_single_process(dp, B):
     ref = _fresh(dp)
-    X, y = problem(np.random.default_rng(B), B, SIZES[0], SIZES[-1])
+    X, y = random_batch(np.random.default_rng(B), B, SIZES[0], SIZES[-1])
     loss, grads = dp.loss_and_grads(X, y)
     loss_ref, grads_ref = ref.loss_and_grads(X, y)
     assert loss == pytest.approx(loss_ref, rel=GRAD_RTOL_F64)
@@ -124,7 +126,7 @@ def test_k_sgd_steps_equal_single_process(dp):
         ref.params, **MOMENTUM)
     rng = np.random.default_rng(0)
     for step, B in enumerate(BATCHES):
-        X, y = problem(rng, B, SIZES[0], SIZES[-1])
+        X, y = random_batch(rng, B, SIZES[0], SIZES[-1])
         loss = dp.step(opt, X, y)
         loss_ref = impl_numpy.train_step(ref, opt_ref, X, y)
         assert loss == pytest.approx(loss_ref, rel=TRAIN_RTOL["float64"]), f"loss, step {step}"
@@ -139,7 +141,7 @@ def test_workers_pin_their_blas_threads(dp):
 
 def test_bad_calls_raise_before_touching_workers(dp):
     ref = _fresh(dp)
-    X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
+    X, y = random_batch(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
     with pytest.raises(ValueError, match="features"):
         dp.loss_and_grads(X[:, :3], y)
     with pytest.raises(ValueError, match="max_batch"):
@@ -160,7 +162,7 @@ def test_float32_steps_agree():
     rng = np.random.default_rng(1)
     with DataParallel(model, 2, threads_per_worker=1, max_batch=16) as pool:
         for B in BATCHES:
-            X, y = problem(rng, B, SIZES[0], SIZES[-1], "float32")
+            X, y = random_batch(rng, B, SIZES[0], SIZES[-1], "float32")
             pool.step(opt, X, y)
             impl_numpy.train_step(ref, opt_ref, X, y)
     assert_params_close(model.params, ref.params, TRAIN_RTOL["float32"], "float32")
@@ -175,7 +177,7 @@ def test_float32_steps_agree():
 ])
 def test_failing_worker_fails_the_call_fast_and_cleanly(fault, message):
     model = impl_numpy.MLP(SIZES, dtype="float64")
-    X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
+    X, y = random_batch(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
     pool = DataParallel(model, 2, max_batch=8, timeout=HANG_TIMEOUT_S, _fault=fault)
     assert_fails_fast_and_cleanly(lambda: pool.loss_and_grads(X, y), message, "rank 1",
                                   pool.worker_pids, pool.shm_name)
@@ -183,7 +185,7 @@ def test_failing_worker_fails_the_call_fast_and_cleanly(fault, message):
 
 def test_ctrl_c_in_the_parent_leaves_nothing_behind():
     model = impl_numpy.MLP(SIZES, dtype="float64")
-    X, y = problem(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
+    X, y = random_batch(np.random.default_rng(0), 8, SIZES[0], SIZES[-1])
     pool = DataParallel(model, 2, max_batch=8, timeout=60, _fault="hang")
     timer = interrupt_main_after(INTERRUPT_AFTER_S)
     t0 = time.monotonic()

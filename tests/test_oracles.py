@@ -16,8 +16,7 @@ import impl_numpy
 import impl_numpy.mlp
 import impl_torch
 from core.flops import forward_flops, step_flops, step_gemm_shapes
-
-from .helpers import problem
+from core.init import random_batch
 
 SIZES = [[784, 100, 10], [5, 4, 3, 2], [3, 7], [30, 64, 64, 64, 10]]
 BATCHES = [1, 17, 64]
@@ -26,7 +25,7 @@ BATCHES = [1, 17, 64]
 def torch_step(sizes, batch):
     model = impl_torch.MLP(sizes, dtype="float64")
     opt = impl_torch.SGD(model.params, 0.1)
-    X, y = problem(np.random.default_rng(0), batch, sizes[0], sizes[-1])
+    X, y = random_batch(np.random.default_rng(0), batch, sizes[0], sizes[-1])
     return model, opt, torch.from_numpy(X), torch.from_numpy(y)
 
 
@@ -85,7 +84,7 @@ def test_gemm_shapes_are_the_numpy_twins_matmuls(sizes, batch, monkeypatch):
     log = _MatmulLog()
     monkeypatch.setattr(impl_numpy.mlp, "np", log)
     model = impl_numpy.MLP(sizes, dtype="float64")
-    X, y = problem(np.random.default_rng(0), batch, sizes[0], sizes[-1])
+    X, y = random_batch(np.random.default_rng(0), batch, sizes[0], sizes[-1])
     impl_numpy.train_step(model, impl_numpy.SGD(model.params, lr=0.1), X, y)
     assert sorted(log.shapes) == sorted(step_gemm_shapes(sizes, batch))
     assert sum(2 * m * k * n for m, k, n in log.shapes) == step_flops(sizes, batch)

@@ -18,8 +18,8 @@ import impl_numpy
 import impl_torch
 from bench.backends import REGISTRY, Case, load_all
 from bench.backends.common import LR, WARMUP, make_batch
+from core.close import assert_params_close
 
-from .helpers import assert_params_close
 from .slow_backend import SlowRunner
 
 load_all()

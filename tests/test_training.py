@@ -10,8 +10,10 @@ from sklearn.datasets import load_digits
 
 import impl_numpy
 import impl_torch
+from core.close import assert_params_close
+from core.init import random_batch
 
-from .helpers import TRAIN_RTOL, assert_params_close, problem, twins
+from .helpers import TRAIN_RTOL, twins
 
 STEPS = 50
 OPTIMIZERS = {
@@ -34,7 +36,7 @@ def test_k_sgd_steps_leave_twins_equal(activation, loss, opt_name, dtype):
     kw = OPTIMIZERS[opt_name]
     opt, topt = impl_numpy.SGD(npm.params, lr=0.05, **kw), impl_torch.SGD(tm.params, 0.05, **kw)
     for step in range(STEPS):
-        X, y = problem(rng, int(rng.integers(1, 40)), sizes[0], sizes[-1], dtype)
+        X, y = random_batch(rng, int(rng.integers(1, 40)), sizes[0], sizes[-1], dtype)
         loss_np = impl_numpy.train_step(npm, opt, X, y)
         loss_t = impl_torch.train_step(tm, topt, torch.from_numpy(X), torch.from_numpy(y))
         assert loss_np == pytest.approx(loss_t, rel=TRAIN_RTOL[dtype]), f"loss at step {step}"

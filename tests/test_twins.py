@@ -13,9 +13,11 @@ import torch
 
 import impl_numpy
 import impl_torch
+from core.close import assert_params_close
+from core.init import random_batch
 from tests import twins_diff
 
-from .helpers import GRAD_RTOL_F64, assert_params_close, problem, twins
+from .helpers import GRAD_RTOL_F64, twins
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -108,7 +110,7 @@ def test_readme_example_gives_both_twins_the_same_params():
 def test_loss_and_grads_same_kinds_and_values(loss):
     rng = np.random.default_rng(2)
     npm, tm = twins([4, 6, 3], activation="tanh", loss=loss, dtype="float64", seed=2)
-    X, y = problem(rng, 9, 4, 3)
+    X, y = random_batch(rng, 9, 4, 3)
     assert type(npm.loss(X, y)) is float and type(tm.loss(X, y)) is float
     assert tm.loss(X, y) == pytest.approx(npm.loss(X, y), rel=GRAD_RTOL_F64)
     (l_np, g_np), (l_t, g_t) = npm.loss_and_grads(X, y), tm.loss_and_grads(X, y)

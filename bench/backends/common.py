@@ -13,18 +13,18 @@ import numpy as np
 
 import impl_numpy
 from bench.backends import Case
+from core.init import random_batch
 
 LR = 0.01  # SGD step of every backend (the same update, so the same work)
 WARMUP = 3  # untimed steps (and forwards) in make: allocator, kernels, thread pools
 
 
 def make_batch(case: Case, n=None):
-    """Standard-normal features and uniform labels, the same for every backend."""
-    rng = np.random.default_rng(case.seed)
+    """``core.init.random_batch`` for ``case`` (``n`` rows, default its batch), seeded by
+    ``case.seed``: the same batch for every backend."""
     n = case.batch if n is None else n
-    X = rng.standard_normal((n, case.layer_sizes[0])).astype(case.dtype)
-    y = rng.integers(0, case.layer_sizes[-1], size=n)
-    return X, y
+    return random_batch(np.random.default_rng(case.seed), n, case.layer_sizes[0],
+                        case.layer_sizes[-1], case.dtype)
 
 
 def check_finite(params, shapes, out, out_shape, loss):

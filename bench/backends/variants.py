@@ -7,7 +7,8 @@ generated code, a replayed CUDA graph). Before anything is timed, ``VariantRunne
 ``EQUIV_STEPS`` steps of the variant and of a fresh eager twin (``impl_torch.MLP`` + ``SGD``
 + ``checked_step``) from the same initial parameters on the same batch and requires the
 parameters to agree within ``EQUIV_RTOL`` (the CUDA tests' tolerances), scale-aware: each
-tensor to ``rtol`` of its own largest entry. A fast wrong answer is no result.
+tensor to ``rtol`` of its own largest entry (``core/close.py``). A fast wrong answer is no
+result.
 
 The one-off cost ``one_off_s`` (compile, or warm-up + capture) is timed apart from the
 step; the steady step times of the eager twin and the variant are then measured paired
@@ -34,7 +35,6 @@ import contextlib
 import statistics
 import time
 
-import numpy as np
 import torch
 
 import impl_torch
@@ -43,6 +43,7 @@ from bench.backends.common import LR, check_finite, make_batch
 from bench.backends.torch_backend import cuda_step_peak
 from bench.measure.precision import tf32
 from bench.measure.timing import device_sync
+from core.close import assert_params_close
 
 EQUIV_RTOL = {"float64": 1e-9, "float32": 1e-4}  # params after EQUIV_STEPS, as tests/test_cuda
 EQUIV_STEPS = 3
@@ -53,12 +54,8 @@ PAIRED_MIN, PAIRED_MAX = 5, 200  # calls per side
 def assert_equivalent(actual, expected, dtype: str, what: str) -> None:
     """AssertionError unless each param agrees to ``EQUIV_RTOL[dtype]`` relative to the
     largest entry of the eager twin's param (NumPy arrays, in ``params`` order)."""
-    rtol = EQUIV_RTOL[dtype]
-    assert len(actual) == len(expected), f"{what}: {len(actual)} params, eager has {len(expected)}"
-    for i, (a, e) in enumerate(zip(actual, expected)):
-        np.testing.assert_allclose(a, e, rtol=rtol, atol=rtol * float(np.abs(e).max()),
-                                   err_msg=f"{what}: params[{i}] after {EQUIV_STEPS} steps "
-                                           f"differs from the eager twin's")
+    assert_params_close(actual, expected, EQUIV_RTOL[dtype],
+                        f"{what}: after {EQUIV_STEPS} steps, against the eager twin:")
 
 
 def paired_seconds(a, b, budget: float = PAIRED_SECONDS) -> tuple[float, float]:
