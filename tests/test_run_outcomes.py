@@ -216,3 +216,30 @@ def test_ctrl_c_in_the_second_look_keeps_the_measurement_before_it(tmp_path):
     assert early["extra_info"]["disturbance"] == pytest.approx(SLOW_EARLY)
     assert doc["mlp_twins"] == {"profile": "quick", "complete": False, "missing": [],
                                 "stopped_at": "test_fake.py::test_early"}
+
+
+def test_the_one_private_pytest_import_is_pinned():
+    """``bench/quiet/remeasure.py`` re-runs a benchmark through pytest's own protocol,
+    ``_pytest.runner.runtestprotocol`` (as pytest-rerunfailures does): a private name, so it
+    is pinned here. A pytest that renames it, changes its arguments, or stops running a test
+    through it fails this test loudly, instead of re-measuring something else."""
+    import ast
+    import inspect
+
+    from _pytest import runner
+
+    params = inspect.signature(runner.runtestprotocol).parameters
+    assert list(params)[:3] == ["item", "log", "nextitem"], params
+    assert "runtestprotocol(item" in inspect.getsource(runner.pytest_runtest_protocol)
+    root = Path(__file__).resolve().parents[1]
+    private = []
+    for pkg in ("core", "impl_numpy", "impl_torch", "runfile", "bench", "reports", "gate",
+                "chapter", "tests"):
+        for path in (root / pkg).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                private += [f"{path.relative_to(root)}: {n}" for n in names
+                            if n.split(".")[0] == "_pytest"]
+    allowed = ["bench/quiet/remeasure.py: _pytest.runner", "tests/test_run_outcomes.py: _pytest"]
+    assert sorted(private) == sorted(allowed), private

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from _pytest.runner import runtestprotocol  # pytest's protocol, re-runnable (see its comment)
+from _pytest.runner import runtestprotocol  # private: pinned by tests/test_run_outcomes.py
 
 from bench.quiet.disturbance import MAX_RERUNS
 
