@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from runfile.schema import CHAPTER_LAYER_SIZES
+from core.spec import HEADLINE_SIZES
 
 from .style import Skip, color
 
@@ -24,7 +24,7 @@ def fig_epoch(table):
         raise Skip("the run has no 'epoch' records")
     dtype = "float32" if (ep["dtype"] == "float32").any() else ep["dtype"].mode()[0]
     ep = ep[ep["dtype"] == dtype]
-    layers = "-".join(map(str, CHAPTER_LAYER_SIZES))
+    layers = "-".join(map(str, HEADLINE_SIZES))
     layers = layers if (ep["layers"] == layers).any() else ep["layers"].mode()[0]
     ep = ep[ep["layers"] == layers]
     batch = int(ep["batch"].mode()[0])

@@ -23,7 +23,7 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runfile.schema import CHAPTER_N_PARAMS
+from core.spec import HEADLINE_N_PARAMS
 
 from .analysis import human
 from .style import Skip
@@ -88,7 +88,7 @@ def fig_variants(table):
     if not ys:
         raise Skip("no variant shares a slice with NumPy, so there is no speedup to draw")
     ax.axhline(1.0, color="k", lw=1)
-    ax.axvline(CHAPTER_N_PARAMS, color="0.4", lw=1, ls=":")
+    ax.axvline(HEADLINE_N_PARAMS, color="0.4", lw=1, ls=":")
     ax.set_xscale("log")
     if max(ys) / min(ys) >= 10:
         ax.set_yscale("log")
@@ -99,7 +99,7 @@ def fig_variants(table):
     where = "; ".join(f"{r}: {d}, {t} threads, batch {b}" for r, d, t, b in slices)
     return fig, (f"NumPy's step time divided by each backend's, eager torch beside its "
                  f"torch.compile / CUDA-graph variants ({where}); above 1 beats NumPy; dotted: "
-                 f"the chapter's {CHAPTER_N_PARAMS:,} parameters.")
+                 f"the headline MLP's {HEADLINE_N_PARAMS:,} parameters.")
 
 
 def _seconds(s) -> str:

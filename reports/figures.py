@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from runfile.schema import CHAPTER_LAYER_SIZES, CHAPTER_N_PARAMS
+from core.spec import HEADLINE_N_PARAMS, HEADLINE_SIZES
 
 from .activation_figure import fig_activations
 from .analysis import REFERENCE, human, select
@@ -61,18 +61,18 @@ def _plain(ax, axis="y"):
     target.set_minor_formatter(FuncFormatter(minor))
 
 
-def _chapter_line(ax):
-    """The chapter's 784-100-10 MLP as a dotted vertical line, labelled on its emptier side."""
-    ax.axvline(CHAPTER_N_PARAMS, color="0.4", lw=1, ls=":")
+def _headline_line(ax):
+    """The headline MLP (784-100-10) as a dotted vertical line, labelled on its emptier side."""
+    ax.axvline(HEADLINE_N_PARAMS, color="0.4", lw=1, ls=":")
     lo, hi = ax.get_xlim()
     if ax.get_xscale() == "log":
-        lo, hi, at = math.log10(lo), math.log10(hi), math.log10(CHAPTER_N_PARAMS)
+        lo, hi, at = math.log10(lo), math.log10(hi), math.log10(HEADLINE_N_PARAMS)
     else:
-        at = CHAPTER_N_PARAMS
+        at = HEADLINE_N_PARAMS
     right = (at - lo) / (hi - lo) > 0.7
-    chapter = "-".join(map(str, CHAPTER_LAYER_SIZES))
-    ax.annotate(f"chapter MLP {chapter}\n({CHAPTER_N_PARAMS:,} params)",
-                (CHAPTER_N_PARAMS, 1.0), xycoords=("data", "axes fraction"),
+    sizes = "-".join(map(str, HEADLINE_SIZES))
+    ax.annotate(f"headline MLP {sizes}\n({HEADLINE_N_PARAMS:,} params)",
+                (HEADLINE_N_PARAMS, 1.0), xycoords=("data", "axes fraction"),
                 xytext=(-3 if right else 3, -3), textcoords="offset points", va="top",
                 ha="right" if right else "left", fontsize=7, color="0.3", bbox=BOX)
     _plain(ax, "x")
@@ -147,7 +147,7 @@ def fig_time(table, fits, slices):
     _scale(ax, allp, "x")
     _scale(ax, allt, "y")
     _plain(ax)
-    _chapter_line(ax)
+    _headline_line(ax)
     ax.set(xlabel="parameters P (weights + biases)", ylabel="median time per step (ms)",
            title="Time per training step (band: interquartile range)")
     _hollow_key(ax, bad)
@@ -189,7 +189,7 @@ def fig_speedup(table, crossovers, slices):
     log = ax.get_yscale() == "log"
     ax.set_ylim(lo / 1.3 if log else 0, hi * 1.3 if log else hi * 1.15)  # 1x never on the rim
     _plain(ax)
-    _chapter_line(ax)
+    _headline_line(ax)
     ax.set(xlabel="parameters P (weights + biases)",
            ylabel="speedup over NumPy (NumPy time / time)", title="Speedup over NumPy per step")
     _hollow_key(ax, bad)
@@ -234,12 +234,12 @@ def fig_gflops(table, slices):
     ax.set_xscale("log")
     tops = ys + [v for v, _ in ceilings.values()]
     _scale(ax, tops, "y")
-    if ax.get_yscale() == "log":  # headroom for the chapter label above the top ceiling
+    if ax.get_yscale() == "log":  # headroom for the headline label above the top ceiling
         ax.set_ylim(min(tops) / 1.5, max(tops) * 3)
     else:
         ax.set_ylim(0, max(tops) * 1.25)
     _plain(ax)
-    _chapter_line(ax)
+    _headline_line(ax)
     ax.set(xlabel="parameters P (weights + biases)", ylabel="achieved GFLOP/s (matmul FLOPs)",
            title="Achieved throughput under the calibrated GEMM ceiling")
     _hollow_key(ax, bad)

@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from runfile.schema import CHAPTER_N_PARAMS
+from core.spec import HEADLINE_N_PARAMS
 
 from . import compiled
 from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human
@@ -53,7 +53,7 @@ def headline_slices(table, run: str) -> list:
 
 def headline(table, crossovers, sl, label: str) -> str:
     """One paragraph in plain words for one slice, from undisturbed rows only: where the
-    evidence at the chapter's size is disturbed it says so instead of giving a number."""
+    evidence at the headline MLP's size is disturbed it says so instead of giving a number."""
     if sl is None:
         return f"{label}: no single-process training-step records, so no headline."
     rows = table[(table["group"] == "step") & (table["world_size"] == 1)]
@@ -64,10 +64,10 @@ def headline(table, crossovers, sl, label: str) -> str:
     if others.empty:
         return f"{lead} no backend was measured beside NumPy, so there is no speedup to report."
     sizes = sorted(others["n_params"].unique())
-    chapter_p = CHAPTER_N_PARAMS
-    at = min(sizes, key=lambda p: abs(math.log(p / chapter_p)))
-    where = (f"at the chapter's {chapter_p:,} parameters" if at == chapter_p else
-             f"at {at:,} parameters (the measured size closest to the chapter's {chapter_p:,})")
+    head_p = HEADLINE_N_PARAMS
+    at = min(sizes, key=lambda p: abs(math.log(p / head_p)))
+    where = (f"at the headline MLP's {head_p:,} parameters" if at == head_p else
+             f"at {at:,} parameters (the measured size closest to the headline MLP's {head_p:,})")
     parts = []
     for r in others[others["n_params"] == at].itertuples():
         if r.trusted:

@@ -90,7 +90,6 @@ capture seconds, paired eager and variant step medians, ``break_even_steps`` = o
 Reading and validating a run: ``runfile/``.
 """
 
-from core.spec import n_params
 
 SUITE = "mlp-twins"
 # 2: busy_other, disturbance, disturbed, reruns; stopped_at. 3: the probe is timed warm and
@@ -110,6 +109,4 @@ MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cpu_id", "c
                 "calibration")
 GPU_KEYS = ("name", "driver", "cuda", "cublas", "capability", "sm_count", "memory_gb", "count")
 RUN_KEYS = ("profile", "missing", "complete", "stopped_at")
-CHAPTER_LAYER_SIZES = (784, 100, 10)  # the chapter's MNIST MLP
-CHAPTER_N_PARAMS = n_params(CHAPTER_LAYER_SIZES)  # 79,510 weights + biases
 RESULTS_DIR = "results/runs"  # relative to the repository root

@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 
 from core.flops import step_flops
-from core.spec import n_params
+from core.spec import HEADLINE_SIZES, n_params
 from runfile.read import RunFileError
-from runfile.schema import CHAPTER_LAYER_SIZES, SCHEMA_VERSION, SUITE
+from runfile.schema import SCHEMA_VERSION, SUITE
 from runfile.write import write_json
 
-HIDDEN = (16, 64, 100, 256, 1024, 4096)  # 784-h-10; h = 100 is the chapter's 79,510 params
+HIDDEN = (16, 64, 100, 256, 1024, 4096)  # 784-h-10; h = 100 is the headline MLP's 79,510 params
 # backend -> (lib, device, a seconds, b seconds per parameter)
 COSTS = {
     "numpy": ("numpy", "cpu", 20e-6, 2e-9),
@@ -77,15 +77,15 @@ def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=N
             benches.append(record("step", backend, lib, device, sizes, batch, t,
                                   threads=threads, iqr=NOISY_IQR * t if noisy else None))
     if extras:
-        chapter = CHAPTER_LAYER_SIZES
-        t = COSTS["numpy"][2] + COSTS["numpy"][3] * n_params(chapter)
-        benches.append(record("step", "numpy", "numpy", "cpu", chapter, batch, 1.6 * t,
+        head = HEADLINE_SIZES
+        t = COSTS["numpy"][2] + COSTS["numpy"][3] * n_params(head)
+        benches.append(record("step", "numpy", "numpy", "cpu", head, batch, 1.6 * t,
                               threads=1))
-        benches.append(record("step", "torch-cpu", "torch", "cpu", chapter, batch, 1.8 * t,
+        benches.append(record("step", "torch-cpu", "torch", "cpu", head, batch, 1.8 * t,
                               threads=1))
         for w in (1, 2):
             for backend, lib in (("torch-ddp", "torch"), ("numpy-mp", "numpy")):
-                benches.append(record("step", backend, lib, "cpu", chapter, batch,
+                benches.append(record("step", backend, lib, "cpu", head, batch,
                                       (3 - w) * t, threads=1, world_size=w))
         for pipeline, backend, lib, inp, total in (
                 ("numpy-batches", "numpy", "numpy", 0.01, 0.2),
@@ -93,7 +93,7 @@ def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=N
                 ("torch-batched", "torch-cpu", "torch", 0.02, 0.22),
                 ("in-memory", "torch-cpu", "torch", 0.0, 0.19),
                 ("sklearn", "sklearn", "numpy", None, 0.5)):
-            benches.append(record("epoch", backend, lib, "cpu", chapter, batch, total,
+            benches.append(record("epoch", backend, lib, "cpu", head, batch, total,
                                   pipeline=pipeline, input_s=inp))
         benches.append(record("activation", "numpy", "numpy", "cpu", (), 1_000_000, 1e-3,
                               activation="relu", bytes=8_000_000))

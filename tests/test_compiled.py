@@ -192,7 +192,7 @@ def test_variant_grid_is_small_where_it_must_be(name):
     if name in ("smoke", "gpu-dry"):
         assert len(sizes) * len(p.variant_batches) == 1  # one compile in the smoke pass
     if name == "quick":
-        assert ((784, 100, 10), ("float32",)) in sizes  # the chapter's 79,510 params
+        assert ((784, 100, 10), ("float32",)) in sizes  # the headline MLP's 79,510 params
     if name == "full":
         assert [s[1] for s, _ in sizes] == list(p.widths)
 

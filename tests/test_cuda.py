@@ -29,7 +29,7 @@ pytestmark = [
 SIZES = [20, 64, 32, 5]
 STEPS = 20
 SGD_ARGS = {"lr": 0.05, "momentum": 0.9}
-SYNC_SIZES, SYNC_BATCH = (784, 100, 10), 256  # the chapter's network, a benchmark's batch
+SYNC_SIZES, SYNC_BATCH = (784, 100, 10), 256  # the headline MLP, a benchmark's batch
 
 
 @pytest.fixture

@@ -175,7 +175,8 @@ def test_headline_names_the_chapter_size(synth):
     assert sl == {"run": runs[0].label, "dtype": "float32", "threads": 2, "batch": 64}
     text = headline(table, cross, sl, runs[0].label)
     ratio = _time("torch-cpu", (784, 100, 10)) / _time("numpy", (784, 100, 10))
-    assert f"at the chapter's 79,510 parameters torch-cpu takes {ratio:.1f}x NumPy's time" in text
+    said = f"at the headline MLP's 79,510 parameters torch-cpu takes {ratio:.1f}x NumPy's time"
+    assert said in text
     assert "overtakes NumPy from about 183k parameters" in text
     assert "predicts P* = 180k" in text
 

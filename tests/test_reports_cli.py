@@ -163,7 +163,7 @@ def test_whole_report_builds_from_two_runs(tmp_path, out, capsys, monkeypatch):
         assert (out / f"{stem}.png").stat().st_size > 0, stem
         assert (out / f"{stem}.svg").stat().st_size > 0, stem
     report = (out / "REPORT.md").read_text()
-    assert "at the chapter's 79,510 parameters torch-cpu takes" in report
+    assert "at the headline MLP's 79,510 parameters torch-cpu takes" in report
     assert "On gpubox (Synthetic GPU)" in report and "torch-cuda is" in report
     assert "(! 20%)" in report and "high variance" in report
     assert "bench/bench_x.py::test_gone" in report

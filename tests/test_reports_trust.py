@@ -1,6 +1,6 @@
 """The report trusts only clean rows, and its cost model fits the sizes it spans: synthetic
 runs from ``runfile.synthetic`` with one row disturbed as in issue 10 (NumPy's step at the
-chapter's size 29x slow, other processes at 60 % of the CPU)."""
+headline MLP's size 29x slow, other processes at 60 % of the CPU)."""
 
 from __future__ import annotations
 

@@ -100,7 +100,8 @@ def smi_text() -> str:
 
 def headline(doc) -> dict:
     """Counts, and the float32 step speedups over numpy at numpy's smallest batch (256 in
-    the gpu profile) at the chapter's size and the largest width: from the run JSON alone."""
+    the gpu profile) at the headline MLP's size (784-100-10) and the largest width: from the
+    run JSON alone."""
     benches = [b for b in doc.get("benchmarks", []) if isinstance(b.get("extra_info"), dict)]
     steps = [(b["extra_info"], b["stats"]["median"]) for b in benches
              if b["extra_info"].get("group") == "step"

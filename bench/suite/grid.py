@@ -16,7 +16,7 @@ Profiles (``--profile NAME`` or ``BENCH_PROFILE=NAME``):
 The step-only variants (``torch-cpu-compile``, ``torch-cuda-compile``, ``torch-cuda-graphs``)
 pay a compile (4-17 s on this 2-core machine) per (size, dtype, batch, threads), so they run a
 grid of their own (``variant_step_sizes``, float32): smoke one tiny size (one compile), quick
-the chapter's 784-100-10 at 1 and all threads (two compiles, ~30 s), full every width at batch
+the headline MLP 784-100-10 at 1 and all threads (two compiles, ~30 s), full every width at batch
 256, gpu 784-100-10 and 784-2048-10 at batch 256.
 
 Ids read like ``numpy-h1024-b256-f32-t2`` (one hidden layer of 1024) or
@@ -28,13 +28,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.procs import available_cores
+from core.spec import HEADLINE_SIZES
 
 N_IN, N_OUT = 784, 10  # MNIST-shaped
 EPOCH_SAMPLES = 60_000
-EPOCH_HIDDEN, EPOCH_BATCH = 100, 100  # the chapter's 784-100-10 at batch 100
+EPOCH_HIDDEN, EPOCH_BATCH = HEADLINE_SIZES[1], 100  # the headline MLP at batch 100
 ACTIVATION_ELEMENTS = 2**24  # 64 MiB in float32: far beyond the caches
-QUICK_VARIANT_WIDTHS = (100,)  # the chapter's 784-100-10 (79,510 params)
-# the full profile's width sweep: powers of two, and the chapter's 100 (a full run holds
+QUICK_VARIANT_WIDTHS = (HEADLINE_SIZES[1],)  # the headline MLP 784-100-10 (79,510 params)
+# the full profile's width sweep: powers of two, and the headline MLP's 100 (a full run holds
 # every row the quick profile's headline is made of)
 FULL_WIDTHS = (16, 32, 64, 100, 128, 256, 512, 1024, 2048, 4096, 8192)
 
