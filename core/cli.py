@@ -79,3 +79,22 @@ def non_negative_float(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative (must be >= 0)")
     return value
+
+
+def int_at_least(low: int, why: str):
+    """A ``type=`` for an integer >= ``low``; ``why`` (the reason for the bound) ends the
+    error, e.g. ``int_at_least(2, "the noise needs two runs")``."""
+    def parse(text: str) -> int:
+        value = _int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is less than {low}: {why}")
+        return value
+    return parse
+
+
+def json_file_out(text: str) -> str:
+    """A file to write: not a folder, in a folder that exists (checked before any work is
+    spent on what will be written there)."""
+    if os.path.isdir(text) or not os.path.isdir(os.path.dirname(os.path.abspath(text))):
+        raise argparse.ArgumentTypeError(f"{text}: must be a JSON file in an existing folder")
+    return text

@@ -38,6 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from core import cli
 from runfile import Run, RunFileError, write_json
 from runfile.schema import RESULTS_DIR
 
@@ -54,6 +55,7 @@ BASELINE_RETRIES = 2  # a baseline run with rows still disturbed is measured aga
 EXIT_HELP = ("exit status: 0 pass, 1 confirmed regression, 2 malformed input, 3 could not "
              "judge (evidence missing or disturbed, or nothing of this machine to judge "
              "against), 130 interrupted")
+PAIRS = cli.int_at_least(2, "the base's noise needs two runs")  # --pairs of check and ab
 
 
 def fmt(row) -> str:
@@ -136,9 +138,6 @@ def choose_baseline(args, fp: dict, what: str):
 
 
 def check(args) -> int:
-    writable(args.save, "--save")
-    if args.pairs < 2:
-        raise GateError("--pairs must be at least 2: the base's noise needs two runs")
     if args.run:
         return check_saved_run(args)
     here = machine.this_machine()
@@ -361,17 +360,9 @@ def report(rows, run: Run, mode: str, args, ratios: dict, columns: list, context
     return code
 
 
-def writable(path, what: str) -> None:
-    """Refuse an output path before minutes of benchmarks are spent on it."""
-    if path is not None and (Path(path).is_dir() or not Path(path).parent.is_dir()):
-        raise GateError(f"{path}: {what} must be a JSON file in an existing folder")
-
-
 def ab(args, pytest_args=None, context=()) -> int:
     """Same-machine A/B of this checkout against ``--base`` (``gate/ab.py``); ``pytest_args``
     default to ``args.pytest_args`` or the A/B's default selection."""
-    if args.pairs < 2:
-        raise GateError("--pairs must be at least 2: the base's noise needs two runs")
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
     repo = abm.repo_root()
@@ -391,13 +382,10 @@ def ab(args, pytest_args=None, context=()) -> int:
 
 def baseline(args) -> int:
     pytest_args = args.pytest_args or DEFAULT_PYTEST_ARGS
-    writable(args.out, "--out")
     if args.runs:  # from saved runs of unchanged code
         check_distinct(args.runs)
         runs = [load_run(p) for p in args.runs]
         return write_baseline(runs, pytest_args, args.out)
-    if args.repeats < 2:
-        raise GateError("--repeats must be at least 2: the noise needs two runs")
     keep = Path(args.keep)  # the runs stay there (git-ignored) for reports and audits
     keep.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -474,8 +462,8 @@ def print_noise(doc: dict) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m gate", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.Parser(prog="python -m gate", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run the benchmarks and compare with the baseline")
     c.add_argument("--baselines", default=machine.BASELINES, type=Path, metavar="DIR",
@@ -485,7 +473,7 @@ def main(argv=None) -> int:
     c.add_argument("--baseline", metavar="FILE",
                    help="judge against this baseline file instead (refused, exit 2, if it "
                         "is another machine's)")
-    c.add_argument("--pairs", type=int, default=abm.DEFAULT_PAIRS,
+    c.add_argument("--pairs", type=PAIRS, default=abm.DEFAULT_PAIRS,
                    help="interleaved pairs when the reference is measured here, or a "
                         "regression against the stored numbers is confirmed here against "
                         "the baseline's commit (%(default)s)")
@@ -503,10 +491,12 @@ def main(argv=None) -> int:
     c.add_argument("--allow-missing", action="store_true",
                    help="pass even if baseline benchmarks are missing from the run or were "
                         "only measured disturbed (listed, not judged)")
-    c.add_argument("--save", metavar="RUN.json", help="keep this run's JSON there")
+    c.add_argument("--save", metavar="RUN.json", type=cli.json_file_out,
+                   help="keep this run's JSON there")
     b = sub.add_parser("baseline", help="rewrite the baseline from repeated runs")
-    b.add_argument("--repeats", type=int, default=4, help="runs of unchanged code (%(default)s)")
-    b.add_argument("--out", metavar="FILE",
+    b.add_argument("--repeats", type=cli.int_at_least(2, "the noise needs two runs"), default=4,
+                   help="runs of unchanged code (%(default)s)")
+    b.add_argument("--out", metavar="FILE", type=cli.json_file_out,
                    help="where to write (default: gate/baselines/<this machine's id>.json, "
                         "added or replaced)")
     b.add_argument("--keep", default=RESULTS_DIR, help="folder for the runs' JSON (%(default)s)")
@@ -516,7 +506,7 @@ def main(argv=None) -> int:
                                   "machine (gate/ab.py)")
     a.add_argument("--base", required=True, metavar="REF",
                    help="the commit to compare against (a branch, tag, sha, HEAD~1, ...)")
-    a.add_argument("--pairs", type=int, default=abm.DEFAULT_PAIRS,
+    a.add_argument("--pairs", type=PAIRS, default=abm.DEFAULT_PAIRS,
                    help="interleaved base/head run pairs (%(default)s; at least 2)")
     a.add_argument("--keep", metavar="DIR", help="keep the runs' JSON in DIR (default: "
                                                  "a temporary folder, removed)")
@@ -532,7 +522,10 @@ def main(argv=None) -> int:
                                                       "check: added to the selection)")
     for p in (ap, b, c, a):
         p.epilog = EXIT_HELP
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:  # --help (0), or one line naming the bad option (2)
+        return e.code
     commands = {"check": check, "baseline": baseline, "ab": ab}
     try:
         return commands[args.command](args)

@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core import cli
 from runfile import RunFileError
 from runfile.schema import RESULTS_DIR
 
@@ -29,7 +30,7 @@ MARKER = ".mlp-twins-report"  # marks a folder this tool may replace
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
+    p = cli.Parser(
         prog="python -m reports", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Runs are pytest-benchmark JSON files written by the bench/ suite (contract: "

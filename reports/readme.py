@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import cli
 from runfile import RunFileError
 
 from . import analysis, render
@@ -144,8 +145,8 @@ def current_block(text: str, where: Path) -> tuple[int, int]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m reports.readme", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.Parser(prog="python -m reports.readme", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=Path, default=REFERENCE_DIR, metavar="DIR",
                    help=f"folder of reference runs (default: {REFERENCE_DIR}/)")
     p.add_argument("--docs", type=Path, default=DOCS_DIR, metavar="DIR",

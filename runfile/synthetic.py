@@ -11,10 +11,10 @@ closed form. The gate's tests pass their own noisy samples (``data``) and names.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from core import cli
 from core.flops import step_flops
 from core.spec import HEADLINE_SIZES, n_params
 from runfile.read import RunFileError
@@ -138,7 +138,7 @@ def write_run(path, run=None) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m runfile.synthetic",
         description="Write a synthetic run with known answers (a demo input for the report).")
     parser.add_argument("out", nargs="?", default="synthetic-run.json",

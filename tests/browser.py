@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from core import cli
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -222,8 +224,8 @@ def problems(found: dict, width: int) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tests.browser", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.Parser(prog="python -m tests.browser", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("page", type=Path)
     p.add_argument("--shots", type=Path, default=Path(tempfile.gettempdir()) / "mlp-twins-shots")
     args = p.parse_args(argv)

@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from core import cli
 from gate import machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,8 +176,8 @@ def scenarios(args) -> list:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.gate_power", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.Parser(prog="python -m tests.gate_power", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("path", choices=("own", "ab"), help="which path of gate check to measure")
     ap.add_argument("--unchanged", type=int, default=3, help="runs of unchanged code")
     ap.add_argument("--slowed", default="numpy=2,torch-cpu=2",

@@ -30,6 +30,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from core import cli
+
 MUTANTS = Path("mutants")
 BOOTSTRAP = "core.init.*"  # a small module: generates every mutant and the test map
 STATUS = {1: "killed", 3: "killed", 0: "survived", 36: "timeout", 24: "timeout",
@@ -118,8 +120,8 @@ def report(picked: dict) -> int:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.Parser(prog="python -m tests.mutation", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-module", type=int, default=20, metavar="N",
                     help="mutants per module, evenly spaced (0: all; default %(default)s)")
     ap.add_argument("--modules", default="*", metavar="GLOB",

@@ -216,9 +216,38 @@ def test_real_pytest_usage_errors_are_one_line_and_exit_4(options, problem):
 @pytest.mark.parametrize("module, argv, problem", [
     ("impl_torch.parallel", ["--timeout", "nan"], "--timeout"),
     ("chapter.mnist_mlp", ["--epochs", "0"], "--epochs"),
+    ("gate", ["check", "--pairs", "1"], "--pairs"),
+    ("gate", ["ab", "--base", "HEAD", "--pairs", "x"], "--pairs"),
+    ("gate", ["baseline", "--repeats", "1"], "--repeats"),
+    ("gate", ["baseline", "--out", "/no/such/folder/b.json"], "--out"),
+    ("gate", ["frobnicate"], "frobnicate"),
+    ("reports", ["--bogus"], "--bogus"),
+    ("reports.readme", ["--bogus"], "--bogus"),
+    ("runfile.synthetic", ["a.json", "b.json"], "b.json"),
+    ("bench.quiet.noise", ["--seconds", "-1"], "--seconds"),  # 0: the fewest rounds
+    ("bench/gpu/run.py", ["new-folder", "--budget", "1"], "--budget"),
+    ("bench/gpu/run.py", ["README.md"], "not an empty folder"),
 ])
 def test_real_command_prints_one_line_and_exits_2(module, argv, problem):
-    proc = subprocess.run([sys.executable, "-m", module, *argv], cwd=ROOT,
+    command = [module] if module.endswith(".py") else ["-m", module]
+    proc = subprocess.run([sys.executable, *command, *argv], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == "", proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and problem in proc.stderr, proc.stderr
+
+
+def test_every_command_parses_with_the_one_parser():
+    """One CLI style: every command line of the project is a ``core.cli.Parser`` (one line on
+    stderr, exit 2), its ranges checked by ``type=`` functions while parsing."""
+    import ast
+
+    plain = []
+    for pkg in ("core", "impl_numpy", "impl_torch", "runfile", "bench", "reports", "gate",
+                "chapter", "tests"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                called = isinstance(node, ast.Call) and getattr(
+                    node.func, "attr", getattr(node.func, "id", None)) == "ArgumentParser"
+                if called and path != ROOT / "core" / "cli.py":
+                    plain.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert plain == [], f"argparse.ArgumentParser instead of core.cli.Parser: {plain}"

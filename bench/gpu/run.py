@@ -43,6 +43,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (this is bench/gpu/run.py)
+if str(ROOT) not in sys.path:  # run as a script, by the card machine's own python
+    sys.path.insert(0, str(ROOT))
+from core import cli  # noqa: E402  (stdlib only: needs nothing the card machine lacks)
+
 MAX_FILES, MAX_BYTES = 8, 16 * 2**20
 FILES = ("summary.json", "env.json", "tests.log", "sweep.log", "report.log", "run.json",
          "report.tar.gz", "REPORT.md")  # run.json may become run.json.gz
@@ -204,22 +208,33 @@ def env_json(work: Path, result: dict) -> None:
     (work / "env.json").write_text(json.dumps(doc, indent=1, default=str))
 
 
+def empty_or_new_folder(text: str) -> Path:
+    """``OUT_DIR``: a new folder, or an empty one."""
+    out = Path(text)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise argparse.ArgumentTypeError(f"{out} exists and is not an empty folder")
+    return out
+
+
+def budget_seconds(text: str) -> float:
+    """``--budget``: enough for packing and one stage."""
+    value = cli.positive_float(text)
+    if value < PACK_RESERVE_S + MIN_STAGE_S:
+        raise argparse.ArgumentTypeError(f"{value:g} s is too short (at least "
+                                         f"{PACK_RESERVE_S + MIN_STAGE_S} s)")
+    return value
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python3 bench/gpu/run.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("out", type=Path, metavar="OUT_DIR", help="empty or new folder for results")
+    p = cli.Parser(prog="python3 bench/gpu/run.py", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("out", type=empty_or_new_folder, metavar="OUT_DIR",
+                   help="empty or new folder for results")
     p.add_argument("--dry", action="store_true", help="the gpu-dry profile, for a CPU machine")
-    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+    p.add_argument("--budget", type=budget_seconds, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                    help=f"the whole run's time limit (default {DEFAULT_BUDGET_S})")
     args = p.parse_args(argv)
     out = args.out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        print(f"gpu_run: {out} exists and is not an empty folder", file=sys.stderr)
-        return 2
-    if args.budget < PACK_RESERVE_S + MIN_STAGE_S:
-        print(f"gpu_run: --budget {args.budget:g} is too short (at least "
-              f"{PACK_RESERVE_S + MIN_STAGE_S} s)", file=sys.stderr)
-        return 2
     out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + args.budget - PACK_RESERVE_S
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(

@@ -12,7 +12,6 @@ It refuses to run when the 1-minute load average is at or above ``QUIET_LOAD``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 import time
@@ -23,6 +22,7 @@ from bench.measure.pb_options import Budget
 from bench.quiet import cpuload
 from bench.quiet.disturbance import Evidence
 from bench.quiet.probe import gemm_probe, timed
+from core import cli
 from core.procs import available_cores
 from core.threads import pinned
 
@@ -78,9 +78,9 @@ def measure(seconds: float) -> list:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.quiet.noise",
-                                 description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=float, default=0.15, help="timed seconds per row")
+    ap = cli.Parser(prog="python -m bench.quiet.noise", description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=cli.non_negative_float, default=0.15,
+                    help="timed seconds per row")
     args = ap.parse_args(argv)
     load = cpuload.load_average()
     if load is not None and load[0] >= QUIET_LOAD:
