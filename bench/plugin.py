@@ -62,14 +62,15 @@ def _profile_name(config) -> str:
     return name
 
 
-def _check_data(spec: str) -> None:
-    """``--data``, checked at start-up: a usage error, not an ERROR in every epoch test."""
+def _read_data(spec: str) -> tuple | None:
+    """``--data``, read once at start-up (a bad one is a usage error, not an ERROR in every
+    epoch test): None for "synthetic", else the MNIST ``(images, labels)``."""
     if spec == "synthetic":
-        return
+        return None
     if not spec.startswith("mnist:") or not spec.removeprefix("mnist:"):
         raise pytest.UsageError(f"--data {spec!r}: {DATA_HELP}")
     try:
-        load_mnist(spec.removeprefix("mnist:"), kind="t10k")
+        return load_mnist(spec.removeprefix("mnist:"), kind="t10k")
     except (OSError, ValueError) as e:
         raise pytest.UsageError(f"--data {spec}: {e}") from None
 
@@ -77,8 +78,8 @@ def _check_data(spec: str) -> None:
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
     prof = grid.profile(_profile_name(config))
-    _check_data(config.getoption("data"))
-    state = config.stash[TWINS] = Twins(profile=prof)
+    mnist = _read_data(config.getoption("data"))
+    state = config.stash[TWINS] = Twins(profile=prof, mnist=mnist)
     config.pluginmanager.register(outcomes.Tracker(state), "twins-outcomes")
     backends = config.getoption("backends")
     load_all()
@@ -252,17 +253,12 @@ def epoch_data(pytestconfig):
 
     from bench.suite.grid import N_IN, N_OUT
 
-    spec = pytestconfig.getoption("data")
-    n = twins(pytestconfig).profile.epoch_samples
-    if spec == "synthetic":
+    state = twins(pytestconfig)
+    n = state.profile.epoch_samples
+    if state.mnist is None:  # --data synthetic: pixels' range, uniform labels
         rng = np.random.default_rng(0)
         X = rng.uniform(-1.0, 1.0, size=(n, N_IN)).astype(np.float32)
         return X, rng.integers(0, N_OUT, size=n)
-    if spec.startswith("mnist:"):
-        try:
-            images, labels = load_mnist(spec.removeprefix("mnist:"), kind="t10k")
-        except (OSError, ValueError) as e:
-            raise pytest.UsageError(f"--data {spec}: {e}") from None
-        X = (images[:n].astype(np.float32) / 255.0) * 2.0 - 1.0  # pixels to [-1, 1]
-        return X, labels[:n].astype(np.int64)
-    raise pytest.UsageError(f"--data {spec!r}: {DATA_HELP}")
+    images, labels = state.mnist  # read and checked once, by pytest_configure
+    X = (images[:n].astype(np.float32) / 255.0) * 2.0 - 1.0  # pixels to [-1, 1]
+    return X, labels[:n].astype(np.int64)

@@ -28,6 +28,7 @@ class Twins:
     cut_short: dict = field(default_factory=dict)  # nodeid -> measurements to keep (Ctrl-C
     # cut its second-look re-run short: the earlier ones stand)
     old_sigterm: object = None  # SIGTERM's handler before a timed run made it Ctrl-C
+    mnist: tuple | None = None  # --data mnist:DIR: (images, labels), read once at start-up
 
 
 TWINS = pytest.StashKey[Twins]()
