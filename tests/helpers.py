@@ -20,11 +20,6 @@ CUDA_TRAIN_RTOL = {"float64": 1e-9, "float32": 1e-4}
 FD_RTOL = 5e-7  # central finite differences, float64, step FD_EPS; measured 8.8e-8
 FD_EPS = 1e-6
 
-ACTIVATIONS = ["relu", "tanh", "sigmoid"]
-LOSSES = ["cross_entropy", "mse"]
-DTYPES = ["float32", "float64"]
-
-
 def twins(layer_sizes, **kw):
     """The NumPy and torch MLPs built from the same arguments."""
     return impl_numpy.MLP(layer_sizes, **kw), impl_torch.MLP(layer_sizes, **kw)

@@ -9,13 +9,12 @@ import pytest
 import impl_numpy
 from core.close import param_names
 from core.init import random_batch
+from core.spec import ACTIVATIONS, LOSSES
 
 from .helpers import (
-    ACTIVATIONS,
     FD_EPS,
     FD_RTOL,
     GRAD_RTOL_F64,
-    LOSSES,
     torch_grads,
     twins,
 )

@@ -10,6 +10,7 @@ from bench.backends import REGISTRY, Case
 from bench.suite import grid
 from bench.suite.state import TWINS, twins
 from core.procs import available_cores
+from core.spec import ACTIVATIONS
 
 EPOCH_PIPELINES = [  # (pipeline, backend): who feeds batches to whom
     ("in-memory", "numpy"), ("numpy-batches", "numpy"),
@@ -18,7 +19,7 @@ EPOCH_PIPELINES = [  # (pipeline, backend): who feeds batches to whom
     ("sklearn", "sklearn"),
     ("in-memory", "torch-cuda"), ("torch-pinned", "torch-cuda"),
 ]
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "copy")
+ACTIVATION_KERNELS = (*ACTIVATIONS, "copy")  # the activation benchmark: each one, and a copy
 
 
 def _selected(config, name):
@@ -97,7 +98,7 @@ def activation_cases(config):
     out = []
     for b in _single_process_backends(config):
         for t in _threads_for(b, prof):
-            for act in ACTIVATIONS:
+            for act in ACTIVATION_KERNELS:
                 out.append(((b.name, act, t), f"{b.name}-{act}-f32-t{t}"))
     return out
 
