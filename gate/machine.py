@@ -41,6 +41,7 @@ FINGERPRINT_KEYS = ("cpu_model", "cpu_id", "cpu_flags", "cores", "python", "nump
 REQUIRED = ("cpu_model", "cpu_id", "cpu_flags", "cores", "python", "numpy", "torch", "blas")
 FACTS_TIMEOUT_S = 120  # importing torch and reading the facts takes a few seconds
 TORCH_KERNEL_LINES = ("Math Kernel Library", "MKL-DNN", "oneDNN")  # in torch_config
+BLAS_FACTS = ("internal_api", "version", "architecture")  # of each threadpoolctl BLAS pool
 
 
 def fingerprint(twins: dict) -> dict:
@@ -50,9 +51,12 @@ def fingerprint(twins: dict) -> dict:
                                     "torch")}
     flags = twins.get("cpu_flags")
     fp["cpu_flags"] = sorted(flags) if isinstance(flags, list) else None
-    fp["blas"] = sorted({f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')}"
-                         for p in twins.get("blas") or []
-                         if isinstance(p, dict) and p.get("user_api") == "blas"})
+    pools = [p for p in twins.get("blas") or [] if isinstance(p, dict)
+             and p.get("user_api") == "blas"]
+    names = [[p.get(k) for k in BLAS_FACTS] for p in pools]
+    # a BLAS pool that does not say its library, version and kernel is an unknown BLAS
+    fp["blas"] = (sorted({" ".join(n) for n in names}) if all(
+        all(isinstance(v, str) and v for v in n) for n in names) else [])
     fp["torch_kernels"] = sorted(line for line in twins.get("torch_config") or []
                                  if isinstance(line, str)
                                  and any(k in line for k in TORCH_KERNEL_LINES))

@@ -105,6 +105,14 @@ def check_record(problem, info: dict, stats) -> None:
     if not stats.get("q1", 0) <= stats["median"] <= stats.get("q3", float("inf")):
         problem("stats.median", stats["median"],
                 f"a value between q1 {stats.get('q1')!r} and q3 {stats.get('q3')!r}")
+    data = stats.get("data")
+    if data is not None and "rounds" in stats and stats["rounds"] != len(data):
+        problem("stats.rounds", stats["rounds"], f"the number of stats.data ({len(data)})")
+    probe = info.get("probe_data")
+    if probe is not None and (data is None or len(probe) != len(data)):
+        # one probe per timed round: the gate's relative metric divides round i by probe i
+        problem("extra_info.probe_data", f"{len(probe)} samples",
+                f"one per timed round ({'no stats.data' if data is None else len(data)})")
 
 
 # ---------------------------------------------------------------- run-level metadata

@@ -38,7 +38,7 @@ QUIET = {"busy_other": 0.01, "disturbance": 1.0, "disturbed": False, "reruns": 0
 def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="float32",
            threads=2, world_size=1, iqr=None, data=None, name=None, quality=QUIET, **extra):
     """One pytest-benchmark entry whose extra_info follows the schema. ``data``: the raw
-    per-round seconds (default: the median 3 times); ``name``: the benchmark's name;
+    per-round seconds (default: the median, 20 rounds); ``name``: the benchmark's name;
     ``quality``: the disturbance evidence (``QUIET``; ``disturb`` marks a record disturbed)."""
     iqr = QUIET_IQR * median if iqr is None else iqr
     info = {"suite": SUITE, "schema": SCHEMA_VERSION, "group": group, "backend": backend,
@@ -54,7 +54,7 @@ def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="fl
             "params": None, "param": None, "extra_info": info, "options": {},
             "stats": {"median": median, "iqr": iqr, "q1": median - iqr / 2,
                       "q3": median + iqr / 2, "rounds": 20 if data is None else len(data),
-                      "data": [median] * 3 if data is None else list(data)}}
+                      "data": [median] * 20 if data is None else list(data)}}
 
 
 def disturb(bench: dict, busy_other=0.6, disturbance=29.0, reruns=2) -> dict:

@@ -68,6 +68,17 @@ BAD_RUN_FIELDS = [
     ("relative NaN", _info("relative", NAN), "extra_info.relative is nan"),
     ("relative 0", _info("relative", 0.0), "extra_info.relative is 0.0"),
     ("probe_data a string", _info("probe_data", "x"), "extra_info.probe_data is 'x'"),
+    # one probe per timed round (the relative metric divides round i by probe i)
+    ("probe_data far fewer than rounds", _info("probe_data", [2.5e-3]),
+     "extra_info.probe_data is '1 samples'; expected one per timed round"),
+    ("probe_data one too many", lambda doc: doc["benchmarks"][0]["extra_info"].update(
+        probe_data=[2.5e-3] * (len(doc["benchmarks"][0]["stats"]["data"]) + 1)),
+     "expected one per timed round"),
+    ("probe_data without stats.data", lambda doc: (
+        doc["benchmarks"][0]["extra_info"].update(probe_data=[2.5e-3] * 3),
+        doc["benchmarks"][0]["stats"].pop("data")), "one per timed round (no stats.data)"),
+    ("rounds not the samples", lambda doc: doc["benchmarks"][0]["stats"].update(
+        rounds=len(doc["benchmarks"][0]["stats"]["data"]) + 5), "stats.rounds is"),
     ("busy_other above 1", _info("busy_other", 1.5), "extra_info.busy_other is 1.5"),
     ("busy_other negative", _info("busy_other", -0.1), "extra_info.busy_other is -0.1"),
     ("disturbance 0", _info("disturbance", 0.0), "extra_info.disturbance is 0.0"),

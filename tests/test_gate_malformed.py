@@ -43,6 +43,38 @@ def test_malformed_run(tmp_path, capsys, case, change, words):
     assert "run.json" in err and words in err, err
 
 
+def _blas(pools):
+    def change(doc):
+        if pools is None:
+            doc["machine_info"]["mlp_twins"].pop("blas", None)
+        else:
+            doc["machine_info"]["mlp_twins"]["blas"] = pools
+    return change
+
+
+OPENBLAS = {"user_api": "blas", "internal_api": "openblas", "version": "0.3.30",
+            "architecture": "Haswell"}
+
+
+@pytest.mark.parametrize("case,change", [
+    ("no blas entry", _blas(None)),
+    ("blas empty", _blas([])),
+    ("no blas pool, only openmp", _blas([{"user_api": "openmp", "internal_api": "openmp"}])),
+    ("a pool without its kernel", _blas([{k: v for k, v in OPENBLAS.items()
+                                          if k != "architecture"}])),
+    ("a pool without its version", _blas([{**OPENBLAS, "version": None}])),
+    ("one good pool, one unnamed", _blas([OPENBLAS, {"user_api": "blas"}])),
+])
+def test_a_run_that_does_not_say_its_blas_is_not_judged(tmp_path, capsys, case, change):
+    """The BLAS (library, version, kernel) decides which numbers compare (gate/machine.py):
+    a run that does not say it is refused, whichever baseline it is given."""
+    run = _probed_run()
+    change(run)
+    code, out, err = _check(tmp_path, capsys, _baseline(), run)
+    assert code == 2, out + err
+    assert err.count("\n") == 1 and "PASS" not in out and "blas" in err, err
+
+
 @pytest.mark.parametrize("case,change,words", BAD_BASELINE_FIELDS,
                          ids=[c[0] for c in BAD_BASELINE_FIELDS])
 def test_malformed_baseline(tmp_path, capsys, case, change, words):
