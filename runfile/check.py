@@ -13,6 +13,15 @@ from __future__ import annotations
 import math
 
 from core.spec import n_params
+from runfile.schema import (
+    ACTIVATION_KINDS,
+    DATA_KINDS,
+    DEVICES,
+    GROUPS,
+    LIBS,
+    PIPELINES,
+    RECORD_DTYPES,
+)
 
 MODES = ("relative", "absolute", "normalised")  # the gate's metrics (``gate/compare.py``)
 
@@ -61,15 +70,21 @@ def list_of(spec, non_empty=False):
 OBJECT = (lambda v: isinstance(v, dict), "an object")
 
 
+def one_of(words):
+    return (lambda v: isinstance(v, str) and v in words), f"one of {', '.join(words)}"
+
+
 # extra_info: required keys, then optional ones (absent is fine; present must be right)
-RECORD = {"group": TEXT, "backend": TEXT, "lib": TEXT, "device": TEXT, "dtype": TEXT,
+RECORD = {"group": one_of(GROUPS), "backend": TEXT, "lib": one_of(LIBS),
+          "device": one_of(DEVICES), "dtype": one_of(RECORD_DTYPES),
           "threads": COUNT, "world_size": COUNT, "batch": COUNT, "n_params": NON_NEG_INT,
           "flops": NON_NEGATIVE, "layer_sizes": list_of(COUNT)}
 RECORD_OPTIONAL = {
     "bytes": null_or(NON_NEGATIVE), "samples_per_s": null_or(NON_NEGATIVE),
-    "peak_mem_bytes": null_or(NON_NEGATIVE), "pipeline": null_or(TEXT),
-    "input_s": null_or(NON_NEGATIVE), "activation": null_or(TEXT), "variant": null_or(TEXT),
-    "gemm_s": null_or(POSITIVE), "n_samples": null_or(COUNT), "data": null_or(TEXT),
+    "peak_mem_bytes": null_or(NON_NEGATIVE), "pipeline": null_or(one_of(PIPELINES)),
+    "input_s": null_or(NON_NEGATIVE), "activation": null_or(one_of(ACTIVATION_KINDS)),
+    "variant": null_or(TEXT), "gemm_s": null_or(POSITIVE), "n_samples": null_or(COUNT),
+    "data": null_or(one_of(DATA_KINDS)),
     "probe_data": null_or(list_of(POSITIVE)), "relative": null_or(POSITIVE),
     # disturbance evidence (absent in older runs: unknown, read as not disturbed)
     "busy_other": null_or(SHARE), "disturbance": null_or(POSITIVE), "disturbed": BOOL,

@@ -90,6 +90,7 @@ capture seconds, paired eager and variant step medians, ``break_even_steps`` = o
 Reading and validating a run: ``runfile/``.
 """
 
+from core.spec import ACTIVATIONS, DTYPES
 
 SUITE = "mlp-twins"
 # 2: busy_other, disturbance, disturbed, reruns; stopped_at. 3: the probe is timed warm and
@@ -109,4 +110,12 @@ MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cpu_id", "c
                 "calibration")
 GPU_KEYS = ("name", "driver", "cuda", "cublas", "capability", "sm_count", "memory_gb", "count")
 RUN_KEYS = ("profile", "missing", "complete", "stopped_at")
+# the vocabulary of a record's words: a value outside it is refused (runfile/check.py)
+GROUPS = ("step", "forward", "epoch", "activation")
+LIBS = ("numpy", "torch")
+DEVICES = ("cpu", "cuda")
+RECORD_DTYPES = tuple(DTYPES)  # "float32", "float64"
+PIPELINES = ("numpy-batches", "torch-per-sample", "torch-batched", "in-memory", "sklearn")
+ACTIVATION_KINDS = (*ACTIVATIONS, "copy")
+DATA_KINDS = ("synthetic", "mnist")
 RESULTS_DIR = "results/runs"  # relative to the repository root
