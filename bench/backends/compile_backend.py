@@ -3,43 +3,31 @@
     pytest --benchmark-only bench/bench_step.py --backends numpy,torch-cpu,torch-cpu-compile
 
 What is compiled: the twin's own step, forward + backward + SGD update, as ONE graph
-(``fullgraph=True``: a graph break is an error, not a silent split). ``checked_step`` itself
-cannot be one graph: ``Tensor.backward()`` breaks the graph, and ``torch.optim.Optimizer.step``
-breaks it on purpose (``_use_grad``); compiling it as is gave 3 graphs and ran slower than
-eager here (1.61 ms vs 1.47 ms at 784-100-10, batch 256, 1 thread). So ``compiled_step``
-writes the same step functionally: the twin's ``loss_tensor`` through
-``torch.func.functional_call``, its gradient by ``torch.func.grad_and_value``, and the update
-by ``torch.optim.sgd.sgd``, the function ``torch.optim.SGD.step`` itself calls, with the
-twin's hyper-parameters, on its multi-tensor (``foreach``) path: the per-tensor loop that
-eager SGD takes on a CPU (``p.add_(g, alpha=-lr)`` one param after another) came out of
-Inductor wrong here, 0.21 off after one step at 784-16-10 (torch 2.13; eager: exact), as
-if a param were updated before the gradient that reads it. ``VariantRunner`` checks every
-size against the eager twin before anything is timed, which is how that was caught.
+(``fullgraph=True``: a graph break is an error, not a silent split). ``functional_step``
+writes ``checked_step`` as one traceable function: the twin's ``loss_tensor`` through
+``torch.func.functional_call``, its gradient by ``torch.func.grad_and_value``, and the
+update by ``torch.optim.sgd.sgd`` (the function ``torch.optim.SGD.step`` itself calls) with
+the twin's hyper-parameters, on its multi-tensor (``foreach``) path. Plain SGD only
+(momentum 0, one param group; anything else is a ``ValueError``).
 
-Static shapes, one compile per (shape, dtype, threads): ``torch._dynamo.reset()`` then a
-fresh ``torch.compile(..., dynamic=False)`` per runner. Dynamo caches per code object, so
-compiling the same function again for another width would otherwise recompile against the
-old cache entry (with ``dynamic=None``, as dynamic shapes: slower than eager, measured
-here). The backend ``StaticBackend`` is Inductor behind a counter that refuses a graph
-with a symbolic shape; the runner fails the benchmark when the count changed while it was
-timed, and ``error_on_recompile`` makes a recompile inside the timed region raise at once.
+Guarantees. Static shapes, one compile per runner, i.e. per (shape, dtype, threads):
+``compiled_step`` calls ``torch._dynamo.reset()`` and then a fresh
+``torch.compile(..., dynamic=False)``. Its backend, ``StaticBackend``, is Inductor behind a
+counter (``graphs``) that refuses a graph with a symbolic shape. ``CompiledRunner`` requires
+exactly one graph after the first call, fails the benchmark when the count changed while it
+was timed, and sets ``error_on_recompile`` so that a recompile inside the timed region
+raises at once. ``VariantRunner`` (``bench/backends/variants.py``) checks every size against
+the eager twin before anything is timed. The mode is the default one, and Dynamo's guards
+stay on: skipping them would also skip the check that makes a recompile fail the benchmark.
 
-Mode: the default. "reduce-overhead" only adds CUDA graphs (the ``torch-cuda-graphs``
-variant measures that apart) and does nothing on a CPU; "max-autotune-no-cudagraphs" ran
-the step no faster within the noise (1.11 ms vs 1.16 ms default at 784-100-10, batch 256,
-1 thread, 2 cores at load ~5) for a 50% longer compile (6.0 s vs 4.0 s, warm cache).
+The one-off ``one_off_s`` is the first call: Dynamo trace, AOTAutograd, Inductor codegen
+and the C++ build (or a hit in Inductor's on-disk cache, ``one_off_cache_hit``), plus one
+step. ``inductor_missing(device)`` says why Inductor cannot build here (CPU: no C++ compiler
+among ``COMPILERS`` or ``$CXX``, or no Python headers; CUDA: no CUDA or no Triton); the
+backend is then skipped with that reason. ``INDUCTOR_IMPORT_WARNING``, a deprecation warning
+that Inductor's own imports raise, is ignored during the first call.
 
-What is left of the fixed cost (torch.profiler, 784-100-10, 1 thread): the 5 GEMMs are
-~80% of the step; Dynamo's guard check before each call ("TorchDynamo Cache Lookup") costs
-~0.2-0.3 ms on this loaded machine (``torch.compiler.set_stance(skip_guard_eval_unsafe=
-True)`` removed it: 1.39 vs 1.72 ms, NumPy 1.38), and the compiled graph's wrapper and
-fused C++ kernels ~0.2 ms. Guards stay on here: skipping them would also skip the check
-that makes a recompile fail the benchmark.
-
-The one-off ``one_off_s`` is the first call: Dynamo trace, AOTAutograd, Inductor codegen and
-the C++ build (or a hit in Inductor's on-disk cache, ``one_off_cache_hit``), plus one step.
-Inductor needs a C++ compiler and the Python headers: without them the backend is skipped
-with the reason.
+Why it is built this way, and what it measured: docs/methodology.md, 'The compiled step'.
 """
 
 from __future__ import annotations
@@ -58,8 +46,9 @@ from torch.optim.sgd import sgd as sgd_update
 from bench.backends import Backend, register
 from bench.backends.variants import VariantRunner
 
-COMPILERS = ("g++", "clang++", "c++")
-INDUCTOR_IMPORT_WARNING = r"`torch\.jit\.script_method` is deprecated"  # torch 2.13
+COMPILERS = ("g++", "clang++", "c++")  # C++ compilers looked up on PATH when $CXX is unset
+# regex of the DeprecationWarning Inductor's own imports raise (seen with torch 2.13)
+INDUCTOR_IMPORT_WARNING = r"`torch\.jit\.script_method` is deprecated"
 
 
 class _LossOf(nn.Module):

@@ -5,13 +5,18 @@
 A CUDA graph records the kernels of one ``checked_step`` (forward, backward, SGD update)
 with their arguments fixed: the batch tensors are the static inputs (resident, never
 reallocated), the parameters and the optimizer update in place, and the gradients live in
-the graph's private memory pool. ``step()`` is then one ``graph.replay()``: one launch for
-the whole step, no per-op host overhead. As PyTorch's docs prescribe, ``WARMUP`` eager steps
-run first on a side stream (the caching allocator and cuBLAS settle outside the capture),
-then ``torch.cuda.graph`` captures one step. That warm-up and the capture are the one-off
-cost (``one_off_s``); the captured graph is replayed from the initial parameters and checked
-against the eager twin (``VariantRunner``) before anything is timed. The capture count is
-held at one: a recapture inside the timed region fails the benchmark.
+the graph's private memory pool. ``GraphsRunner.step()`` is then one ``graph.replay()``: one
+launch for the whole step, no per-op host overhead.
+
+Guarantees. ``WARMUP`` eager steps (``bench/backends/common.py``) run first on a side
+stream, then ``torch.cuda.graph`` captures one step; that warm-up and the capture are the
+one-off cost (``one_off_s``, kind "capture"). The captured graph is replayed from the
+initial parameters and checked against the eager twin (``VariantRunner``,
+``bench/backends/variants.py``) before anything is timed. The capture count is held at one:
+a recapture inside the timed region fails the benchmark. The backend is registered for
+steps only, and is skipped with the reason where CUDA is not available.
+
+Why the warm-up runs on a side stream: docs/methodology.md, 'The CUDA-graph step'.
 """
 
 from __future__ import annotations

@@ -6,10 +6,16 @@ For every layer (fan_in -> fan_out) a step computes, in each twin's own expressi
 * weight gradient  ``dZ.T @ A_prev``  (fan_out, B) x (B, fan_in)
 * input gradient   ``dZ @ W``         (B, fan_out) x (fan_out, fan_in), not for layer 1
 
-``gemm_seconds`` times exactly these products, with the same shapes, dtypes and memory
-layouts (transposed views included) and the same library, outside the step: the median
-of ``REPEATS`` passes. ``gemm_s / step median`` is the share of the step spent in GEMM;
-the rest (activations, softmax, the SGD update, allocation, Python) is overhead.
+``numpy_products`` and ``torch_products`` build these products as callables, with the same
+shapes, dtypes and memory layouts (transposed views included) on seeded random operands
+(torch's forward is ``addmm`` with the bias, what ``nn.Linear`` runs).
+``gemm_seconds(lib, layer_sizes, batch, dtype, device)`` times one pass over all of them,
+outside the step, synchronised on CUDA: the median of ``REPEATS`` passes, the record's
+``gemm_s``. ``gemm_s / step median`` is the share of the step spent in GEMM; the rest
+(activations, softmax, the SGD update, allocation, Python) is overhead.
+
+Limits: the operands are random, not the model's, and the products run back to back, not
+between the step's other work; the step itself is not timed here.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 
 from bench.measure.timing import device_sync, no_sync, seconds
 
-REPEATS = 7
+REPEATS = 7  # timed passes; gemm_seconds keeps their median
 
 
 def numpy_products(layer_sizes, batch, dtype, seed=0):

@@ -1,18 +1,27 @@
 """Once-per-run calibration: the machine's GEMM rate and copy bandwidth, per library.
 
-The GEMM probe times ``C = A @ B`` for a square shape and for the shapes of a training
-step's own products (784-2048-10 at batch 256: both layers' forward and weight gradient,
-and the second layer's input gradient; ``core.flops.step_gemm_shapes``),
-per library (NumPy, torch on each device), dtype and thread count; the copy probe times a
-large ``dst[...] = src``. Each figure is the best of several repeats (peak, not typical).
-The report divides achieved GFLOP/s by the best GEMM rate of the same library, device,
-dtype, threads and variant: an *efficiency*, comparable across machines.
+``calibrate(dtypes, threads, devices)`` returns ``{"gemm": [...], "copy_gbps": [...]}`` as
+described in ``runfile/schema.py``. The report divides achieved GFLOP/s by the best GEMM
+rate of the same library, device, dtype, threads and variant: an *efficiency*, comparable
+across machines.
 
-On CUDA the square is ``CUDA_SQUARE`` (8192: a 1024 product takes ~40 us, and timing it
-one call at a time measures the launch and the sync, not the card); each figure is
-``CUDA_BATCH_S`` of back-to-back calls between CUDA events (``bench.measure.timing.event_seconds``),
-the copy likewise; the GEMMs once with TF32 off and once on (rows with ``variant: "tf32"``:
-the ceiling of ``torch-cuda-tf32``). A device is calibrated once, at the most threads.
+* GEMM rows (``gflops``): ``C = A @ B`` for a square of side ``SQUARE`` and for
+  ``STEP_SHAPES``, the shapes of a training step's own products (784-2048-10 at batch 256:
+  both layers' forward and weight gradient, and the second layer's input gradient;
+  ``core.flops.step_gemm_shapes``), per library (NumPy, torch on each device), dtype and
+  thread count;
+* copy rows (``gbps``, read + write counted): a ``dst[...] = src`` of ``COPY_BYTES``, NumPy
+  on the CPU and torch on each device, per thread count.
+
+Each figure is the ``BEST`` (fastest) of ``REPEATS`` repeats: the peak the machine reaches,
+not its typical speed. On CUDA the square's side is ``CUDA_SQUARE``; each figure is timed
+by ``cuda_seconds``: about ``CUDA_BATCH_S`` of back-to-back calls (at most
+``CUDA_MAX_CALLS``) between CUDA events (``bench.measure.timing.event_seconds``), the copy
+likewise; the GEMMs run once per entry of ``CUDA_VARIANTS``, TF32 off and on (rows with
+``variant: "tf32"``: the ceiling of ``torch-cuda-tf32``). An accelerator's GEMM rate is
+measured once, at the most threads; its copy, like every CPU figure, at each thread count.
+
+Why these values: docs/methodology.md, 'The calibration'.
 """
 
 from __future__ import annotations
@@ -27,14 +36,14 @@ from bench.measure.timing import device_sync, event_seconds, once, seconds, sync
 from core.flops import step_gemm_shapes
 from core.threads import pinned
 
-SQUARE = 1024
-CUDA_SQUARE = 8192
+SQUARE = 1024  # side of the square GEMM on the CPU
+CUDA_SQUARE = 8192  # side of the square GEMM on CUDA
 STEP_SHAPES = step_gemm_shapes((784, 2048, 10), 256)  # (m, k, n) of each product
-COPY_BYTES = 64 * 2**20
-REPEATS = 5
+COPY_BYTES = 64 * 2**20  # bytes of the copied array (64 MiB)
+REPEATS = 5  # timed repeats per figure
 BEST = min  # each figure is the fastest repeat: the peak the machine reaches
 CUDA_BATCH_S = 0.05  # seconds of back-to-back calls per CUDA figure
-CUDA_MAX_CALLS = 1000
+CUDA_MAX_CALLS = 1000  # most back-to-back calls in one CUDA timing
 CUDA_VARIANTS = ((None, False), ("tf32", True))  # (row variant, TF32 on)
 
 

@@ -1,22 +1,30 @@
 """CPU counters: how much of the machine other processes used while we measured (Linux).
 
-Two counters, read before and after a stretch of work (a benchmark's timed rounds):
+``with watch() as w: <timed rounds>``, then ``w.busy_other``: the share (0..1) of the
+machine's CPU time that processes outside our own process tree used during the block, and
+``w.top``: who used it (``[(comm, pid, share)]``, largest first). ``Window`` is the same
+with explicit ``start()`` / ``stop()``. Two counters are read before and after (a
+``Snapshot`` each, from ``snapshot()``):
 
-* the machine: the first line of ``/proc/stat``, jiffies since boot in ``user nice system
-  idle iowait irq softirq steal`` (guest time is already inside user/nice). Busy time is
-  everything but ``idle + iowait``; ``steal`` (a hypervisor running other guests on our
-  CPUs) counts as busy, since it is time our work could not run;
+* the machine: the first line of ``/proc/stat`` (``parse_machine``), jiffies since boot in
+  ``user nice system idle iowait irq softirq steal`` (``MACHINE_FIELDS``; guest time is
+  already inside user/nice). Busy time is everything but ``idle + iowait``
+  (``IDLE_FIELDS``); ``steal`` (a hypervisor running other guests on our CPUs) counts as
+  busy, since it is time our work could not run;
 * our own process tree: the pytest process and every descendant (the worker processes of
   the parallel and epoch benchmarks included), ``utime + stime + cutime + cstime`` of each
-  from ``/proc/PID/stat`` (``cutime``: children already reaped), found by their parent
-  pid. All in clock ticks (``USER_HZ``, the unit of ``/proc/stat``).
+  from ``/proc/PID/stat`` (``parse_proc``; ``cutime``: children already reaped), found by
+  their parent pid. All in clock ticks (``USER_HZ``, the unit of ``/proc/stat``).
 
     busy_other = (busy_machine - own) / total_machine      over the stretch, clamped to [0, 1]
 
-i.e. the share of the machine's CPU time that processes outside our tree used
-(``with watch() as w: ...``, then ``w.busy_other``; ``w.top``: who used it). Where the
-counters do not exist (not Linux) every figure is ``None``. A snapshot reads every
-``/proc/PID/stat`` (about 1 ms for 100 processes): taken outside the timed rounds.
+``busy_other(start, end, root)`` computes it from two snapshots, ``top_others`` who used
+the time; ``load_average`` reads ``/proc/loadavg``. Where the counters do not exist (not
+Linux), or less than one jiffy passed, every figure is ``None`` (``top``: empty). A
+snapshot scans every ``/proc/PID/stat``, so it belongs outside the timed rounds. This
+module does not judge the figure (``bench/quiet/disturbance.py`` does).
+
+What a snapshot costs: docs/methodology.md, 'The CPU counters'.
 """
 
 from __future__ import annotations
@@ -26,9 +34,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROC = Path("/proc")
-MACHINE_FIELDS = 8  # user nice system idle iowait irq softirq steal
-IDLE_FIELDS = (3, 4)  # idle, iowait
+PROC = Path("/proc")  # where the counters are read (the functions take another: tests)
+MACHINE_FIELDS = 8  # jiffies read from the cpu line: user nice system idle iowait irq softirq steal
+IDLE_FIELDS = (3, 4)  # indexes of idle and iowait among them: not busy
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,33 @@
 """The disturbance evidence of a run: measured in every record, judged, re-measured.
 
-A shared machine is sometimes busy, and a benchmark measured then can be consistently
-slow (small IQR, nothing looks wrong): one step took 24 ms where it takes 1 ms quiet.
-Each record carries the evidence (keys in ``runfile/schema.py``):
+A benchmark measured while the machine was busy can be slow with nothing looking wrong
+(small IQR). This module judges each record's evidence and decides whether a disturbed
+benchmark is measured again. The record keys (``runfile/schema.py``):
 
-* ``busy_other``: the share of the machine's CPU time that processes outside our own
-  process tree used during the benchmark's timed rounds (``bench/quiet/cpuload.py``: ``watch()``
-  around the rounds, for every group);
-* ``disturbance``: the median of the benchmark's probe times (``bench/quiet/probe.py``, the
-  untimed probe before each round) over the *quiet* time of the same probe (library,
-  device, dtype, threads, shape): the lowest quartile of every time this run measured for
-  that probe, in every benchmark that uses it. A machine slowed down ``k`` times slows the
-  probes ``k`` times. Null where the benchmark has no probe (parallel, epoch);
-* ``disturbed``: ``busy_other > BUSY_OTHER_MAX`` or ``disturbance > DISTURBANCE_MAX``;
-* ``reruns``: how many times the benchmark was re-measured (``bench/quiet/remeasure.py``): a
-  disturbed benchmark is run again, at most ``MAX_RERUNS`` times and within the run's
-  re-run budget (``RERUN_FLOOR_S`` plus ``RERUN_SHARE`` of the time spent so far in first
-  measurements); the last measurement is kept, with its evidence.
+* ``busy_other`` (measured around the timed rounds of every group, ``bench/quiet/cpuload.py``):
+  the share (0..1) of the machine's CPU time used outside our own process tree;
+* ``disturbance``: the median of the record's probe times (``bench/quiet/probe.py``) over
+  ``quiet_time`` of the same probe (``probe_key``): the lowest quartile of every time this
+  run measured for it, in every benchmark that uses it. ``k`` on a machine ``k`` times
+  slower; null where the benchmark has no probe (parallel, epoch);
+* ``disturbed`` (``is_disturbed``): ``busy_other > BUSY_OTHER_MAX`` or
+  ``disturbance > DISTURBANCE_MAX``; unknown evidence is not above;
+* ``reruns``: how often the benchmark was re-measured (by ``bench/quiet/remeasure.py``): at
+  most ``MAX_RERUNS`` times, within the run's budget of ``RERUN_FLOOR_S`` seconds plus
+  ``RERUN_SHARE`` of the time spent in first measurements; the last measurement is kept,
+  with its evidence.
 
-The verdict is made after each measurement (to decide on a re-run, with the probe times
-measured so far), again after the last benchmark (with all of them: a probe that later
-benchmarks measured faster shows an earlier benchmark disturbed after all, and it is
-re-measured then: ``bench/quiet/remeasure.py``'s second look) and when the run is written.
+``Evidence`` collects a run's probe times: ``observe`` judges a record with those measured
+so far and ``why_rerun`` says whether to re-measure it; after the last benchmark,
+``why_rerun(..., final=True)`` judges again with all of them (the second look: later
+benchmarks may have measured a probe faster), and ``final`` gives the keys as written.
+``describe`` puts a record's evidence in words; ``busy_warning`` is one warning line for a
+window in which the machine was busy (else None).
+
+It measures nothing itself. The thresholds sit above the quiet-machine noise that
+``python -m bench.quiet.noise`` measures.
+
+Why these values: docs/methodology.md, 'The disturbance thresholds'.
 """
 
 from __future__ import annotations
@@ -33,25 +39,12 @@ from dataclasses import dataclass, field
 from bench.quiet import cpuload
 from bench.quiet.probe import probe_key
 
-# Thresholds. `python -m bench.quiet.noise` measures the evidence's own noise on a quiet machine
-# (it refuses a load average >= 0.5); the thresholds sit above its maxima. Quiet, on this
-# project's 2-core AMD EPYC VM (load 0.39; 28 rows: NumPy and torch-cpu, 1 and 2 threads,
-# widths 16-4096 at batch 256, 0.15 s each): busy_other 0-0.037 (a stray daemon tick is
-# 1/30 of a 0.15 s window on 2 cores), disturbance 0.990-1.123. Busy (load 7.6, same rows):
-# busy_other 0.67-0.84 on every row, disturbance 1.0-35 (torch at 2 threads 8-35x). So
-# BUSY_OTHER_MAX = 0.10 sits 2.7x above the quiet maximum and far below the busy side, and
-# DISTURBANCE_MAX = 1.5 four times the quiet excess (0.123) above 1.
-# Re-measured with the full profile's extremes added (batch 32 and 256, widths to 8192, 6
-# layers: 72 rows; load 0.25-0.45): with the probe timed cold, rows after a big step read up to
-# 1.71x (what the round evicted) and a single tiny GEMM 1.96x (2-thread OpenBLAS); with the
-# probe warm and repeated up to PROBE_MIN_FLOP (bench/quiet/probe.py), two runs gave busy_other
-# <= 0.069 and disturbance <= 1.127 and <= 1.299: both thresholds stay above the quiet side
-# (DISTURBANCE_MAX now 1.7x the larger quiet excess), and a row a quiet machine still
-# flags now and then is re-measured.
-BUSY_OTHER_MAX = 0.10
-DISTURBANCE_MAX = 1.5
+# Thresholds of the verdict; they sit above the quiet-machine maxima that
+# `python -m bench.quiet.noise` measures.
+BUSY_OTHER_MAX = 0.10  # share (0..1) of the machine's CPU used by other processes
+DISTURBANCE_MAX = 1.5  # ratio: median probe time / the probe's quiet time
 MAX_RERUNS = 2  # re-measurements of one benchmark
-RERUN_FLOOR_S = 10.0  # re-run budget of a run: this, plus ...
+RERUN_FLOOR_S = 10.0  # re-run budget of a run, in seconds: this, plus ...
 RERUN_SHARE = 0.5  # ... this share of the seconds spent in first measurements
 
 

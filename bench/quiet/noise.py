@@ -1,13 +1,21 @@
-"""Measure the disturbance evidence's own noise on a quiet machine: where the thresholds
-``BUSY_OTHER_MAX`` and ``DISTURBANCE_MAX`` (``bench/quiet/disturbance.py``) must sit above.
+"""Measure the disturbance evidence's own noise on a quiet machine.
 
-    python -m bench.quiet.noise [--seconds 0.15]      # ~1 min on 2 cores; refuses a busy machine
+    python -m bench.quiet.noise [--seconds 0.15]      # refuses a busy machine
 
-Times real step and forward runners with their interleaved probes (``bench.quiet.probe.timed``,
-``--seconds`` per row), NumPy and torch on the CPU at 1 and all threads, widths whose
-probes are shared as in the profiles, batch 32 and 256, and prints each row's ``busy_other`` and
-``disturbance`` (judged against the whole measurement, as a run's JSON is) and their maxima.
-It refuses to run when the 1-minute load average is at or above ``QUIET_LOAD``.
+The thresholds ``BUSY_OTHER_MAX`` and ``DISTURBANCE_MAX`` (``bench/quiet/disturbance.py``)
+must sit above that noise; this command measures it. It times real step and forward runners
+with their interleaved probes (``bench.quiet.probe.timed``, ``--seconds`` timed seconds per
+row): NumPy and torch on the CPU, at 1 and all threads, each of ``ROWS`` (group and hidden
+widths, float32; widths whose probes are shared as in the profiles) at each of ``BATCHES``.
+It prints each row's ``busy_other`` and ``disturbance`` (judged against the whole
+measurement, as a run's JSON is), their maxima and the load average before; ``measure``
+returns the same rows.
+
+It refuses to run (one line on stderr, exit 2) when the 1-minute load average is at or above
+``QUIET_LOAD``. It sets nothing: the thresholds are constants of
+``bench/quiet/disturbance.py``, chosen above its maxima, and no run file is written.
+
+Why these rows and batches: docs/methodology.md, 'The noise measurement'.
 """
 
 from __future__ import annotations
@@ -30,8 +38,7 @@ QUIET_LOAD = 0.5  # 1-minute load average below which the machine counts as quie
 ROWS = (("step", (16,)), ("step", (100,)), ("forward", (100,)), ("step", (512,)),
         ("forward", (2048,)), ("step", (2048,)), ("step", (4096,)), ("step", (8192,)),
         ("step", (512,) * 6))  # (group, hidden widths), float32, at each of BATCHES
-BATCHES = (32, 256)  # the full profile's smallest batch (where a cold probe read 1.7x) and
-# the quick profile's one
+BATCHES = (32, 256)  # the full profile's smallest batch and the quick profile's one
 
 
 class _Rounds:

@@ -1,35 +1,33 @@
 """Interleaved probes: a fixed reference kernel timed just before every timed round.
 
-A shared machine drifts: the same step takes 22 ms in one process and 28 ms in the next
-(CPU steal, frequency, a neighbour's memory traffic), so a time stored in one run says
-little about a time measured in another. A probe cancels that drift. Before each round
-of a benchmark (``benchmark.pedantic(..., setup=...)``, untimed) we time a kernel whose
-cost our code cannot change (a GEMM of the library's BLAS, or a copy); the benchmark's
-*relative* time is ``median(round time / the probe time just before it)``. Whatever slows
-the machine for a second slows both; a change to the twins slows only the round.
+Before each timed round of a single-process benchmark (in pytest-benchmark's untimed
+``setup``), ``timed`` times a *probe*: a kernel whose cost the twins' code cannot change.
+The record's relative time is ``median(round time / the probe time just before it)``: a
+slowdown of the machine slows the probe and the round alike and cancels out; a change to
+the twins slows only the round.
 
-* step / forward: the GEMM ``(batch x n_in) @ (n_in x min(H, PROBE_MAX_WIDTH))`` of the
-  same library, device, dtype and threads (``H`` the first hidden width: the probe is
-  sized like the work, so it stays cheap for small models), repeated up to
-  ``PROBE_MIN_FLOP`` where it is smaller (a single tiny GEMM times threading noise);
-* activation: a copy of the same array (the memory-bound yardstick).
+* step / forward: ``gemm_probe``, the GEMM ``(batch x n_in) @ (n_in x min(H, PROBE_MAX_WIDTH))``
+  of the same library, device, dtype and threads (``H`` the first hidden width; the shape is
+  ``gemm_shape``), run ``gemm_repeats`` times so that one probe call does at least
+  ``PROBE_MIN_FLOP`` FLOPs;
+* activation: a copy of the same array (built by ``bench/bench_activations.py``).
 
-The probe is timed warm: one untimed call, then the faster of ``PROBE_TIMED`` timed calls
-(``probe_seconds``). Timed cold, straight after a round, it measured what the round left
-behind rather than the machine: after a step of 784-8192-10 at batch 32 the round had
-evicted the probe's operands and the cold probe took 1.71x its time after a 784-512-10
-step (NumPy, 2 threads; 1.2-1.4x in other rows), on a quiet machine, so a full-profile run
-marked such rows "disturbed" with other processes at 0-3% of the CPU. Warm, the same rows
-measured 0.93-1.20x of it (a one-off comparison of 24 rows); ``python -m bench.quiet.noise`` now
-covers such rows (its quiet maxima: ``bench/quiet/disturbance.py``). For the activations' copy of
-a 64 MiB array, beyond every cache, the warm call only costs time. A machine slowed ``k`` times
-still slows every call ``k`` times, the warm ones too.
+Guarantees. ``probe_seconds`` times a probe warm: one untimed call, then the fastest of
+``PROBE_TIMED`` timed calls. ``timed(benchmark, fn, probe, budget)`` runs
+``max(min_rounds, ceil(max_time / (round + (1 + PROBE_TIMED) probe calls)))`` rounds, at
+most ``MAX_ROUNDS``, and returns the record keys ``probe_data`` (one probe time per timed
+round, aligned with ``stats.data``; checked), ``relative`` and ``busy_other`` (``watch()``
+of ``bench/quiet/cpuload.py`` around the rounds); ``{}`` when timing is disabled (the smoke
+pass runs ``fn`` and the probe once). Each round starts after the probe has touched its own
+arrays, i.e. with caches holding other data, as in a training loop whose data pipeline runs
+between steps. ``probe_key(record)`` names the probe a record timed, the same for every
+benchmark that runs the same probe in the same state.
 
-Rounds are budgeted like pytest-benchmark's own: ``max_time / (round + the probe's 1 +
-PROBE_TIMED calls)``, at least ``min_rounds``, so the profile's total time does not grow
-(a tiny step that used to stop at ``MAX_ROUNDS`` now fills ``max_time``, mostly probing).
-Each round starts after the probe has touched its own arrays, i.e. with caches holding
-other data, as a training loop whose data pipeline runs between steps.
+Limits: only slowdowns that hit the probe and the round alike cancel. Parallel and epoch
+benchmarks have no probe (``probe_key`` is None). Judging a record disturbed is
+``bench/quiet/disturbance.py``'s job, not this module's.
+
+Why these values: docs/methodology.md, 'The probe'.
 """
 
 from __future__ import annotations
@@ -41,13 +39,12 @@ from bench.measure.kernels import gemm_numpy, gemm_torch
 from bench.measure.timing import once, synced
 from bench.quiet.cpuload import watch
 
-PROBE_MAX_WIDTH = 512
-# Smaller GEMMs are repeated up to this many FLOPs per probe (the 784-512 layer at batch 32,
-# ~0.2 ms here): one 784x16 GEMM at batch 256 (~40 us) read 1.96x its quiet time on a quiet
-# machine in one of two `python -m bench.quiet.noise` runs (2 threads: its times are bimodal).
+PROBE_MAX_WIDTH = 512  # widest GEMM probe, in columns (n); a wider layer is probed this wide
+# FLOPs one probe call does at least: smaller GEMMs are repeated up to it (the 784-512 layer
+# at batch 32)
 PROBE_MIN_FLOP = 2 * 32 * 784 * 512
 PROBE_TIMED = 2  # timed probe calls after the untimed warm one; the fastest is kept
-MAX_ROUNDS = 2000
+MAX_ROUNDS = 2000  # most timed rounds of one benchmark
 
 
 def gemm_shape(batch: int, layer_sizes) -> tuple:
