@@ -13,14 +13,15 @@ import argparse
 import numpy as np
 
 from core import cli
-from core.mnist import N_CLASSES, load_mnist
+from core.mnist import KINDS, N_CLASSES, load_mnist
 
 
 def main(argv=None) -> int:
     parser = cli.Parser(prog="python -m chapter.mnist", description=__doc__,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", help="folder holding the MNIST IDX files")
-    parser.add_argument("--kind", default="t10k", help="file prefix: t10k or train")
+    parser.add_argument("--kind", default="t10k", choices=KINDS,
+                        help="file prefix (default: t10k)")
     args = parser.parse_args(argv)
     try:
         X, y = load_mnist(args.directory, args.kind)

@@ -38,7 +38,7 @@ import impl_numpy
 import impl_torch
 from core import cli
 from core.checks import check_positive_int
-from core.mnist import load_mnist
+from core.mnist import KINDS, load_mnist
 from core.threads import pinned
 from impl_numpy import activations as act
 
@@ -183,7 +183,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data", metavar="DIR", help="folder with MNIST IDX files "
                         "({kind}-images-idx3-ubyte[.gz], {kind}-labels-idx1-ubyte[.gz]); "
                         "without it, scikit-learn's digits are used")
-    parser.add_argument("--kind", default="t10k", help="IDX file prefix (default: t10k)")
+    parser.add_argument("--kind", default="t10k", choices=KINDS,
+                        help="IDX file prefix (default: t10k)")
     parser.add_argument("--train", type=cli.positive_int, default=8000, metavar="N",
                         help="train on the first N images (default: 8000)")
     parser.add_argument("--test", type=cli.positive_int, default=2000, metavar="N",

@@ -27,6 +27,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
 IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
+KINDS = ("t10k", "train")  # MNIST's two sets: the file prefix, never a path
 # IDX type byte -> big-endian dtype
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -79,7 +80,10 @@ def _load_checked(path: Path, expected: int, what: str) -> np.ndarray:
 
 
 def find(directory, kind: str, what: str) -> Path:
-    """``{kind}-{what}[.gz]`` in ``directory`` (the plain file if both exist)."""
+    """``{kind}-{what}[.gz]`` in ``directory`` (the plain file if both exist); ``kind`` is
+    one of ``KINDS``, so the name never leaves ``directory``."""
+    if kind not in KINDS:
+        raise ValueError(f"MNIST kind {kind!r}: expected one of {', '.join(KINDS)}")
     stem = f"{kind}-images-idx3-ubyte" if what == "images" else f"{kind}-labels-idx1-ubyte"
     for name in (stem, stem + ".gz"):
         if (Path(directory) / name).is_file():
@@ -95,9 +99,11 @@ def load_mnist(directory, kind: str = "t10k"):
     images_path, labels_path = find(directory, kind, "images"), find(directory, kind, "labels")
     images = _load_checked(images_path, IMAGES_MAGIC, "images")
     labels = _load_checked(labels_path, LABELS_MAGIC, "labels")
-    if images.shape[1:] != IMAGE_SHAPE:
+    if images.shape[1:] != IMAGE_SHAPE:  # 3-D, as its magic number says
         raise ValueError(f"{images_path}: images of {images.shape[1]} x {images.shape[2]} "
                          f"pixels, expected {IMAGE_SHAPE[0]} x {IMAGE_SHAPE[1]}")
+    if len(images) == 0:
+        raise ValueError(f"{images_path}: holds no images")
     if len(images) != len(labels):
         raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} holds "
                          f"{len(labels)} labels")

@@ -155,3 +155,49 @@ def test_real_mnist_test_set():
     assert y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # the well-known first labels
     assert np.bincount(y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert X.min() == 0 and X.max() == 255
+
+
+@pytest.mark.parametrize("kind", ["../t10k", "../../etc/passwd", "t10k/../t10k", "/tmp/t10k",
+                                  "T10K", "", "t10k\x00"])
+def test_the_kind_is_a_prefix_never_a_path(tmp_path, kind):
+    """A ``kind`` that is not one of MNIST's two sets is refused before any file is looked
+    up, so no file outside the folder is ever read (issue 26, class 3)."""
+    (tmp_path / "data").mkdir()
+    _write(tmp_path / "data")
+    _write(tmp_path, kind="outside")  # a file a '..' could reach
+    with pytest.raises(ValueError, match="MNIST kind .*expected one of t10k, train"):
+        mnist.load_mnist(tmp_path / "data", kind)
+
+
+@pytest.mark.parametrize("argv", [["--kind", "../t10k"], ["--kind", "../../x/t10k"],
+                                  ["--kind", "test"]])
+def test_the_clis_refuse_a_kind_that_is_a_path(tmp_path, capsys, argv):
+    from chapter import mnist_mlp
+
+    _write(tmp_path)
+    for main, args in ((mnist_cli.main, [str(tmp_path), *argv]),
+                       (mnist_mlp.main, ["--data", str(tmp_path), *argv])):
+        with pytest.raises(SystemExit) as e:
+            main(args)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("\n") == 1 and "--kind" in err, err
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("n_images, n_labels", [(0, 0), (0, 3)])
+def test_zero_images_is_the_loaders_own_message(tmp_path, compress, n_images, n_labels):
+    """A folder whose images file holds no image: one ValueError naming the file (issue 26,
+    class 8), not NumPy's 'cannot reshape array of size 0'."""
+    _, _, paths = _write(tmp_path, n_images=n_images, n_labels=n_labels, compress=compress)
+    with pytest.raises(ValueError, match="holds no images|holds 0 images") as info:
+        mnist.load_mnist(tmp_path)
+    assert str(paths[0]) in str(info.value) and "reshape" not in str(info.value)
+
+
+
+def test_an_images_file_of_the_wrong_rank_is_refused_by_its_magic_number(tmp_path):
+    """The magic number carries the rank: a 1-D 'images' file is named, never indexed."""
+    mnist.save_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros(784 * 2, dtype=np.uint8))
+    mnist.save_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(2, dtype=np.uint8))
+    with _raises(tmp_path / "t10k-images-idx3-ubyte", "expected MNIST images"):
+        mnist.load_mnist(tmp_path)
