@@ -2,12 +2,10 @@
 a shuffle/batch/repeat iterator and ``.npz`` checkpoints. Imports NumPy only.
 
 Both twins export the same names (``import impl_numpy as tw`` or ``import impl_torch as tw``);
-the data-parallel trainer is in ``.parallel``. Shared rules and formats are in ``core``.
+the data-parallel trainer is in ``.parallel``. Shared rules and formats are in ``core``, and
+are imported from there (``core.init.init_params``, ``core.spec.n_params``,
+``core.flops.step_flops``), never through a twin.
 """
-
-from core.flops import step_flops
-from core.init import init_params
-from core.spec import n_params
 
 from . import activations
 from .data import batches
@@ -16,5 +14,4 @@ from .mlp import MLP
 from .sgd import SGD
 from .train import checked_step, train_step
 
-__all__ = ["MLP", "SGD", "activations", "checked_step", "batches", "init_params", "load",
-           "n_params", "save", "step_flops", "train_step"]
+__all__ = ["MLP", "SGD", "activations", "checked_step", "batches", "load", "save", "train_step"]

@@ -19,7 +19,18 @@ from core.checks import check_batch_size, check_seed
 from .checks import _convert
 
 
-class batches:  # noqa: N801  (used like a function, as DataLoader is)
+def batches(X, y, batch_size, shuffle=True, seed=0, drop_last=False):
+    """``ArrayLoader(...)``: the batches as NumPy arrays; ``len()`` is the batches per epoch."""
+    return ArrayLoader(X, y, batch_size, shuffle, seed, drop_last)
+
+
+# ------------------------------------------ only in this twin: the loader ``batches`` returns
+class ArrayLoader:
+    """Re-iterable, as a ``DataLoader``: each ``for`` loop is one epoch, its order the next
+    ``rng.permutation(n)`` of one ``np.random.default_rng(seed)`` (``arange(n)`` unless
+    ``shuffle``), cut into ``batch_size`` pieces (the last one shorter unless ``drop_last``).
+    The arguments are checked here, when the loader is made, not when it is iterated."""
+
     def __init__(self, X, y, batch_size, shuffle=True, seed=0, drop_last=False):
         X, y = _convert(X, "X"), _convert(y, "y")
         if X.ndim < 1 or y.ndim < 1 or len(X) != len(y):

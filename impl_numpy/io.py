@@ -2,7 +2,9 @@
 
 The format, and the reader that also takes an ``impl_torch`` checkpoint without importing
 torch, live in ``core.checkpoint``; either twin's checkpoint loads into the other.
-Here: ``np.savez`` of ``W1, b1, ...`` beside the spec; read with ``allow_pickle=False``.
+Here: ``np.savez`` of ``W1, b1, ...`` beside ``format`` and the members of
+``core.checkpoint.config_of`` (the torch twin's ``config``), each a NumPy array
+(``layer_sizes`` int64, the others strings); read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 
 import numpy as np
 
-from core.checkpoint import FORMAT, param_names, read_checkpoint
+from core.checkpoint import FORMAT, config_of, param_names, read_checkpoint
 
 from .checks import check_like
 from .mlp import MLP
@@ -19,11 +21,10 @@ from .mlp import MLP
 
 def save(path, model: MLP) -> None:
     """Write the params ``W1, b1, ...`` and the spec to ``path``, atomically."""
-    s = model.spec
+    config = config_of(model.spec)
     arrays = dict(zip(param_names(len(model.params)), model.params))
-    meta = {"format": np.array(FORMAT), "layer_sizes": np.array(s.layer_sizes, dtype=np.int64),
-            "activation": np.array(s.activation), "loss": np.array(s.loss),
-            "dtype": np.array(s.dtype)}
+    meta = {"format": np.array(FORMAT), **{k: np.array(v) for k, v in config.items()}}
+    meta["layer_sizes"] = np.array(config["layer_sizes"], dtype=np.int64)  # int64 everywhere
     path = os.fspath(path)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:

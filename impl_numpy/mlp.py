@@ -93,7 +93,9 @@ class MLP:
     def loss_and_grads(self, X, y, out=None, checked=False):
         """``(loss, grads)``, grads in the order, shapes and dtype of params: new arrays, or
         written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given.
-        ``checked=True``: X and y come from ``check_batch`` and are not checked again."""
+        ``checked=True``: X and y come from ``check_batch`` and are not checked again.
+        Checks the batch first, then ``out``, as both twins do: a call with both bad raises
+        the batch's error."""
         if not checked:
             X, y = self.check_batch(X, y)
         grads = [None] * len(self.params) if out is None else check_out(out, self.params)

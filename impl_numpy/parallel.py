@@ -28,8 +28,9 @@ Start method: ``"spawn"``. A forked child inherits the parent's OpenBLAS pool in
 state its threads left it (a lock held by a thread that does not exist in the child is a
 deadlock; only some OpenBLAS builds guard against it) and a thread count set for the
 parent. A spawned worker imports NumPy afresh and limits its BLAS pool with threadpoolctl
-to ``threads_per_worker`` (default: cores // W); the count it reads back is
-``.worker_threads``. Failures: see ``core.procs`` (bounded waits, ``WorkerError``).
+to ``threads_per_worker`` (default: cores // W); the count it reads back
+(``core.threads.blas_threads``, the smallest of its BLAS pools) is ``.worker_threads``.
+Failures: see ``core.procs`` (bounded waits, ``WorkerError``).
 """
 
 from __future__ import annotations
@@ -166,10 +167,12 @@ def _worker(rank, conn, shm_name, fields, config, threads, fault):
 
     def handle(msg):
         if msg[0] == "ready":
-            from threadpoolctl import threadpool_info, threadpool_limits
+            from threadpoolctl import threadpool_limits
+
+            from core.threads import blas_threads
 
             state["limits"] = threadpool_limits(limits=threads, user_api="blas")
-            blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+            blas = blas_threads()
             block = state["block"] = SharedBlock(fields, name=shm_name)
             model = state["model"] = MLP(*config)
             params = _split(block.views["params"], [p.shape for p in model.params])

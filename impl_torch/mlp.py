@@ -106,9 +106,13 @@ class MLP(nn.Module):
     def loss_and_grads(self, X, y, out=None, checked=False):
         """``(loss, grads)``, grads in the order, shapes and dtype of params: new tensors, or
         written into ``out`` (a list like params, e.g. ``model.zero_grads()``) if given.
-        ``checked=True``: X and y come from ``check_batch`` and are not checked again."""
+        ``checked=True``: X and y come from ``check_batch`` and are not checked again.
+        Checks the batch first, then ``out``, as both twins do: a call with both bad raises
+        the batch's error."""
+        if not checked:
+            X, y = self.check_batch(X, y)
         out = None if out is None else check_out(out, self.params)
-        loss = self.loss_tensor(X, y, checked)
+        loss = self.loss_tensor(X, y, checked=True)
         grads = list(torch.autograd.grad(loss, self.params))  # leaves p.grad alone
         if out is not None:
             grads = [o.copy_(g) for o, g in zip(out, grads)]

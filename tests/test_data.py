@@ -54,6 +54,21 @@ def test_torch_loaders_in_numpy_order_give_the_same_batches(make, drop_last):
             np.testing.assert_array_equal(yb, yt.numpy())
 
 
+@pytest.mark.parametrize("drop_last", [False, True])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_both_twins_batches_give_the_same_batches(shuffle, drop_last):
+    """``impl_numpy.batches`` and ``impl_torch.batches``, same arguments: the same batches,
+    epoch after epoch, and the same ``len``."""
+    X, y = _data()
+    np_loader = impl_numpy.batches(X, y, 4, shuffle=shuffle, seed=9, drop_last=drop_last)
+    t_loader = impl_torch.batches(X, y, 4, shuffle=shuffle, seed=9, drop_last=drop_last)
+    assert len(np_loader) == len(t_loader) == (5 if drop_last else 6)
+    for _epoch in range(3):
+        for (Xb, yb), (Xt, yt) in zip(np_loader, t_loader, strict=True):
+            np.testing.assert_array_equal(Xb, Xt.numpy())
+            np.testing.assert_array_equal(yb, yt.numpy())
+
+
 def test_torch_order_is_a_seeded_permutation():
     X, y = _data()
     first = [yt.tolist() for _, yt in impl_torch.batched_loader(X, y, 4, seed=5)]
@@ -63,8 +78,8 @@ def test_torch_order_is_a_seeded_permutation():
     np.testing.assert_array_equal(np.sort(rows[:, 0]), X[:, 0])
 
 
-@pytest.mark.parametrize("make", [impl_numpy.batches, impl_torch.batched_loader,
-                                  impl_torch.per_sample_loader])
+@pytest.mark.parametrize("make", [impl_numpy.batches, impl_torch.batches,
+                                  impl_torch.batched_loader, impl_torch.per_sample_loader])
 def test_loader_bad_input(make):
     X, y = _data()
     with pytest.raises(ValueError, match="same length"):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 import torch
 
 import impl_numpy
 import impl_torch
+from core.checkpoint import config_of
 
 from .helpers import twins
 
@@ -31,6 +34,31 @@ def test_round_trips_and_cross_loads(tmp_path, dtype):
         for p, e in zip(params, npm.params, strict=True):
             assert p.dtype == e.dtype, name
             np.testing.assert_array_equal(p, e, err_msg=name)
+
+
+@pytest.mark.parametrize("sizes, activation, loss, dtype", [
+    ([5, 7, 3], "sigmoid", "mse", "float32"), ([3, 4, 4, 2], "relu", "cross_entropy", "float64"),
+    ([2, 2], "logistic", "mse", "float64")])
+def test_npz_holds_the_format_and_the_torch_twins_config(tmp_path, sizes, activation, loss,
+                                                         dtype):
+    """The ``.npz`` layout, pinned: ``format``, then ``config_of(spec)`` key by key
+    (``layer_sizes`` int64, strings as ``<U``), then ``W1, b1, ...``; the same config the torch
+    twin writes."""
+    npm, tm = twins(sizes, activation=activation, loss=loss, dtype=dtype, seed=1)
+    impl_numpy.save(tmp_path / "m.npz", npm)
+    impl_torch.save(tmp_path / "m.pt", tm)
+    config = torch.load(tmp_path / "m.pt", weights_only=True)["config"]
+    assert config == config_of(npm.spec)
+    n = len(npm.params) // 2
+    with zipfile.ZipFile(tmp_path / "m.npz") as z:
+        assert z.namelist() == [f"{k}.npy" for k in ["format", *config,
+                                                      *(f"{p}{i}" for i in range(1, n + 1)
+                                                        for p in "Wb")]]
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
+        assert f["format"].dtype == np.dtype("<U11") and str(f["format"]) == "mlp-twins/1"
+        assert f["layer_sizes"].dtype == np.int64 and f["layer_sizes"].tolist() == sizes
+        for key in ("activation", "loss", "dtype"):
+            assert f[key].dtype.kind == "U" and f[key].shape == () and f[key].item() == config[key]
 
 
 def test_torch_checkpoint_is_a_state_dict_loadable_weights_only(tmp_path):

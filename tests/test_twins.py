@@ -4,6 +4,7 @@ and the README's example runs unchanged against either."""
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from pathlib import Path
 
@@ -26,8 +27,9 @@ ACT_RTOL = 1e-12  # float64, impl_torch.activations vs autograd and vs impl_nump
 
 
 def _defs(path: Path) -> list:
-    """Top-level functions and classes (and, for classes, their methods) in file order,
-    up to the ``only in this twin`` banner."""
+    """Top-level functions and classes as ``(kind, name)`` in file order, up to the ``only in
+    this twin`` banner: a name that is a class in one twin and a function in the other
+    differs."""
     src = path.read_text()
     stop = next((i + 1 for i, line in enumerate(src.splitlines()) if TWIN_ONLY in line),
                 float("inf"))
@@ -36,7 +38,7 @@ def _defs(path: Path) -> list:
         if node.lineno > stop:
             break
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.append(node.name)
+            names.append(("class" if isinstance(node, ast.ClassDef) else "def", node.name))
     return names
 
 
@@ -68,6 +70,30 @@ def test_same_exports():
     assert set(impl_numpy.__all__) <= set(impl_torch.__all__)
     assert extra == {"batched_loader", "per_sample_loader"}  # DataLoader variants
     assert set(impl_numpy.activations.ACTIVATIONS) == set(impl_torch.activations.ACTIVATIONS)
+
+
+@pytest.mark.parametrize("tw", [impl_numpy, impl_torch], ids=["numpy", "torch"])
+def test_exports_are_the_twins_own(tw):
+    """A twin exports what it defines; what ``core`` defines (``init_params``, ``n_params``,
+    ``step_flops``, ...) is imported from ``core``, under one name."""
+    for name in tw.__all__:
+        obj = getattr(tw, name)
+        home = obj.__name__ if inspect.ismodule(obj) else obj.__module__
+        assert home.startswith(tw.__name__ + "."), f"{tw.__name__}.{name} is {home}'s"
+    for name in ("init_params", "n_params", "step_flops"):
+        assert not hasattr(tw, name), f"{tw.__name__}.{name}: import it from core"
+
+
+def test_batches_is_a_function_returning_a_reiterable_loader_in_both():
+    X, y = np.arange(14.0).reshape(7, 2), np.arange(7) % 3
+    for tw in (impl_numpy, impl_torch):
+        assert inspect.isfunction(tw.batches), tw.__name__
+        loader = tw.batches(X, y, 3, seed=1)
+        epochs = [[yb.tolist() for _, yb in loader] for _ in range(2)]
+        assert len(loader) == 3 and [len(e) for e in epochs] == [3, 3], tw.__name__
+        assert epochs[0] != epochs[1], f"{tw.__name__}: each epoch draws a fresh order"
+    assert (inspect.signature(impl_numpy.batches)
+            == inspect.signature(impl_torch.batches))
 
 
 def _readme_example() -> str:
@@ -124,6 +150,51 @@ def test_loss_and_grads_same_kinds_and_values(loss):
     assert_params_close([g.numpy() for g in out], g_np, GRAD_RTOL_F64, "grads into out")
     with pytest.raises(ValueError, match="out: expected 4 arrays"):
         tm.loss_and_grads(X, y, out=out[:3])
+
+
+def _zeros(tw, shape, dtype):
+    if tw is impl_torch:
+        return torch.zeros(shape, dtype=getattr(torch, dtype))
+    return np.zeros(shape, dtype)
+
+
+# id -> (X, y) -> a bad (X, y), the exception, the start of its message in both twins
+BAD_BATCHES = {
+    "X strings": (lambda X, y: ([["a", "b", "c"]] * len(y), y), TypeError, r"X must "),
+    "X complex": (lambda X, y: (X.astype(np.complex64), y), TypeError, r"X must hold real"),
+    "X 5 features": (lambda X, y: (np.ones((len(y), 5)), y), ValueError, r"X has 5 features"),
+    "X 1-D": (lambda X, y: (X[:, 0], y), ValueError, r"X must be 2-D"),
+    "y float": (lambda X, y: (X, y + 0.5), TypeError, r"y must hold integer"),
+    "y 2-D": (lambda X, y: (X, y[:, None]), ValueError, r"y must be 1-D"),
+    "y too short": (lambda X, y: (X, y[:-1]), ValueError, r"len\(y\) = 3 does not match"),
+}
+# id -> (tw, params) -> a bad out, the exception it raises alone
+BAD_OUTS = {
+    "out float32": (lambda tw, ps: [_zeros(tw, tuple(p.shape), "float32") for p in ps],
+                    TypeError),
+    "out wrong shape": (lambda tw, ps: [_zeros(tw, (*p.shape, 2), "float64") for p in ps],
+                        ValueError),
+    "out too short": (lambda tw, ps: [_zeros(tw, tuple(p.shape), "float64") for p in ps[:-1]],
+                      ValueError),
+}
+
+
+@pytest.mark.parametrize("bad_out", list(BAD_OUTS))
+@pytest.mark.parametrize("bad_batch", list(BAD_BATCHES))
+def test_loss_and_grads_checks_the_batch_before_out_in_both(bad_batch, bad_out):
+    """A call with a bad batch *and* a bad ``out`` raises the batch's error in both twins
+    (same type, a message naming X or y), and a bad ``out`` alone raises its own."""
+    make_batch, exc, start = BAD_BATCHES[bad_batch]
+    make_out, out_exc = BAD_OUTS[bad_out]
+    X, y = random_batch(np.random.default_rng(3), 4, 3, 2)
+    for model in twins([3, 4, 2], dtype="float64"):
+        tw = impl_torch if isinstance(model, impl_torch.MLP) else impl_numpy
+        with pytest.raises(Exception) as info:
+            model.loss_and_grads(*make_batch(X, y), out=make_out(tw, model.params))
+        assert type(info.value) is exc, f"{tw.__name__}: {info.value!r}"
+        assert re.match(start, str(info.value)), f"{tw.__name__}: {info.value}"
+        with pytest.raises(out_exc, match="^out"):
+            model.loss_and_grads(X, y, out=make_out(tw, model.params))
 
 
 def test_same_dtype_attribute_and_repr():
