@@ -130,7 +130,7 @@ class MLP:
         Hidden outputs live in scratch arrays (overwritten by the next call); A_L is new."""
         As = [X]
         n_layers = len(self.params) // 2
-        g = act.ACTIVATIONS[self.spec.activation].forward
+        g = act.BY_NAME[self.spec.activation].forward
         for l in range(n_layers):
             W, b = self.params[2 * l], self.params[2 * l + 1]
             out = None if l == n_layers - 1 else self._scratch(("Z", l), (len(X), W.shape[0]))
@@ -183,7 +183,7 @@ class MLP:
             dW_l = dZ_l^T A_{l-1}, \quad db_l = \textstyle\sum_i dZ_{l,i}, \quad
             dA_{l-1} = dZ_l W_l, \quad dZ_{l-1} = dA_{l-1} \odot g'(A_{l-1})
         """
-        g_backward = act.ACTIVATIONS[self.spec.activation].backward
+        g_backward = act.BY_NAME[self.spec.activation].backward
         for l in reversed(range(len(self.params) // 2)):
             A_prev, W = As[l], self.params[2 * l]
             # (n_out, B) @ (B, n_in) -> (n_out, n_in)

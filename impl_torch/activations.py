@@ -3,7 +3,8 @@ r"""Activation functions and their derivatives, in torch.
 Both twins: ``relu``, ``tanh``, ``sigmoid`` (forward, optional ``out``), ``*_backward(dA, A)``
 (``dA *= g'(z)`` in place, from the output ``A = g(z)``: what backprop needs), ``*_grad(z)``
 (the derivative with respect to the net input ``z``, built on ``*_backward``), ``softmax``,
-``log_softmax`` and ``ACTIVATIONS``: name -> ``Activation(forward, grad, backward)``.
+``log_softmax`` and ``BY_NAME``: name (one of ``core.spec.ACTIVATIONS``) ->
+``Activation(forward, grad, backward)``.
 
 .. math::
 
@@ -99,7 +100,7 @@ def log_softmax(z, axis=-1):
 
 
 # name -> Activation ("logistic", the chapter's name for sigmoid, is in core.spec.ALIASES)
-ACTIVATIONS = {
+BY_NAME = {
     "relu": Activation(relu, relu_grad, relu_backward),
     "tanh": Activation(tanh, tanh_grad, tanh_backward),
     "sigmoid": Activation(sigmoid, sigmoid_grad, sigmoid_backward),

@@ -33,7 +33,7 @@ from core.spec import make_spec
 from . import activations as act
 from .checks import check_device, check_like, check_out, check_X, check_y
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}  # core.spec.DTYPES in torch
 
 
 class MLP(nn.Module):
@@ -49,7 +49,7 @@ class MLP(nn.Module):
         super().__init__()
         self.spec = make_spec(layer_sizes, activation, loss, dtype)
         seed, device = check_seed(seed), check_device(device)
-        self.dtype = DTYPES[self.spec.dtype]
+        self.dtype = TORCH_DTYPES[self.spec.dtype]
         sizes, layers = self.spec.layer_sizes, []
         for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(nn.Linear(fan_in, fan_out, dtype=self.dtype, device="meta"))

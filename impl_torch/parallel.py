@@ -50,8 +50,7 @@ from core.procs import Pool, SharedBlock, WorkerError, available_cores, layout, 
 from core.spec import DTYPES, make_spec
 
 from .checks import check_device, check_X, check_y
-from .mlp import DTYPES as TORCH_DTYPES
-from .mlp import MLP
+from .mlp import MLP, TORCH_DTYPES
 from .sgd import SGD
 
 __all__ = ["DDPTrainer", "Rank", "WorkerError", "shard_bounds"]

@@ -69,7 +69,7 @@ def test_same_exports():
     extra = set(impl_torch.__all__) - set(impl_numpy.__all__)
     assert set(impl_numpy.__all__) <= set(impl_torch.__all__)
     assert extra == {"batched_loader", "per_sample_loader"}  # DataLoader variants
-    assert set(impl_numpy.activations.ACTIVATIONS) == set(impl_torch.activations.ACTIVATIONS)
+    assert set(impl_numpy.activations.BY_NAME) == set(impl_torch.activations.BY_NAME)
 
 
 @pytest.mark.parametrize("tw", [impl_numpy, impl_torch], ids=["numpy", "torch"])
@@ -206,8 +206,8 @@ def test_same_dtype_attribute_and_repr():
 @pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid"])
 def test_torch_activation_grads_match_autograd_and_numpy(name):
     z = np.array([-1000.0, -3.0, -0.5, 0.0, 0.5, 3.0, 1000.0])
-    t_act = impl_torch.activations.ACTIVATIONS[name]
-    n_act = impl_numpy.activations.ACTIVATIONS[name]
+    t_act = impl_torch.activations.BY_NAME[name]
+    n_act = impl_numpy.activations.BY_NAME[name]
     zt = torch.tensor(z, requires_grad=True)
     t_act.forward(zt).sum().backward()
     grad = t_act.grad(torch.tensor(z))
