@@ -46,7 +46,7 @@ def pytest_addoption(parser):
     g = parser.getgroup("mlp-twins", "mlp-twins benchmark suite")
     g.addoption("--profile", choices=grid.PROFILES, default=None,
                 help="benchmark grid: smoke (plain pytest), quick (default with "
-                     "--benchmark-only, ~3 min on 2 cores) or full (~30 min); "
+                     "--benchmark-only, ~3 min on 2 cores) or full (~15 min); "
                      "env BENCH_PROFILE sets the default")
     g.addoption("--backends", default=None, metavar="A,B",
                 help="only these backends (comma-separated), e.g. numpy,torch-cpu")
@@ -190,7 +190,7 @@ def pytest_sessionfinish(session):
     config, state = session.config, twins(session.config)
     path = pb.json_path(config) if pb.active(config) else None
     if state.interrupted and path is not None and not state.json_written:
-        outcomes.write_run(config, path)
+        outcomes.write_empty_run(config, path)
         _say(config, f"mlp-twins: interrupted at {state.stage}; wrote {path}")
 
 

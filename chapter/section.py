@@ -176,9 +176,11 @@ def markdown(results: dict, activation_link: str | None = None) -> str:
 def main(argv=None) -> int:
     parser = cli.Parser(prog="python -m chapter.section", description=__doc__,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir", type=Path, help="folder for section.md and the PNGs")
+    parser.add_argument("out_dir", type=lambda s: Path(cli.folder_out(s)),
+                        help="folder for section.md and the PNGs")
     parser.add_argument("--mnist", metavar="DIR", help="MNIST IDX folder (default: digits)")
-    parser.add_argument("--activation-figure", metavar="PNG", help="link this figure")
+    parser.add_argument("--activation-figure", metavar="PNG", type=cli.existing_file,
+                        help="link this figure")
     args = parser.parse_args(argv)
     try:
         if args.mnist is not None:  # refused before anything is computed or written

@@ -98,3 +98,32 @@ def json_file_out(text: str) -> str:
     if os.path.isdir(text) or not os.path.isdir(os.path.dirname(os.path.abspath(text))):
         raise argparse.ArgumentTypeError(f"{text}: must be a JSON file in an existing folder")
     return text
+
+
+def existing_dir(text: str) -> str:
+    """A folder that exists."""
+    if not os.path.isdir(text):
+        what = "is not a folder" if os.path.exists(text) else "no such folder"
+        raise argparse.ArgumentTypeError(f"{text}: {what}")
+    return text
+
+
+def folder_out(text: str) -> str:
+    """A folder to write into: one that exists, or a new one (made with its parents), with
+    no file in the way."""
+    path = os.path.abspath(text)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        what = "exists and is not a folder" if path == os.path.abspath(text) else \
+            f"cannot be made: {path} is a file"
+        raise argparse.ArgumentTypeError(f"{text}: {what}")
+    return text
+
+
+def existing_file(text: str) -> str:
+    """A file that exists."""
+    if not os.path.isfile(text):
+        what = "is not a file" if os.path.exists(text) else "no such file"
+        raise argparse.ArgumentTypeError(f"{text}: {what}")
+    return text

@@ -466,7 +466,8 @@ def main(argv=None) -> int:
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run the benchmarks and compare with the baseline")
-    c.add_argument("--baselines", default=machine.BASELINES, type=Path, metavar="DIR",
+    c.add_argument("--baselines", default=machine.BASELINES, metavar="DIR",
+                   type=lambda s: Path(cli.existing_dir(s)),
                    help="the committed baselines, one per machine (default: gate/baselines/ "
                         "of this checkout); this machine's is used, else the reference is "
                         "measured here (A/B)")
@@ -477,7 +478,7 @@ def main(argv=None) -> int:
                    help="interleaved pairs when the reference is measured here, or a "
                         "regression against the stored numbers is confirmed here against "
                         "the baseline's commit (%(default)s)")
-    c.add_argument("--keep-ab", dest="save_ab", metavar="DIR",
+    c.add_argument("--keep-ab", dest="save_ab", metavar="DIR", type=cli.folder_out,
                    help="when the reference is measured here, keep the A/B runs' JSON in DIR")
     c.add_argument("--run", help="compare this run's JSON (with its own machine's baseline) "
                                  "instead of running benchmarks")
@@ -499,7 +500,8 @@ def main(argv=None) -> int:
     b.add_argument("--out", metavar="FILE", type=cli.json_file_out,
                    help="where to write (default: gate/baselines/<this machine's id>.json, "
                         "added or replaced)")
-    b.add_argument("--keep", default=RESULTS_DIR, help="folder for the runs' JSON (%(default)s)")
+    b.add_argument("--keep", default=RESULTS_DIR, type=cli.folder_out,
+                   help="folder for the runs' JSON (%(default)s)")
     b.add_argument("--runs", nargs="+", metavar="RUN.json",
                    help="build from these saved runs of unchanged code instead of running")
     a = sub.add_parser("ab", help="this checkout against --base REF, interleaved on this "
@@ -508,8 +510,8 @@ def main(argv=None) -> int:
                    help="the commit to compare against (a branch, tag, sha, HEAD~1, ...)")
     a.add_argument("--pairs", type=PAIRS, default=abm.DEFAULT_PAIRS,
                    help="interleaved base/head run pairs (%(default)s; at least 2)")
-    a.add_argument("--keep", metavar="DIR", help="keep the runs' JSON in DIR (default: "
-                                                 "a temporary folder, removed)")
+    a.add_argument("--keep", metavar="DIR", type=cli.folder_out,
+                   help="keep the runs' JSON in DIR (default: a temporary folder, removed)")
     a.add_argument("--allow-missing", action="store_true",
                    help="pass even if rows could not be judged (listed, not judged)")
     for p in (c, a):

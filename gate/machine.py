@@ -42,6 +42,7 @@ REQUIRED = ("cpu_model", "cpu_id", "cpu_flags", "cores", "python", "numpy", "tor
 FACTS_TIMEOUT_S = 120  # importing torch and reading the facts takes a few seconds
 TORCH_KERNEL_LINES = ("Math Kernel Library", "MKL-DNN", "oneDNN")  # in torch_config
 BLAS_FACTS = ("internal_api", "version", "architecture")  # of each threadpoolctl BLAS pool
+KERNEL_NAMED_BY = ("openblas", "blis")  # threadpoolctl gives an architecture only for these
 
 
 def fingerprint(twins: dict) -> dict:
@@ -54,9 +55,12 @@ def fingerprint(twins: dict) -> dict:
     pools = [p for p in twins.get("blas") or [] if isinstance(p, dict)
              and p.get("user_api") == "blas"]
     names = [[p.get(k) for k in BLAS_FACTS] for p in pools]
-    # a BLAS pool that does not say its library, version and kernel is an unknown BLAS
-    fp["blas"] = (sorted({" ".join(n) for n in names}) if all(
-        all(isinstance(v, str) and v for v in n) for n in names) else [])
+    # a pool that does not say its library and version, or (OpenBLAS, BLIS) its kernel, is
+    # an unknown BLAS; MKL and FlexiBLAS pools have no architecture in threadpoolctl
+    known = all(isinstance(lib, str) and lib and isinstance(ver, str) and ver
+                and (isinstance(arch, str) and arch or lib not in KERNEL_NAMED_BY)
+                for lib, ver, arch in names)
+    fp["blas"] = sorted({f"{lib} {ver} {arch}" for lib, ver, arch in names}) if known else []
     fp["torch_kernels"] = sorted(line for line in twins.get("torch_config") or []
                                  if isinstance(line, str)
                                  and any(k in line for k in TORCH_KERNEL_LINES))

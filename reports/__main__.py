@@ -27,11 +27,12 @@ from .load import ReportError, load_runs, newest_run
 
 DEFAULT_OUT = Path("reports/out")
 MARKER = ".mlp-twins-report"  # marks a folder this tool may replace
+PROG = "python -m reports"
 
 
 def parse_args(argv):
     p = cli.Parser(
-        prog="python -m reports", description=__doc__,
+        prog=PROG, description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Runs are pytest-benchmark JSON files written by the bench/ suite (contract: "
                "runfile/schema.py). Several runs (say a CPU machine's and a GPU machine's) "
@@ -40,7 +41,8 @@ def parse_args(argv):
     p.add_argument("runs", nargs="*", metavar="RUN.json",
                    help=f"benchmark runs to report on (default: the newest *.json in "
                         f"{RESULTS_DIR}/, relative to the current directory)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+    p.add_argument("--out", type=lambda s: Path(cli.folder_out(s)), default=DEFAULT_OUT,
+                   metavar="DIR",
                    help=f"folder for the report (default: {DEFAULT_OUT}/); replaced as a whole, "
                         "so it must be empty, new, or an earlier report")
     p.add_argument("--no-chapter", action="store_true",
@@ -111,7 +113,10 @@ def replace_dir(staging: Path, out: Path) -> None:
 
 
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as e:  # --help (0), or one line naming the bad option (2)
+        return e.code
     staging = None
     try:
         paths = args.runs or [newest_run(RESULTS_DIR)]
@@ -127,10 +132,10 @@ def main(argv=None) -> int:
         replace_dir(staging, out)
         staging = None
     except (ReportError, RunFileError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"error: {e.filename or args.out}: {e.strerror}", file=sys.stderr)
+        print(f"{PROG}: error: {e.filename or args.out}: {e.strerror}", file=sys.stderr)
         return 2
     finally:
         if staging is not None:

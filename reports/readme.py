@@ -40,6 +40,7 @@ FIGURE_WIDTH = 640  # px in the README, so the table below it stays on the first
 TABLE_ROWS = 5
 HASH_SALT = "mlp-twins"  # matplotlib's svg.hashsalt: fixed SVG ids instead of random ones
 EPOCH = "0"  # SOURCE_DATE_EPOCH for the SVG metadata's date, unless the caller set one
+PROG = "python -m reports.readme"
 
 
 def reference_runs(folder: Path = REFERENCE_DIR) -> list[Path]:
@@ -145,9 +146,10 @@ def current_block(text: str, where: Path) -> tuple[int, int]:
 
 
 def main(argv=None) -> int:
-    p = cli.Parser(prog="python -m reports.readme", description=__doc__,
+    p = cli.Parser(prog=PROG, description=__doc__,
                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--runs", type=Path, default=REFERENCE_DIR, metavar="DIR",
+    p.add_argument("--runs", type=lambda s: Path(cli.existing_dir(s)), default=REFERENCE_DIR,
+                   metavar="DIR",
                    help=f"folder of reference runs (default: {REFERENCE_DIR}/)")
     p.add_argument("--docs", type=Path, default=DOCS_DIR, metavar="DIR",
                    help=f"where the report is rendered, and the block links to "
@@ -157,7 +159,10 @@ def main(argv=None) -> int:
     p.add_argument("--check", action="store_true",
                    help="render nothing, change nothing; exit 1 if the block differs from "
                         "what the runs give")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as e:  # --help (0), or one line naming the bad option (2)
+        return e.code
     try:
         text = args.readme.read_text(encoding="utf-8")
         start, end = current_block(text, args.readme)
@@ -166,10 +171,10 @@ def main(argv=None) -> int:
             render_docs(paths, args.docs)
         new = block(paths, args.docs, args.readme.parent)
     except (ReportError, RunFileError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"error: {e.filename}: {e.strerror}", file=sys.stderr)
+        print(f"{PROG}: error: {e.filename}: {e.strerror}", file=sys.stderr)
         return 2
     if args.check:
         if text[start:end] != new:

@@ -33,7 +33,8 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
                      above the ``memory_allocated`` before it (CUDA), or null where not
                      measurable (torch on CPU)
     ``pipeline``     "epoch" only: "numpy-batches", "torch-per-sample", "torch-batched",
-                     "in-memory" (pre-sliced tensors: compute only), "sklearn"; else null
+                     "in-memory" (pre-sliced tensors: compute only), "sklearn",
+                     "torch-pinned" (CUDA: pinned host memory); else null
     ``input_s``      "epoch" only: seconds to iterate the pipeline alone, no compute; else null
     ``activation``   "activation" only: "relu", "tanh", "sigmoid", "copy"; else null
     ``variant``      free-form note ("tf32", "compile", ...) or null
@@ -115,7 +116,8 @@ GROUPS = ("step", "forward", "epoch", "activation")
 LIBS = ("numpy", "torch")
 DEVICES = ("cpu", "cuda")
 RECORD_DTYPES = tuple(DTYPES)  # "float32", "float64"
-PIPELINES = ("numpy-batches", "torch-per-sample", "torch-batched", "in-memory", "sklearn")
+PIPELINES = ("in-memory", "numpy-batches", "torch-batched", "torch-per-sample", "sklearn",
+             "torch-pinned")
 ACTIVATION_KINDS = (*ACTIVATIONS, "copy")
 DATA_KINDS = ("synthetic", "mnist")
 RESULTS_DIR = "results/runs"  # relative to the repository root

@@ -2,7 +2,7 @@
 
     python -m runfile.synthetic results/demo.json && python -m reports results/demo.json
 
-The one builder of synthetic runs: ``record`` makes one benchmark entry, ``run_doc`` wraps
+The one builder of synthetic runs: ``entry`` makes one benchmark entry, ``run_doc`` wraps
 entries in a whole run (machine info, calibration, missing list), ``make_run`` is the
 report's grid. In ``make_run`` every step time is exactly ``a + b * n_params`` per backend
 (no noise), so the fitted cost model, the speedups and the predicted crossover are known in
@@ -31,11 +31,11 @@ GEMM = {"numpy": 150.0, "torch": 300.0}  # calibrated GFLOP/s, cpu float32, all 
 NOISY_IQR = 0.2  # IQR / median of the one deliberately high-variance cell
 QUIET_IQR = 0.02
 # the disturbance evidence of a record measured on a quiet machine; ``quality=None`` in
-# ``record`` leaves it out, as in runs older than the evidence
+# ``entry`` leaves it out, as in runs older than the evidence
 QUIET = {"busy_other": 0.01, "disturbance": 1.0, "disturbed": False, "reruns": 0}
 
 
-def record(group, backend, lib, device, layer_sizes, batch, median, *, dtype="float32",
+def entry(group, backend, lib, device, layer_sizes, batch, median, *, dtype="float32",
            threads=2, world_size=1, iqr=None, data=None, name=None, quality=QUIET, **extra):
     """One pytest-benchmark entry whose extra_info follows the schema. ``data``: the raw
     per-round seconds (default: the median, 20 rounds); ``name``: the benchmark's name;
@@ -74,18 +74,18 @@ def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=N
         for backend, (lib, device, a, b) in costs.items():
             t = a + b * n_params(sizes)
             noisy = backend == "numpy" and i == 0
-            benches.append(record("step", backend, lib, device, sizes, batch, t,
+            benches.append(entry("step", backend, lib, device, sizes, batch, t,
                                   threads=threads, iqr=NOISY_IQR * t if noisy else None))
     if extras:
         head = HEADLINE_SIZES
         t = COSTS["numpy"][2] + COSTS["numpy"][3] * n_params(head)
-        benches.append(record("step", "numpy", "numpy", "cpu", head, batch, 1.6 * t,
+        benches.append(entry("step", "numpy", "numpy", "cpu", head, batch, 1.6 * t,
                               threads=1))
-        benches.append(record("step", "torch-cpu", "torch", "cpu", head, batch, 1.8 * t,
+        benches.append(entry("step", "torch-cpu", "torch", "cpu", head, batch, 1.8 * t,
                               threads=1))
         for w in (1, 2):
             for backend, lib in (("torch-ddp", "torch"), ("numpy-mp", "numpy")):
-                benches.append(record("step", backend, lib, "cpu", head, batch,
+                benches.append(entry("step", backend, lib, "cpu", head, batch,
                                       (3 - w) * t, threads=1, world_size=w))
         for pipeline, backend, lib, inp, total in (
                 ("numpy-batches", "numpy", "numpy", 0.01, 0.2),
@@ -93,9 +93,9 @@ def make_run(costs=None, hidden=HIDDEN, batch=64, node="synth", threads=2, gpu=N
                 ("torch-batched", "torch-cpu", "torch", 0.02, 0.22),
                 ("in-memory", "torch-cpu", "torch", 0.0, 0.19),
                 ("sklearn", "sklearn", "numpy", None, 0.5)):
-            benches.append(record("epoch", backend, lib, "cpu", head, batch, total,
+            benches.append(entry("epoch", backend, lib, "cpu", head, batch, total,
                                   pipeline=pipeline, input_s=inp))
-        benches.append(record("activation", "numpy", "numpy", "cpu", (), 1_000_000, 1e-3,
+        benches.append(entry("activation", "numpy", "numpy", "cpu", (), 1_000_000, 1e-3,
                               activation="relu", bytes=8_000_000))
     return run_doc(benches, node=node, threads=threads, gpu=gpu, missing=missing)
 
@@ -147,9 +147,9 @@ def main(argv=None) -> int:
     try:
         print(write_run(args.out))
     except OSError as e:
-        parser.exit(2, f"python -m runfile.synthetic: cannot write {args.out}: {e.strerror}\n")
+        cli.fail(parser.prog, f"cannot write {args.out}: {e.strerror}")
     except RunFileError as e:
-        parser.exit(2, f"python -m runfile.synthetic: cannot write {e}\n")
+        cli.fail(parser.prog, f"cannot write {e}")
     return 0
 
 

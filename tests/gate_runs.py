@@ -19,7 +19,7 @@ def noisy(median, rng, jitter, n):
 
 def step(backend, med, data, h=1024, **extra):
     """One single-thread float32 step entry named as the suite names it."""
-    return synthetic.record("step", backend, "numpy" if backend == "numpy" else "torch", "cpu",
+    return synthetic.entry("step", backend, "numpy" if backend == "numpy" else "torch", "cpu",
                             (784, h, 10), 256, med, threads=1, data=data.tolist(),
                             name=f"test_step[{backend}-h{h}-b256-f32-t1]", **extra)
 

@@ -1,4 +1,5 @@
-"""Shared test helpers: twin construction, random problems and the named tolerances."""
+"""Shared test helpers: twin construction, torch autograd gradients and the named tolerances
+(random batches: ``core.init.random_batch``; the allclose: ``core.close``)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,6 @@ FD_EPS = 1e-6
 def twins(layer_sizes, **kw):
     """The NumPy and torch MLPs built from the same arguments."""
     return impl_numpy.MLP(layer_sizes, **kw), impl_torch.MLP(layer_sizes, **kw)
-
-
 
 
 def torch_grads(model, X, y):

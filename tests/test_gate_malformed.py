@@ -96,3 +96,20 @@ def test_the_committed_baselines_are_well_formed_and_each_names_its_commit():
         assert len(doc["benchmarks"]) > 0 and doc["runs"] >= 2, path
         assert path.stem == doc["machine"]["id"], path  # one file per machine, by its id
         assert len(doc["commit"]["id"]) == 40, path
+
+
+@pytest.mark.parametrize("pool, known", [
+    ({"internal_api": "mkl", "version": "2024.2", "architecture": None}, True),
+    ({"internal_api": "flexiblas", "version": "3.4.2"}, True),
+    ({**OPENBLAS}, True),
+    ({**OPENBLAS, "architecture": None}, False),
+    ({"internal_api": "blis", "version": "0.9"}, False),
+    ({"internal_api": "mkl", "version": ""}, False),
+])
+def test_which_blas_pools_name_their_machine(pool, known):
+    """threadpoolctl names a kernel (architecture) only for OpenBLAS and BLIS: an MKL or
+    FlexiBLAS pool is known by library and version, an OpenBLAS one needs its kernel too."""
+    from gate import machine
+
+    fp = machine.fingerprint({"blas": [{"user_api": "blas", **pool}]})
+    assert (fp["blas"] != []) is known, fp["blas"]

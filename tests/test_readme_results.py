@@ -38,11 +38,11 @@ def test_docs_are_rendered_from_the_committed_runs():
         return
     text = report.read_text(encoding="utf-8")
     for run in RUNS:
-        assert f"`{run.name}`" in text, f"docs/REPORT.md was not rendered from {run.name}"
+        assert f"`{run.name}`" in text, f"docs/report/REPORT.md was not rendered from {run.name}"
     headline = text.split("## Headline", 1)[1].split("\n## ", 1)[0]
     for para in _committed_block().split("\n\n"):
         if para.startswith("On "):
-            assert para in headline, f"headline not in docs/REPORT.md: {para}"
+            assert para in headline, f"headline not in docs/report/REPORT.md: {para}"
     assert (DOCS / readme.FIGURE).is_file() and (DOCS / "index.html").is_file()
 
 

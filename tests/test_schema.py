@@ -74,3 +74,20 @@ def test_extra_record_keys_are_documented():
 @pytest.mark.parametrize("key", schema.RUN_KEYS)
 def test_run_keys_are_documented(key):
     assert documented(key)
+
+
+def test_every_word_the_bench_writes_is_in_the_schemas_vocabulary():
+    """The words a record can carry (group, lib, device, dtype, pipeline, activation) are
+    the schema's: a word the bench writes but the readers refuse would make every run with
+    it unreadable (the CUDA epoch's 'torch-pinned' once was)."""
+    from bench.backends import REGISTRY, load_all
+    from bench.suite.cases import EPOCH_PIPELINES
+    from core.spec import DTYPES
+
+    load_all()
+    assert {b.lib for b in REGISTRY.values()} <= set(schema.LIBS)
+    assert {b.device for b in REGISTRY.values()} <= set(schema.DEVICES)
+    assert {p for p, _ in EPOCH_PIPELINES} <= set(schema.PIPELINES)
+    assert set(DTYPES) == set(schema.RECORD_DTYPES)
+    groups = {path.stem.removeprefix("bench_") for path in BENCH.glob("bench_*.py")}
+    assert groups - {"activations"} | {"activation", "forward"} <= set(schema.GROUPS), groups

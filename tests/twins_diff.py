@@ -15,6 +15,8 @@ import difflib
 import sys
 from pathlib import Path
 
+from core import cli
+
 ROOT = Path(__file__).resolve().parent.parent
 TWINS = ("impl_numpy", "impl_torch")
 
@@ -44,7 +46,10 @@ def sizes(root: Path = ROOT) -> dict:
             for name in pairs(root)}
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    cli.Parser(prog="python -m tests.twins_diff",
+               description="Lines removed, added and shared between impl_numpy/F and "
+                           "impl_torch/F, for every file both twins have.").parse_args(argv)
     table = sizes()
     print(f"{'file':<16} {'removed':>8} {'added':>8} {'shared':>8}   "
           f"(diff {TWINS[0]}/F {TWINS[1]}/F)")

@@ -1,4 +1,5 @@
-"""The card machine's facts, as one JSON document on stdout: the first stage of gpu_run.
+"""The card machine's facts, as one JSON document on stdout: the first stage of
+bench/gpu/run.py.
 
     python3 -W error -m bench.gpu.facts [PROFILE]
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+
+from core import cli
 
 PROBE_SIZES, PROBE_BATCH = (784, 100, 10), 256
 
@@ -95,5 +98,16 @@ def facts(profile: str | None = None) -> dict:
     return out
 
 
+def main(argv=None) -> int:
+    from bench.suite.grid import PROFILES
+
+    p = cli.Parser(prog="python -m bench.gpu.facts",
+                   description="The card machine's facts, as one JSON document on stdout.")
+    p.add_argument("profile", nargs="?", choices=PROFILES,
+                   help="also estimate this profile's sweep (bench.gpu.plan)")
+    print(json.dumps(facts(p.parse_args(argv).profile), indent=1, default=str))
+    return 0
+
+
 if __name__ == "__main__":
-    print(json.dumps(facts(sys.argv[1] if len(sys.argv) > 1 else None), indent=1, default=str))
+    sys.exit(main())

@@ -26,6 +26,7 @@ from bench.measure.breakdown import REPEATS as BREAKDOWN_REPEATS
 from bench.quiet.probe import MAX_ROUNDS, PROBE_MAX_WIDTH
 from bench.suite import grid
 from bench.suite.cases import batches_for
+from core import cli
 from core.flops import forward_flops, step_flops
 from core.spec import n_params
 
@@ -88,6 +89,14 @@ def estimate(prof, backends=SWEEP_BACKENDS) -> dict:
             "by_backend": {k: round(v, 1) for k, v in by.items()}}
 
 
+def main(argv=None) -> int:
+    p = cli.Parser(prog="python -m bench.gpu.plan",
+                   description="The estimated seconds of a profile's sweep on the GPU machine.")
+    p.add_argument("profile", nargs="?", default="gpu", choices=grid.PROFILES,
+                   help="the profile to estimate (default: %(default)s)")
+    print(estimate(grid.profile(p.parse_args(argv).profile)))
+    return 0
+
+
 if __name__ == "__main__":
-    name = sys.argv[1] if len(sys.argv) > 1 else "gpu"
-    print(estimate(grid.profile(name)))
+    sys.exit(main())

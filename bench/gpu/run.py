@@ -103,7 +103,9 @@ def smi_text() -> str:
 
 
 def headline(doc) -> dict:
-    """Counts, and the float32 step speedups over numpy at numpy's smallest batch (256 in
+    """(From the sweep's own JSON, parsed with the standard library, not runfile: this summary
+    must come out even when the run is incomplete, and the full report is the report stage's.)
+    Counts, and the float32 step speedups over numpy at numpy's smallest batch (256 in
     the gpu profile) at the headline MLP's size (784-100-10) and the largest width: from the
     run JSON alone."""
     benches = [b for b in doc.get("benchmarks", []) if isinstance(b.get("extra_info"), dict)]

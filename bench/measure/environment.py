@@ -1,7 +1,12 @@
 """What a result needs to describe itself: versions, CPU, BLAS pools, GPU, TF32.
 
-The GPU facts (card, driver, CUDA and cuBLAS versions, multiprocessors) are read without
-raising: a fact that cannot be read is None, so the run's JSON is always written.
+``environment()`` is the run's ``machine_info["mlp_twins"]`` without the profile and the
+calibration (keys: ``runfile/schema.py``, ``MACHINE_KEYS``); the gate fingerprints a machine
+from it (``gate/machine.py``). Its parts: ``cpu_model()``, ``cpu_id()`` ("vendor family/model"),
+``cpu_flags()`` (the ``KERNEL_FLAGS`` this CPU has: the features that select BLAS kernels),
+``gpu_info()`` (``GPU_KEYS``: card, driver, CUDA and cuBLAS versions, multiprocessors, memory,
+count; None without CUDA) and ``cublas_version()``. Every fact is read without raising: one
+that cannot be read is None, so the run's JSON is always written.
 """
 
 from __future__ import annotations

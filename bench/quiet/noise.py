@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     load = cpuload.load_average()
     if load is not None and load[0] >= QUIET_LOAD:
-        print(f"bench.quiet.noise: load average {load[0]:.2f} >= {QUIET_LOAD}: not a quiet machine",
+        print(f"{ap.prog}: error: load average {load[0]:.2f} >= {QUIET_LOAD}: not a quiet machine",
               file=sys.stderr)
         return 2
     rows = measure(args.seconds)

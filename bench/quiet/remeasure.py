@@ -11,10 +11,9 @@ the evidence. A failed or skipped benchmark is never re-run.
 
 A second look after the last benchmark: judged again with every probe time of the run, a
 benchmark can turn out disturbed after all (later benchmarks found the probe faster: the
-machine was slower while it ran; e.g. the 2-thread copy probe of torch's activations read
-1.65x between one row and the next on a quiet VM, whose memory bandwidth moves). Those
-are re-measured then, within the same tries and budget, instead of being written as
-disturbed unasked.
+machine was slower while it ran). Those are re-measured then, within the same tries and
+budget, instead of being written as disturbed unasked. Why a second look: docs/methodology.md,
+'The re-measurement'.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from bench.backends import REGISTRY, Case
 from bench.suite import grid
 from bench.suite.state import TWINS, twins
 from core.procs import available_cores
-from core.spec import ACTIVATIONS
+from runfile.schema import ACTIVATION_KINDS
 
 EPOCH_PIPELINES = [  # (pipeline, backend): who feeds batches to whom
     ("in-memory", "numpy"), ("numpy-batches", "numpy"),
@@ -19,7 +19,6 @@ EPOCH_PIPELINES = [  # (pipeline, backend): who feeds batches to whom
     ("sklearn", "sklearn"),
     ("in-memory", "torch-cuda"), ("torch-pinned", "torch-cuda"),
 ]
-ACTIVATION_KERNELS = (*ACTIVATIONS, "copy")  # the activation benchmark: each one, and a copy
 
 
 def _selected(config, name):
@@ -98,7 +97,7 @@ def activation_cases(config):
     out = []
     for b in _single_process_backends(config):
         for t in _threads_for(b, prof):
-            for act in ACTIVATION_KERNELS:
+            for act in ACTIVATION_KINDS:  # each activation, and a copy
                 out.append(((b.name, act, t), f"{b.name}-{act}-f32-t{t}"))
     return out
 

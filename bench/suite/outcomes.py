@@ -13,7 +13,7 @@
 * ``stop_on_sigterm()`` / ``restore_sigterm(old)``: SIGTERM (``kill``, a cancelled CI job)
   stops a timed run as Ctrl-C does, so the JSON keeps what was measured and says where it
   stopped; without it the process died with nothing written.
-* ``write_run(config, path)``: a run with no benchmark entries, built by pytest-benchmark's
+* ``write_empty_run(config, path)``: a run with no benchmark entries, built by pytest-benchmark's
   public JSON hooks and written by ``runfile.write_json``, for a run interrupted before any
   benchmark finished (pytest-benchmark writes nothing then), so that it still says where it
   stopped.
@@ -120,7 +120,7 @@ def summary(state, kept: list) -> dict:
             "stopped_at": stopped_at}
 
 
-def write_run(config, path: Path) -> None:
+def write_empty_run(config, path: Path) -> None:
     """Write a run without benchmark entries to ``path``, built by the same hooks as
     pytest-benchmark's own JSON (so the suite's ``mlp_twins`` blocks are in it)."""
     hook = config.hook
