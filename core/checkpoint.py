@@ -9,8 +9,10 @@ torch*, and both twins' ``load`` call it first, so they accept and refuse the sa
 A checkpoint is untrusted data, never code, and is checked before anything large is built:
 
 - **Nothing runs.** ``.npz`` members are parsed from their ``.npy`` header (no pickles);
-  the torch ``data.pkl`` goes through an unpickler that knows five names (a tensor, two
-  storage kinds, OrderedDict) and refuses every other global.
+  the torch ``data.pkl`` goes through an interpreter of its own that knows the protocol-2
+  opcodes ``torch.save`` writes (each with the meaning ``torch.load(weights_only=True)``
+  gives it) and five names (a tensor, two storage kinds, OrderedDict), and refuses every
+  other opcode and global.
 - **Caps before allocation.** ``layer_sizes`` (ints only: 3.9 or "3" is refused, never
   ``int()``-ed) may declare at most ``MAX_PARAMS`` = 2**28 params (1 GiB at float32: far
   above any network here, low enough that the reader cannot exhaust memory); every zip
@@ -25,6 +27,16 @@ A checkpoint is untrusted data, never code, and is checked before anything large
   non-negative ints, the dtype float32/float64 as declared, the storage's bytes exactly
   ``numel * itemsize``, and the furthest element ``offset + sum((size_i - 1) * stride_i)``
   inside the storage; only then is the view built (``as_strided``) and copied.
+- **Finite weights.** A param holding NaN or +-inf is refused (``"W2 holds 3 non-finite
+  values"``): a checkpoint is trained weights, and a NaN would pass into every prediction.
+- **What torch.load reads, and nothing else.** A torch zip is accepted only as
+  ``torch.load(weights_only=True)`` reads it to the same values, so both twins agree:
+  ``<name>/data.pkl`` one folder deep, every member under ``<name>/``, no member but
+  ``data.pkl``, the storages its tensors use (``data/<digits>``) and the records
+  ``torch.save`` writes (``version`` or ``.data/version``, a version torch reads: 1 to 10;
+  ``byteorder`` ``little``; ``.format_version``, ``.storage_alignment``,
+  ``.data/serialization_id`` as torch.save writes them); every tensor and storage in
+  ``data.pkl`` is a param's; ``_rebuild_tensor_v2`` gets its 6 or 7 arguments.
 - **Integrity.** The CRC-32 of every zip member is verified before either twin uses it,
   so one flipped byte in a weight is refused by both twins alike; and the zip must be laid
   out as np.savez and torch.save write it (``check_layout``), since torch's zip reader
@@ -53,6 +65,7 @@ from .checkpoint_rules import (
     MAX_PARAMS,
     Refused,
     check_config,
+    check_finite,
     check_member_size,
     check_names,
     param_names,
@@ -200,6 +213,7 @@ def _read_npz(zf: zipfile.ZipFile):
         info = infos[f"{name}.npy"]
         check_member_size(info, nbytes, nbytes + MAX_NPY_HEADER)
         params.append(_read_npy(zf, info, nbytes, nbytes + MAX_NPY_HEADER, dtype, shape))
+    check_finite(params, names)
     return config, params
 
 

@@ -9,6 +9,8 @@ import math
 import numbers
 import zipfile
 
+import numpy as np
+
 from .spec import check_activation, check_dtype, check_loss
 
 FORMAT = "mlp-twins/1"
@@ -52,7 +54,7 @@ def check_config(fmt, config) -> dict:
     if not isinstance(fmt, str) or fmt != FORMAT:
         raise Refused(f"not an {FORMAT} checkpoint (format {short(fmt)})")
     if not isinstance(config, dict) or set(config) != set(_CONFIG_KEYS):
-        keys = sorted(map(str, config)) if isinstance(config, dict) else short(config)
+        keys = sorted(map(text, config)) if isinstance(config, dict) else short(config)
         raise Refused(f"config must have the keys {list(_CONFIG_KEYS)}, got {keys}")
     sizes = config["layer_sizes"]
     if not isinstance(sizes, (list, tuple)) or not 2 <= len(sizes) <= MAX_LAYERS:
@@ -82,7 +84,8 @@ def check_config(fmt, config) -> dict:
 def check_names(found, expected, what: str) -> None:
     """``found`` must hold exactly the names in ``expected`` (order aside)."""
     missing = [n for n in expected if n not in found]
-    unexpected = sorted(str(n) for n in found if n not in set(expected))
+    unexpected = sorted(text(n) for n in found
+                        if n not in set(expected))
     if missing or unexpected:
         raise Refused(f"{what} do not match layer_sizes: missing {missing}, "
                       f"unexpected {short(unexpected)}")
@@ -101,7 +104,27 @@ def check_member_size(info: zipfile.ZipInfo, low: int, high: int) -> None:
                   f"its shape needs {need}")
 
 
+def check_finite(params, names) -> None:
+    """Refuse a param holding NaN or +-inf: a checkpoint is trained weights, and a NaN
+    would pass silently into every prediction. One pass (min and max propagate NaN and
+    expose +-inf, without a boolean array the size of the param) unless there is one."""
+    for name, p in zip(names, params):
+        if p.size and not (np.isfinite(p.min()) and np.isfinite(p.max())):
+            bad = int(p.size - np.count_nonzero(np.isfinite(p)))
+            raise Refused(f"{name} holds {bad:,} non-finite value{'s' * (bad != 1)} "
+                          "(NaN or inf)")
+
+
+def text(value) -> str:
+    """A key for a message: a string as it is, anything else as ``short`` prints it."""
+    return value if type(value) is str else short(value)
+
+
 def short(value, limit: int = 80) -> str:
-    """``repr(value)``, cut to ``limit`` characters (a crafted file may hold huge values)."""
-    text = repr(value)
+    """``repr(value)``, cut to ``limit`` characters (a crafted file may hold huge values,
+    or nesting too deep for ``repr``)."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # ValueError: an int of more than 4300 digits
+        return f"<a {type(value).__name__} too deep or too long to print>"
     return text if len(text) <= limit else text[:limit] + "..."

@@ -7,32 +7,83 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
+from .spec import MAX_ACTIVATIONS
+
+# The largest size an index may hold: torch keeps sizes in int64 (a larger batch_size is
+# "Overflow when unpacking long long" in a DataLoader, where NumPy would take it).
+MAX_INDEX = 2**63 - 1
+
 
 def check_batch_size(batch_size) -> int:
-    """A positive int (NumPy ints too, never a bool)."""
+    """A positive int (NumPy ints too, never a bool), at most ``MAX_INDEX``; larger than the
+    data is fine (one short batch, or none with ``drop_last``)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
         raise TypeError(f"batch_size must be an int, got {batch_size!r}")
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if batch_size > MAX_INDEX:
+        raise ValueError(f"batch_size = {int(batch_size):,} is more than the cap MAX_INDEX = "
+                         f"2**63 - 1")
     return int(batch_size)
 
 
+def is_tensor(a) -> bool:
+    """Whether ``a`` is a torch tensor, without importing torch (if torch is not loaded,
+    ``a`` cannot be one)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(a, torch.Tensor)
+
+
+def check_tensor_data(a, name: str):
+    """``a`` if it is not a torch tensor. A tensor given as data (``X``, ``y``) is read through
+    ``.detach()``: the twins return the gradients of the params, never of the data, and a step
+    must not write ``a.grad``. A tensor with nothing to read is a ``TypeError`` naming it: one
+    on the ``meta`` device (no data), a sparse, nested or quantized one."""
+    if not is_tensor(a):
+        return a
+    if a.device.type == "meta":
+        raise TypeError(f"{name} is a tensor on the 'meta' device, which holds no data")
+    if a.is_nested or a.layout != sys.modules["torch"].strided:
+        kind = "nested" if a.is_nested else str(a.layout).removeprefix("torch.")
+        raise TypeError(f"{name} is a {kind} tensor; pass a dense one ({name}.to_dense())")
+    if a.is_quantized:
+        raise TypeError(f"{name} is a quantized tensor; pass {name}.dequantize()")
+    return a.detach()
+
+
+def _real(value, name: str, dtype) -> float:
+    """``value`` (a real number: int, float, NumPy scalar of any width, Fraction) as a Python
+    float, finite in ``dtype``. Converted before it is compared: a NumPy float16 or float32
+    compared with a float64 bound overflows, with a RuntimeWarning."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # np.longdouble beyond float64
+            f = float(value)
+    except OverflowError:  # an int or a Fraction beyond float64: never printed in full
+        f = math.inf if value > 0 else -math.inf
+    if not (math.isfinite(f) and abs(f) <= float(np.finfo(dtype).max)):
+        raise ValueError(f"Invalid {name} value: {name}={f:g} (must be finite in "
+                         f"{np.dtype(dtype).name})")
+    return f
+
+
 def check_sgd_args(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-                   dtype="float64") -> None:
+                   dtype="float64") -> tuple:
     """``torch.optim.SGD``'s own refusals, plus non-numbers and values that are not finite in
     the params' ``dtype`` (torch accepts NaN and trains to NaN; it accepts lr=1e300 over
-    float32 and fails at the first step, where NumPy would overflow to inf)."""
-    largest = float(np.finfo(dtype).max)
-    for name, value in (("lr", lr), ("momentum", momentum), ("dampening", dampening),
-                        ("weight_decay", weight_decay)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a number, got {value!r}")
-        if not (math.isfinite(value) and abs(value) <= largest):
-            raise ValueError(f"Invalid {name} value: {name}={value} (must be finite in "
-                             f"{np.dtype(dtype).name})")
+    float32 and fails at the first step, where NumPy would overflow to inf). Returns
+    ``(lr, momentum, dampening, weight_decay)`` as Python floats, what both twins store: a
+    NumPy scalar kept as it is would set the dtype of the NumPy twin's update (a float64
+    ``weight_decay`` makes float64 momentum buffers for float32 params)."""
+    lr, momentum, dampening, weight_decay = (
+        _real(value, name, dtype) for name, value in (
+            ("lr", lr), ("momentum", momentum), ("dampening", dampening),
+            ("weight_decay", weight_decay)))
     if lr < 0.0:
         raise ValueError(f"Invalid learning rate: lr={lr}")
     if momentum < 0.0:
@@ -43,6 +94,7 @@ def check_sgd_args(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=F
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("Nesterov momentum (nesterov=True) requires a momentum and zero dampening")
+    return lr, momentum, dampening, weight_decay
 
 
 def check_opt_params(opt_params, params) -> None:
@@ -88,6 +140,9 @@ def check_pool_args(world_size, max_batch, threads=None, timeout=60.0, start_tim
     ``fault`` is test-only."""
     W = check_positive_int(world_size, "world_size")
     B = check_positive_int(max_batch, "max_batch")
+    if B > MAX_ACTIVATIONS // 2:  # no network of two or more widths could take such a batch
+        raise ValueError(f"max_batch = {B:,} is more than the cap MAX_ACTIVATIONS // 2 = "
+                         f"{MAX_ACTIVATIONS // 2:,} (it sizes the shared memory)")
     if W > B:
         raise ValueError(f"world_size={W} exceeds max_batch={B}: every worker needs at "
                          f"least one sample")
@@ -97,3 +152,4 @@ def check_pool_args(world_size, max_batch, threads=None, timeout=60.0, start_tim
     check_seconds(start_timeout, "start_timeout")
     if fault not in (None, "raise", "kill", "hang"):
         raise ValueError(f"_fault must be None, 'raise', 'kill' or 'hang', got {fault!r}")
+

@@ -6,6 +6,7 @@ mean the same network in both (initial weights: ``core.init``; work counts: ``co
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from dataclasses import dataclass
 
@@ -15,6 +16,17 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid")
 ALIASES = {"logistic": "sigmoid"}  # the chapter's name for sigmoid
 LOSSES = ("cross_entropy", "mse")
 DTYPES = {"float32": np.float32, "float64": np.float64}
+# The caps on a network, checked before anything is allocated, so that an absurd size is the
+# same clear ValueError in both twins instead of NumPy's MemoryError and torch's RuntimeError.
+# 2**28 params = 1 GiB at float32, 2 GiB at float64: far above every network this project
+# trains or benchmarks (the largest, the gpu profile's 784-16384-10, has 12.9 M; a 6-deep stack
+# of 4096 has 87 M) and the cap a checkpoint may declare (core.checkpoint_rules, same values).
+MAX_PARAMS = 2**28
+MAX_LAYERS = 1024  # entries of layer_sizes
+# One batch's activations, samples x sum(layer_sizes) (a forward holds every layer's output
+# for the backward): 2**31 = 8 GiB at float32. 70,000 MNIST images through 784-16384-10 need
+# 1.2 G; the benchmarks' largest batch, 4096 through 784-16384-10, 70 M.
+MAX_ACTIVATIONS = 2**31
 
 
 @dataclass(frozen=True)
@@ -45,18 +57,50 @@ def make_spec(layer_sizes, activation="relu", loss="cross_entropy", dtype="float
 
 
 def check_layer_sizes(layer_sizes) -> tuple:
-    try:
-        sizes = list(layer_sizes)
+    """``layer_sizes`` as a tuple of Python ints: at least two, at most ``MAX_LAYERS``, each
+    positive, and at most ``MAX_PARAMS`` params in all (counted in Python ints: a product
+    beyond int64 never wraps around). Checked before anything is allocated."""
+    try:  # one past the cap at most: range(10**12) or an endless generator is not listed
+        sizes = list(itertools.islice(iter(layer_sizes), MAX_LAYERS + 1))
     except TypeError:
-        raise TypeError(f"layer_sizes must be a sequence of ints, got {layer_sizes!r}") from None
+        raise TypeError(f"layer_sizes must be a sequence of ints, got {_short(layer_sizes)}"
+                        ) from None
     if len(sizes) < 2:
-        raise ValueError(f"layer_sizes needs at least two sizes (inputs, outputs), got {sizes}")
+        raise ValueError(f"layer_sizes needs at least two sizes (inputs, outputs), got "
+                         f"{_show(sizes)}")
+    if len(sizes) > MAX_LAYERS:
+        try:
+            count = f"{len(layer_sizes):,}"
+        except (TypeError, OverflowError):  # a generator; range(10**30)
+            count = f"over {MAX_LAYERS:,}"
+        raise ValueError(f"layer_sizes has {count} sizes, more than the cap "
+                         f"MAX_LAYERS = {MAX_LAYERS:,}")
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, numbers.Integral):
-            raise TypeError(f"layer_sizes must hold ints, got {s!r} in {sizes}")
+            raise TypeError(f"layer_sizes must hold ints, got {_short(s, 40)} in {_show(sizes)}")
         if s <= 0:
-            raise ValueError(f"every layer width must be positive, got {s} in {sizes}")
-    return tuple(int(s) for s in sizes)
+            raise ValueError(f"every layer width must be positive, got {_num(s)} in "
+                             f"{_show(sizes)}")
+    sizes = tuple(int(s) for s in sizes)  # Python ints from here on: no int64 overflow
+    for i, s in enumerate(sizes):  # a layer this wide has more than s params on its own
+        if s > MAX_PARAMS:
+            raise ValueError(f"layer_sizes[{i}] = {_num(s, ',')} units: more than the cap "
+                             f"MAX_PARAMS = {MAX_PARAMS:,} params in that layer alone")
+    n = n_params(sizes)
+    if n > MAX_PARAMS:
+        raise ValueError(f"layer_sizes {_show(sizes)} declare {n:,} params, more than the cap "
+                         f"MAX_PARAMS = {MAX_PARAMS:,}")
+    return sizes
+
+
+def check_activations(n_samples: int, layer_sizes) -> None:
+    """A batch of ``n_samples`` through ``layer_sizes`` may hold at most ``MAX_ACTIVATIONS``
+    values (every layer's output, for the backward): checked before the forward allocates."""
+    n = int(n_samples) * sum(int(s) for s in layer_sizes)
+    if n > MAX_ACTIVATIONS:
+        raise ValueError(f"X: a batch of {n_samples:,} samples through layer_sizes "
+                         f"{_show(layer_sizes)} needs {n:,} activations, more than the cap "
+                         f"MAX_ACTIVATIONS = {MAX_ACTIVATIONS:,}; split the batch")
 
 
 def check_activation(name) -> str:
@@ -94,8 +138,43 @@ def check_dtype(dtype) -> str:
 
 
 def n_params(layer_sizes) -> int:
-    """Weights plus biases: sum of (fan_in + 1) * fan_out. 784-100-10 -> 79,510."""
-    return sum((a + 1) * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    """Weights plus biases: sum of (fan_in + 1) * fan_out. 784-100-10 -> 79,510. In Python
+    ints, so NumPy int64 sizes never wrap around."""
+    sizes = [int(s) for s in layer_sizes]
+    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a message stays one readable line."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4,300 digits (sys.get_int_max_str_digits)
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _num(n, sep: str = "") -> str:
+    """An int for a message: ``4,096`` (``sep=","``) or ``4096``; beyond 10**30 as ``~2**k``
+    (str() refuses ints of more than 4,300 digits)."""
+    n = int(n)
+    if abs(n) >= 10**30:
+        return f"{'-' if n < 0 else ''}~2**{abs(n).bit_length() - 1}"
+    return f"{n:,}" if sep else str(n)
+
+
+def _show(sizes) -> str:
+    """``layer_sizes`` for a message: huge ints as ``~2**k``, a long list cut in the middle."""
+    sizes = list(sizes)
+
+    def one(s):
+        if isinstance(s, numbers.Integral) and not isinstance(s, bool):
+            return _num(s)
+        return _short(s, 20)
+
+    if len(sizes) <= 6:
+        return f"[{', '.join(map(one, sizes))}]"
+    return (f"[{', '.join(map(one, sizes[:3]))}, ..., {', '.join(map(one, sizes[-2:]))}] "
+            f"({len(sizes):,} sizes)")
 
 
 # The MLP the published answer is given for (the report's headline, the dotted line in its

@@ -4,8 +4,8 @@ Every public entry point validates *before* it touches any state, so a call that
 fails leaves the model and the optimizer exactly as they were. Rules both twins share
 (batch size, SGD arguments) live in ``core.checks``.
 
-Accepts arrays or anything ``np.asarray`` takes (lists, CPU tensors). Everything stays on
-the host; there is no device to read back from.
+Accepts arrays or anything ``np.asarray`` takes (lists, tensors: read on the host, detached).
+Everything stays on the host; there is no device to read back from.
 """
 
 from __future__ import annotations
@@ -14,11 +14,23 @@ import re
 
 import numpy as np
 
+from core.checks import check_tensor_data, is_tensor
+
+_NUMPY_FLOATS = ("torch.float16", "torch.float32", "torch.float64")  # torch dtypes NumPy has
+
 
 def _convert(a, name: str) -> np.ndarray:
-    """``np.asarray(a)``; ``None``, ragged nesting and the like are a ``TypeError`` naming ``a``."""
+    """``np.asarray(a)``; ``None``, ragged nesting and the like are a ``TypeError`` naming ``a``.
+    A torch tensor (``core.checks.check_tensor_data``: detached; refused on the ``meta``
+    device or sparse) is read on the host, in float32 if NumPy has no such dtype (bfloat16,
+    float8: exact in float32), as the torch twin reads it."""
     if a is None:
         raise TypeError(f"{name} must be an array, got None")
+    a = check_tensor_data(a, name)
+    if is_tensor(a):
+        a = a.cpu()
+        if a.is_floating_point() and str(a.dtype) not in _NUMPY_FLOATS:
+            a = a.float()
     try:
         return np.asarray(a)
     except (TypeError, ValueError) as e:
@@ -36,10 +48,11 @@ def check_X(X, n_features: int, dtype) -> np.ndarray:
         raise ValueError("X is an empty batch (0 samples)")
     if X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features but the network expects {n_features}")
-    X = X.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):  # beyond dtype's range: inf, refused below
+        X = X.astype(dtype, copy=False)
     # min and max propagate NaN and expose +-inf (the same test as the torch twin's)
     if not (np.isfinite(X.min()) and np.isfinite(X.max())):
-        raise ValueError("X contains NaN or inf")
+        raise ValueError(f"X contains NaN or inf (as {X.dtype.name})")
     return X
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from core.checks import check_seed
 from core.init import init_params
-from core.spec import DTYPES, make_spec
+from core.spec import DTYPES, check_activations, make_spec
 
 from . import activations as act
 from .checks import check_device, check_out, check_X, check_y
@@ -64,8 +64,10 @@ class MLP:
         ``checked=True``: X comes from ``check_batch`` and is not checked again."""
         if not checked:
             X = check_X(X, self.spec.n_in, self.dtype)
+            check_activations(len(X), self.spec.layer_sizes)  # before the forward allocates
         return self._forward(X)[-1]  # (B, n_in) -> (B, C), one matmul per layer
 
+    @np.errstate(all="ignore")  # inf and NaN pass silently, as in torch (no RuntimeWarning)
     def predict_proba(self, X):
         """Class probabilities: softmax of the logits (``cross_entropy``), or the logistic
         outputs normalised to sum to one per row (``mse``)."""
@@ -83,6 +85,7 @@ class MLP:
         """``(X, y)`` validated and converted, as every entry point checks them: done
         once for a batch that many steps reuse (``checked=True``, ``checked_step``)."""
         X = check_X(X, self.spec.n_in, self.dtype)
+        check_activations(len(X), self.spec.layer_sizes)  # before the forward allocates
         return X, check_y(y, len(X), self.spec.n_out)
 
     def loss(self, X, y) -> float:
@@ -124,6 +127,7 @@ class MLP:
             buf = self._ws[key] = np.empty(shape, self.dtype)
         return buf
 
+    @np.errstate(all="ignore")  # an overflow is inf, as in torch: no RuntimeWarning
     def _forward(self, X):
         """All layer outputs ``[A_0 = X, A_1, ..., A_L]`` (A_L: logits or logistic output).
 
@@ -143,6 +147,7 @@ class MLP:
             As.append(Z)
         return As
 
+    @np.errstate(all="ignore")
     def _loss_and_dout(self, out, y, need_grad):
         r"""Loss value and dL/dZ_L for the output ``out`` = A_L.
 
@@ -174,6 +179,7 @@ class MLP:
         act.sigmoid_backward(dZ, out)  # dZ *= sigma'(Z_L) = A_L (1 - A_L)
         return loss, dZ
 
+    @np.errstate(all="ignore")
     def _backward(self, As, dZ, grads) -> list:
         r"""Fill ``grads`` from the layer outputs ``As`` and ``dZ = dL/dZ_L``, last layer first.
 

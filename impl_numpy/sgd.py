@@ -30,13 +30,14 @@ class SGD:
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
         self.params = check_params(params)  # one float dtype, writeable, no groups
-        check_sgd_args(lr, momentum, dampening, weight_decay, nesterov,
-                       self.params[0].dtype.name)
+        lr, momentum, dampening, weight_decay = check_sgd_args(  # Python floats
+            lr, momentum, dampening, weight_decay, nesterov, self.params[0].dtype.name)
         self.lr, self.momentum, self.dampening = lr, momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov
         self.buffers = [None] * len(self.params)  # momentum buffers, created on first step
         self._scratch = [None] * len(self.params)  # lr * d, reused: no allocation per step
 
+    @np.errstate(all="ignore")  # an overflow is inf, as in torch: no RuntimeWarning
     def step(self, grads):
         """Update every parameter in place. Checks all grads first: a bad call changes nothing."""
         grads = check_like(grads, self.params, "grads")

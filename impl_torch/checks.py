@@ -4,8 +4,9 @@ Every public entry point validates *before* it touches any state, so a call that
 fails leaves the model and the optimizer exactly as they were. Rules both twins share
 (batch size, SGD arguments) live in ``core.checks``.
 
-Accepts tensors or anything ``torch.as_tensor`` takes (NumPy arrays, lists). On an
-accelerator the finiteness and label range checks read one value back to the host.
+Accepts tensors (detached) or anything ``np.asarray`` takes (NumPy arrays, read-only ones
+too, lists). On an accelerator the finiteness and label range checks read one value back
+to the host.
 """
 
 from __future__ import annotations
@@ -15,15 +16,27 @@ import math
 import numpy as np
 import torch
 
+from core.checks import check_tensor_data
+
 
 def _convert(a, name: str) -> torch.Tensor:
     """``a`` as a tensor; ``None``, ragged nesting, strings: a ``TypeError`` naming ``a``.
     Lists go through NumPy, as in the NumPy twin: ``torch.as_tensor`` would make Python
-    floats float32 (torch's default dtype) and lose digits before a float64 model sees them."""
+    floats float32 (torch's default dtype) and lose digits before a float64 model sees them.
+    A tensor is detached; one on the ``meta`` device or sparse is refused
+    (``core.checks.check_tensor_data``). NumPy's longdouble, which torch lacks, becomes
+    float64."""
     if a is None:
         raise TypeError(f"{name} must be an array, got None")
+    a = check_tensor_data(a, name)
+    if isinstance(a, torch.Tensor):
+        return a
     try:
-        return torch.as_tensor(a if isinstance(a, torch.Tensor) else np.asarray(a))
+        a = np.asarray(a)
+        if a.dtype.kind == "f" and a.dtype.itemsize > 8:
+            with np.errstate(over="ignore"):  # beyond float64: inf, refused by check_X
+                a = a.astype(np.float64)
+        return _from_numpy(a)
     except (TypeError, ValueError, RuntimeError) as e:
         raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
 
@@ -44,7 +57,7 @@ def check_X(X, n_features: int, dtype, device) -> torch.Tensor:
     # than isfinite(X).all(), which builds a boolean tensor first
     lo, hi = torch.aminmax(X)
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError("X contains NaN or inf")
+        raise ValueError(f"X contains NaN or inf (as {str(X.dtype).removeprefix('torch.')})")
     return X
 
 
@@ -75,7 +88,7 @@ def check_like(arrays, reference, what: str) -> list:
         if tuple(a.shape) != tuple(r.shape):
             raise ValueError(f"{what}[{i}] has shape {tuple(a.shape)}, expected "
                              f"{tuple(r.shape)}")
-        a = torch.as_tensor(a)
+        a = a if isinstance(a, torch.Tensor) else _from_numpy(a)
         if a.dtype != r.dtype:
             raise TypeError(f"{what}[{i}] has dtype {a.dtype}, expected {r.dtype}")
         out.append(a)
@@ -144,3 +157,13 @@ def check_device(device) -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device {device!r}: the twin runs on 'cpu' or 'cuda'")
     return dev
+
+
+# ----------------------------------------------- only in this twin: NumPy arrays as tensors
+def _from_numpy(a: np.ndarray) -> torch.Tensor:
+    """``torch.as_tensor(a)``, sharing memory where torch can: a read-only array is copied
+    (torch would warn that it cannot be read-only, and share it anyway), and so is one with
+    a negative stride (torch refuses it; ``X[::-1]`` is fine in the NumPy twin)."""
+    if not a.flags.writeable or any(s < 0 for s in a.strides):
+        a = np.array(a)
+    return torch.as_tensor(a)

@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from core.checks import check_seed
 from core.init import init_params
-from core.spec import make_spec
+from core.spec import check_activations, make_spec
 
 from . import activations as act
 from .checks import check_device, check_like, check_out, check_X, check_y
@@ -75,6 +75,7 @@ class MLP(nn.Module):
         ``checked=True``: X comes from ``check_batch`` and is not checked again."""
         if not checked:
             X = check_X(X, self.spec.n_in, self.dtype, self.device)
+            check_activations(len(X), self.spec.layer_sizes)  # before the forward allocates
         return self.net(X)  # (B, n_in) -> (B, C), one matmul per layer
 
     @torch.no_grad()
@@ -96,6 +97,7 @@ class MLP(nn.Module):
         """``(X, y)`` validated and converted, as every entry point checks them: done
         once for a batch that many steps reuse (``checked=True``, ``checked_step``)."""
         X = check_X(X, self.spec.n_in, self.dtype, self.device)  # reads back from a device
+        check_activations(len(X), self.spec.layer_sizes)  # before the forward allocates
         return X, check_y(y, len(X), self.spec.n_out, self.device)
 
     @torch.no_grad()
@@ -160,6 +162,15 @@ class MLP(nn.Module):
 
     @torch.no_grad()
     def load_numpy_params(self, arrays) -> None:
-        """Copy ``[W1, b1, ...]`` into the params; all are checked before any is written."""
-        for p, t in zip(self.parameters(), check_like(arrays, self.params, "params")):
+        """Copy ``[W1, b1, ...]`` into the params; all are checked (count, shape, dtype, and
+        finite: NaN or +-inf is refused) before any is written, so a refusal changes nothing."""
+        tensors = check_like(arrays, self.params, "params")
+        for i, t in enumerate(tensors):
+            # min and max propagate NaN and expose +-inf: one pass, as check_X does
+            lo, hi = torch.aminmax(t.detach())
+            if not (torch.isfinite(lo) and torch.isfinite(hi)):
+                bad = t.numel() - int(torch.isfinite(t).sum())
+                raise ValueError(f"params[{i}] ({'Wb'[i % 2]}{i // 2 + 1}) holds {bad:,} "
+                                 f"non-finite value{'s' * (bad != 1)} (NaN or inf)")
+        for p, t in zip(self.parameters(), tensors):
             p.copy_(t)

@@ -30,8 +30,9 @@ class SGD(torch.optim.SGD):
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
         self.params = check_params(params)  # one float dtype, leaves, no groups
-        check_sgd_args(lr, momentum, dampening, weight_decay, nesterov,
-                       str(self.params[0].dtype).removeprefix("torch."))
+        lr, momentum, dampening, weight_decay = check_sgd_args(  # Python floats
+            lr, momentum, dampening, weight_decay, nesterov,
+            str(self.params[0].dtype).removeprefix("torch."))
         super().__init__(self.params, lr=lr, momentum=momentum, dampening=dampening,
                          weight_decay=weight_decay, nesterov=nesterov)
 

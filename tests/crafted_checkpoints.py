@@ -1,6 +1,7 @@
 """Crafted checkpoints for ``test_checkpoint_safety``: each case builds one bad file with
-zipfile, pickle or np.savez (a torch.save file is imitated member by member) and names a
-fragment of the message both twins must give."""
+zipfile, pickle or np.savez (a torch.save file is imitated member by member, or a real
+``impl_torch.save`` file is taken apart and rebuilt with one change) and names a fragment of
+the message both twins must give. ``ACCEPTED``: layouts both twins must load alike."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 import impl_numpy
+import impl_torch
 from core.checkpoint import FORMAT
 
 SIZES = [3, 4, 2]
@@ -130,6 +132,10 @@ def _pt(path, pkl=None, data=None, extra=(), drop=()):
     return _zip(path, [(k, v) for k, v in members.items() if k not in drop])
 
 
+def _storage_bytes():  # _pt's default storages: the weights of _arrays
+    return {str(i): p.tobytes() for i, p in enumerate(list(_arrays().values())[5:])}
+
+
 def _heap_data():
     return {"0": b"\0" * 4, "1": b"\0" * 16, "2": b"\0" * 32, "3": b"\0" * 8}
 
@@ -160,6 +166,124 @@ def _patch_method(path, method: int):
     raw[8:10] = raw[central + 10:central + 12] = method.to_bytes(2, "little")
     path.write_bytes(bytes(raw))
     return path
+
+
+# ------------------------------------------------------------------ real impl_torch.save files
+def _saved_members(dtype="float32"):
+    """The members of a real ``impl_torch.save`` file, as ``[(name under the folder, bytes)]``."""
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, "config": _config(dtype),
+                "state_dict": {k: v.detach() for k, v in _torch_model(dtype).state_dict().items()}},
+               buf)
+    with zipfile.ZipFile(buf) as zf:
+        return [(i.filename.split("/", 1)[1], zf.read(i)) for i in zf.infolist()]
+
+
+def _config(dtype="float32"):
+    return {"layer_sizes": SIZES, "activation": "relu", "loss": "cross_entropy", "dtype": dtype}
+
+
+def _torch_model(dtype="float32"):
+    return impl_torch.MLP(SIZES, dtype=dtype, seed=1)
+
+
+def _resaved(path, drop=(), change=None, add=(), prefix="m/", order=None):
+    """A real ``impl_torch.save`` file rebuilt by zipfile under ``prefix``: members in
+    ``drop`` left out, ``change`` (name -> bytes) replaced, ``add`` appended, ``order``
+    (a function of the member list) applied."""
+    members = [(n, (change or {}).get(n, d)) for n, d in _saved_members() if n not in drop]
+    members += list(add)
+    members = order(members) if order else members
+    return _zip(path, [(prefix + n, d) for n, d in members])
+
+
+def _real_pkl(**changes):
+    """``_resaved`` with ``data.pkl`` replaced by ``_pickle(**changes)`` (same storages)."""
+    return lambda p: _resaved(p, change={"data.pkl": _pickle(**changes)})
+
+
+def _pkl_bytes(edit):  # the real data.pkl, edited by ``edit(bytes) -> bytes``
+    return lambda p: _resaved(p, change={"data.pkl": edit(dict(_saved_members())["data.pkl"])})
+
+
+class _Reduced:
+    """Pickles as ``func(*args)``, then BUILD with ``state`` (if not None)."""
+
+    def __init__(self, func, args, state=None):
+        self.reduced = (func, args, state)
+
+    def __reduce__(self):
+        return self.reduced
+
+
+def _args(change):  # a valid checkpoint whose net.0.bias is rebuilt from ``change(args)``
+    t = _t("1", 4, 0, (4,), (1,))
+    t.args = change(t.args)
+    return _bias(t)
+
+
+def _state_dict_build(state):  # a valid checkpoint whose state_dict gets a BUILD ``state``
+    od = _Reduced(collections.OrderedDict, (), state)
+    return lambda p: _pt(p, _pickle(tensors=_DictItems(od, _tensors())))
+
+
+class _DictItems:
+    """``od`` (a ``_Reduced`` OrderedDict) holding ``items``: REDUCE, BUILD, SETITEMS."""
+
+    def __init__(self, od, items):
+        self.od, self.items = od, items
+
+    def __reduce__(self):
+        func, args, state = self.od.reduced
+        return func, args, state, None, iter(self.items.items())
+
+
+# BUILD on the global OrderedDict itself, state (None, {"__setitem__": None}): Python's
+# pickle would setattr it on whatever the reader returned for the name, process-wide
+_SET_GLOBAL_ATTR = b"\x80\x02ccollections\nOrderedDict\n(N}X\x0b\x00\x00\x00__setitem__Nstb."
+
+
+def _overwritten(p):
+    """net.0.bias set twice in the state_dict: first to a tensor of a missing storage, then
+    to the valid one. Only the second is a param; torch.load still reads the first."""
+    tensors = {"net.0.bias_": _t("9", 4, 0, (4,), (1,)), **_tensors()}
+    pkl = _pickle(tensors=tensors).replace(b"X\x0b\x00\x00\x00net.0.bias_",
+                                           b"X\x0a\x00\x00\x00net.0.bias")
+    return _pt(p, pkl)
+
+
+def _list_setitem(p):
+    """layer_sizes built as [3, 4, 2] then set by SETITEM (list[0] = 3): Python's pickle
+    does it, torch's weights-only unpickler refuses SETITEM on a list."""
+    pkl = _pickle()
+    lst = pkl.index(b"K\x03K\x04K\x02e") + 7
+    return _pt(p, pkl[:lst] + b"K\x00K\x03s" + pkl[lst:])
+
+
+def _deep_sizes(p):
+    """layer_sizes = [[[...[3]...]]], 100,000 deep: too deep for repr, refused all the same."""
+    pkl = _pickle()
+    start = pkl.index(b"]q\x06(K\x03K\x04K\x02e")
+    return _pt(p, pkl[:start] + b"]" * 100_000 + b"a" * 99_999
+               + pkl[start + len(b"]q\x06(K\x03K\x04K\x02e"):])
+
+
+# ------------------------------------------------------------------ non-finite weights
+def _nonfinite(fmt, dtype, index, where, value):
+    """A real checkpoint (``impl_numpy.save`` for "npz", ``impl_torch.save`` for "pt") of a
+    model whose param ``index`` (0 = W1, 1 = b1, ...) holds ``value`` at ``where``."""
+    def build(path):
+        if fmt == "npz":
+            m = impl_numpy.MLP(SIZES, dtype=dtype, seed=1)
+            m.params[index][where] = value
+            impl_numpy.save(path, m)
+        else:
+            m = impl_torch.MLP(SIZES, dtype=dtype, seed=1)
+            with torch.no_grad():
+                m.params[index][where] = value
+            impl_torch.save(path, m)
+        return path
+    return build
 
 
 # ------------------------------------------------------------------ the cases
@@ -283,4 +407,164 @@ CASES = {  # id -> (builder(path) -> path, regex the message must contain)
     "pt-big-endian": (lambda p: _pt(p, extra={"m/byteorder": b"big"}), "not little-endian"),
     "pt-shared-storage-lies": (lambda p: _pt(p, _pickle(tensors=_tensors(
         {"net.0.bias": _t("0", 4, 0, (4,), (1,))}))), "storage 0 is declared twice"),
+    # class 4: layouts core's reader took and torch.load refuses (a real impl_torch.save file,
+    # rebuilt with one change); now core refuses them, so both twins do, with one message
+    "pt-folder-nested": (lambda p: _resaved(p, prefix="a/b/"),
+                         "data.pkl lies at 'a/b/data.pkl'.*one folder deep"),
+    "pt-folder-none": (lambda p: _resaved(p, prefix=""), "data.pkl lies at 'data.pkl'"),
+    "pt-folder-empty-name": (lambda p: _resaved(p, prefix="/"), "lies at '/data.pkl'"),
+    "pt-no-version": (lambda p: _resaved(p, drop=("version",)),
+                      "no m/version record: torch.load needs one"),
+    "pt-version-0": (lambda p: _resaved(p, change={"version": b"0\n"}),
+                     r"m/version holds b'0\\n', not a version from 1 to 10"),
+    "pt-version-11": (lambda p: _resaved(p, change={"version": b"11\n"}), "version from 1 to 10"),
+    "pt-version-negative": (lambda p: _resaved(p, change={"version": b"-3"}), "version from 1"),
+    "pt-version-huge": (lambda p: _resaved(p, change={"version": b"9" * 30}),
+                        "m/version holds b'9999"),
+    "pt-version-text": (lambda p: _resaved(p, change={"version": b"abc"}), "version from 1"),
+    "pt-version-empty": (lambda p: _resaved(p, change={"version": b""}), "holds b''"),
+    "pt-data-version-11": (lambda p: _resaved(p, add=[(".data/version", b"11\n")]),
+                           "m/.data/version holds b'11"),
+    "pt-alignment-text": (lambda p: _resaved(p, change={".storage_alignment": b"abc"}),
+                          "m/.storage_alignment holds b'abc', not what torch.save writes"),
+    "pt-alignment-empty": (lambda p: _resaved(p, change={".storage_alignment": b""}),
+                           "m/.storage_alignment holds b''"),
+    "pt-serialization-id-binary": (lambda p: _resaved(
+        p, change={".data/serialization_id": b"\xff\x00"}), "serialization_id holds"),
+    "pt-byteorder-junk": (lambda p: _resaved(p, change={"byteorder": b"LITTLE"}),
+                          "not little-endian"),
+    "pt-torchscript-constants": (lambda p: _resaved(p, add=[("constants.pkl", _pickle(()))]),
+                                 r"\['m/constants.pkl'\] are not part of a torch.save"),
+    "pt-member-case-twin": (lambda p: _resaved(p, add=[("DATA/0", bytes(48))]),
+                            r"\['m/DATA/0'\] are not part"),
+    "pt-member-VERSION": (lambda p: _resaved(p, add=[("VERSION", b"99\n")]),
+                          r"\['m/VERSION'\] are not part"),
+    "pt-unused-storage-member": (lambda p: _resaved(p, add=[("data/99", bytes(8))]),
+                                 r"\['m/data/99'\] are not part"),
+    "pt-pickle-frame": (_pkl_bytes(lambda b: b[:2] + b"\x95" + len(b).to_bytes(8, "little")
+                                   + b[2:]), r"opcode b'\\x95' at byte 2"),
+    "pt-pickle-protocol-4-inside": (_pkl_bytes(lambda b: b[:2] + b"\x80\x04" + b[2:]),
+                                    r"opcode b'\\x80' at byte 2"),
+    "pt-pickle-protocol-0-body": (_pkl_bytes(lambda b: b[:2] + pickle.dumps(
+        {"format": FORMAT}, protocol=0)), "opcode b'd' at byte 3"),
+    "pt-pickle-trailing-bytes": (_pkl_bytes(lambda b: b + b"junk"), "stray data"),
+    "pt-pickle-stray-item": (_pkl_bytes(lambda b: b[:2] + b"K\x01" + b[2:]), "stray data"),
+    "pt-pickle-pop": (_pkl_bytes(lambda b: b[:2] + b"K\x010" + b[2:]), "opcode b'0'"),
+    "pt-list-setitem": (_list_setitem, "SETITEM on a list"),
+    "pt-deep-layer-sizes": (_deep_sizes, "layer_sizes must be a list of 2 to 1024 ints, got "
+                            "<a list too deep"),
+    "pt-storage-type-as-text": (_bias(_Tensor(_Storage("", 0, pid=(
+        "storage", "FloatStorage", "1", "cpu", 4)), 0, (4,), (1,))), "unsupported storage"),
+    "pt-storage-location-int": (_bias(_Tensor(_Storage("", 0, pid=(
+        "storage", torch.FloatStorage, "1", 5, 4)), 0, (4,), (1,))), "unsupported storage"),
+    "pt-storage-key-letters": (lambda p: _pt(p, _pickle(tensors=_tensors(
+        {"net.0.bias": _t("a", 4, 0, (4,), (1,))})), data={**_heap_data(), "a": bytes(16)}),
+        "unsupported storage"),
+    "pt-rebuild-4-args": (_args(lambda a: a[:4]), "rebuilt from 4 arguments"),
+    "pt-rebuild-5-args": (_args(lambda a: a[:5]), "rebuilt from 5 arguments"),
+    "pt-rebuild-8-args": (_args(lambda a: a + (None, None)), "rebuilt from 8 arguments"),
+    "pt-requires-grad-int": (_args(lambda a: a[:4] + (1,) + a[5:]), "requires_grad 1, not a"),
+    "pt-requires-grad-none": (_args(lambda a: a[:4] + (None,) + a[5:]), "requires_grad None"),
+    "pt-metadata-int": (_args(lambda a: a + (5,)), "backward hooks or metadata"),
+    "pt-hooks-none": (_args(lambda a: a[:5] + (None,)), "backward hooks or metadata"),
+    "pt-build-slotstate": (_state_dict_build((None, {"x": 1})),
+                           "refusing to set the state of a OrderedDict to \\(None"),
+    "pt-tensor-outside-state-dict": (_state_dict_build({"x": _t("9", 1, 5, (3,), (1,))}),
+                                     r"holds 1 tensor\(s\) beside the state_dict's"),
+    "pt-storage-outside-state-dict": (_state_dict_build({"x": _Storage("9", 4)}),
+                                      r"declares storage\(s\) \['9'\] that no param uses"),
+    "pt-overwritten-tensor": (_overwritten, r"holds 1 tensor\(s\) beside"),
+    "pt-build-on-a-global": (lambda p: _pt(p, _SET_GLOBAL_ATTR),
+                             r"refusing to set the state of a _Global to \(None, "),
+    # class 5: non-finite weights, refused by both twins in both formats and both dtypes
+    "npz-W1-nan-float32": (_nonfinite("npz", "float32", 0, (1, 2), np.nan),
+                           r"W1 holds 1 non-finite value \(NaN or inf\)$"),
+    "npz-W1-nan-float64": (_nonfinite("npz", "float64", 0, slice(None), np.nan),
+                           "W1 holds 12 non-finite values"),
+    "npz-b1-inf-float32": (_nonfinite("npz", "float32", 1, 3, np.inf),
+                           "b1 holds 1 non-finite value"),
+    "npz-b2-inf-float64": (_nonfinite("npz", "float64", 3, 0, np.inf),
+                           "b2 holds 1 non-finite value"),
+    "npz-W2-neg-inf-float32": (_nonfinite("npz", "float32", 2, (1, 3), -np.inf),
+                               "W2 holds 1 non-finite value"),
+    "npz-W2-neg-inf-float64": (_nonfinite("npz", "float64", 2, (slice(None), 0), -np.inf),
+                               "W2 holds 2 non-finite values"),
+    "pt-W1-nan-float32": (_nonfinite("pt", "float32", 0, (1, 2), np.nan),
+                          r"W1 \(net.0.weight\) holds 1 non-finite value \(NaN or inf\)$"),
+    "pt-W1-nan-float64": (_nonfinite("pt", "float64", 0, (0, 0), np.nan),
+                          r"W1 \(net.0.weight\) holds 1 non-finite"),
+    "pt-b1-inf-float32": (_nonfinite("pt", "float32", 1, slice(None), np.inf),
+                          r"b1 \(net.0.bias\) holds 4 non-finite values"),
+    "pt-b2-inf-float64": (_nonfinite("pt", "float64", 3, 1, np.inf),
+                          r"b2 \(net.2.bias\) holds 1 non-finite"),
+    "pt-W2-neg-inf-float32": (_nonfinite("pt", "float32", 2, (0, 3), -np.inf),
+                              r"W2 \(net.2.weight\) holds 1 non-finite"),
+    "pt-W2-neg-inf-float64": (_nonfinite("pt", "float64", 2, (1, slice(None)), -np.inf),
+                              r"W2 \(net.2.weight\) holds 4 non-finite"),
+    "pt-crafted-nan-bytes": (lambda p: _pt(p, data={**_storage_bytes(), "3": np.array(
+        [np.nan, 1], np.float32).tobytes()}), r"b2 \(net.2.bias\) holds 1 non-finite"),
+}
+
+
+def _shared_storage(p):
+    """All four params as views of one storage, as torch.save writes a flattened model."""
+    flat = np.concatenate([w.ravel() for w in _torch_model().numpy_params()])
+    offsets = np.cumsum([0] + [int(np.prod(s)) for s in SHAPES.values()])
+    tensors = {n: _t("0", 26, int(offsets[i]), shape, (shape[-1], 1)[2 - len(shape):])
+               for i, (n, shape) in enumerate(SHAPES.items())}
+    return _pt(p, _pickle(tensors=tensors), data={"0": flat.tobytes()})
+
+
+def _transposed(p):
+    """W1 stored column-major (stride (1, 4)): a view torch.load and core read alike."""
+    params = _torch_model().numpy_params()
+    data = {str(i): w.tobytes() for i, w in enumerate(params)}
+    data["0"] = params[0].T.copy().tobytes()
+    return _pt(p, _pickle(tensors=_tensors({"net.0.weight": _t("0", 12, 0, (4, 3), (1, 4))})),
+               data=data)
+
+
+def _module_state_dict(dtype):
+    """torch.save of an ``nn.Module.state_dict()`` (an OrderedDict with ``_metadata``)."""
+    def build(p):
+        torch.save({"format": FORMAT, "config": _config(dtype),
+                    "state_dict": _torch_model(dtype).state_dict()}, p)
+        return p
+    return build
+
+
+def _renamed(suffix):  # a real impl_torch.save file whose name ends in ``suffix``
+    def build(p):
+        p = p.with_name(p.stem + suffix)
+        impl_torch.save(p, _torch_model())
+        return p
+    return build
+
+
+ACCEPTED = {  # id -> builder(path) -> path of a file both twins load to _torch_model's params
+    "real-impl-torch-save": lambda p: (impl_torch.save(p, _torch_model()), p)[1],
+    "resaved-by-zipfile": _resaved,  # no 64-byte alignment, no data descriptors
+    "no-byteorder": lambda p: _resaved(p, drop=("byteorder",)),
+    "data-version-only": lambda p: _resaved(p, drop=("version",),
+                                            add=[(".data/version", b"3\n")]),
+    "bare-minimum": lambda p: _resaved(p, drop=(".format_version", ".storage_alignment",
+                                                "byteorder", ".data/serialization_id")),
+    "version-1": lambda p: _resaved(p, change={"version": b"1"}),
+    "version-10": lambda p: _resaved(p, change={"version": b"10\n"}),
+    "members-reversed": lambda p: _resaved(p, order=lambda m: m[::-1]),
+    "data-pkl-last": lambda p: _resaved(p, order=lambda m: m[1:] + m[:1]),
+    "folder-dot": lambda p: _resaved(p, prefix="./"),
+    "folder-utf8": lambda p: _resaved(p, prefix="модель/"),
+    "name-ends-safetensors": _renamed(".safetensors"),
+    "name-without-suffix": _renamed(""),
+    "module-state-dict": _module_state_dict("float32"),
+    "module-state-dict-float64": _module_state_dict("float64"),
+    "shared-storage": _shared_storage,
+    "transposed-view": _transposed,
+    "requires-grad-true": _real_pkl(tensors={
+        n: _Reduced(torch._utils._rebuild_tensor_v2, (*t.args[:4], True, t.args[5]))
+        for n, t in _tensors().items()}),
+    "location-cuda": _real_pkl(tensors={
+        n: _Tensor(_Storage(None, None, pid=(*t.args[0].pid[:3], "cuda:0", t.args[0].pid[4])),
+                   *t.args[1:4]) for n, t in _tensors().items()}),
 }

@@ -1,7 +1,8 @@
 """Untrusted checkpoints: every crafted file in ``crafted_checkpoints.CASES`` is refused by
 BOTH twins' ``load`` with the same one-line ``ValueError("<file>: <problem>")``, without
-reading outside a buffer or allocating what the file merely claims; one flipped byte is
-refused by both; random single-byte damage never ends in anything but a load or that error."""
+reading outside a buffer or allocating what the file merely claims; every layout in
+``ACCEPTED`` is loaded by both to the same params; one flipped byte is refused by both;
+random damage never ends in anything but a load or that error, alike in both twins."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 
 import impl_numpy
 import impl_torch
 
-from .crafted_checkpoints import CASES, _npz, _pickle, _pt
+from .crafted_checkpoints import ACCEPTED, CASES, _npz, _pickle, _pt, _torch_model
 
 LOADERS = {"numpy": impl_numpy.load, "torch": impl_torch.load}
 PEAK_LIMIT = 4 << 20  # tracemalloc peak allowed while refusing a file that claims far more
@@ -50,6 +52,20 @@ def test_both_twins_refuse_alike(tmp_path, case):
     msgs = _refusals(path)
     assert msgs["numpy"] == msgs["torch"]
     assert re.search(fragment, msgs["numpy"]), msgs["numpy"]
+
+
+@pytest.mark.parametrize("case", list(ACCEPTED))
+def test_both_twins_accept_alike(tmp_path, case):
+    """Layouts torch.load reads (older or other writers, reordered or realigned members, a
+    name torch.load would dispatch elsewhere): both twins load the same params."""
+    path = ACCEPTED[case](tmp_path / f"{case}.ckpt")
+    models = [load(path) for load in LOADERS.values()]
+    assert models[0].spec == models[1].spec
+    expected = _torch_model(models[0].spec.dtype).numpy_params()
+    for a, b, e in zip(*map(_params, models), expected, strict=True):
+        assert a.dtype == b.dtype == e.dtype
+        np.testing.assert_array_equal(a, e)
+        np.testing.assert_array_equal(b, e)
 
 
 @pytest.mark.parametrize("kind", ["npz", "pt"])
@@ -117,12 +133,14 @@ def _outcomes(path) -> list:
     return out
 
 
-@pytest.mark.parametrize("target", ["npz-file", "pt-file", "pt-pickle"])
+@pytest.mark.parametrize("target", ["npz-file", "pt-file", "pt-pickle", "pt-pickle-indel"])
 def test_random_damage_is_loaded_or_refused_alike(tmp_path, target):
     """Flip random bytes of a whole file (zip headers included), or of ``data.pkl`` with
-    a recomputed CRC, so that the unpickler itself meets the damage."""
+    a recomputed CRC, so that the unpickler itself meets the damage (``-indel``: insert or
+    delete a few bytes too, so that opcodes shift). A file core's reader accepts and
+    torch.load refuses would show as two different outcomes."""
     rng = np.random.default_rng(11)
-    if target == "pt-pickle":
+    if target.startswith("pt-pickle"):
         good = _pickle()
     else:
         path = _npz(tmp_path / "ok.npz") if target == "npz-file" else _pt(tmp_path / "ok.pt")
@@ -130,10 +148,16 @@ def test_random_damage_is_loaded_or_refused_alike(tmp_path, target):
     refused = 0
     for i in range(N_FUZZ):
         bad = bytearray(good)
-        at = int(rng.integers(len(bad)))
-        bad[at] ^= int(rng.integers(1, 256))
+        for _ in range(int(rng.integers(1, 4)) if target == "pt-pickle-indel" else 1):
+            at, kind = int(rng.integers(len(bad))), rng.integers(3 if "indel" in target else 1)
+            if kind == 0:
+                bad[at] ^= int(rng.integers(1, 256))
+            elif kind == 1:
+                bad.insert(at, int(rng.integers(256)))
+            else:
+                del bad[at]
         path = tmp_path / f"fuzz{i}.ckpt"
-        if target == "pt-pickle":
+        if target.startswith("pt-pickle"):
             _pt(path, bytes(bad))
         else:
             path.write_bytes(bytes(bad))
@@ -141,3 +165,31 @@ def test_random_damage_is_loaded_or_refused_alike(tmp_path, target):
         assert numpy_out == torch_out, (i, at)
         refused += isinstance(numpy_out, str)
     assert refused > N_FUZZ // 2  # most damage must be noticed
+
+
+def test_torch_twin_refuses_when_torch_load_reads_other_values(tmp_path, monkeypatch):
+    """The last guard: ``impl_torch.load`` takes torch.load's tensors only if they equal the
+    arrays core read (were a layout ever read differently, the twins would load different
+    weights); here torch.load is made to misread one value."""
+    path = tmp_path / "m.pt"
+    impl_torch.save(path, _torch_model())
+    real_load = torch.load
+
+    def misread(*args, **kwargs):
+        obj = real_load(*args, **kwargs)
+        obj["state_dict"]["net.2.bias"][1] += 1
+        return obj
+
+    monkeypatch.setattr(torch, "load", misread)
+    with pytest.raises(ValueError, match=r"m.pt: torch.load reads net.2.bias differently"):
+        impl_torch.load(path)
+    np.testing.assert_array_equal(impl_numpy.load(path).params[3], _torch_model().numpy_params()[3])
+
+
+def test_a_refused_file_leaves_the_reader_intact(tmp_path):
+    """A pickle that sets attributes on the names the reader hands out (BUILD on a global)
+    is refused, and the next file loads as before: nothing an untrusted file holds can
+    change the reader for the rest of the process."""
+    build, _ = CASES["pt-build-on-a-global"]
+    _refusals(build(tmp_path / "bad.pt"))
+    test_both_twins_accept_alike(tmp_path, "module-state-dict")  # an OrderedDict, SETITEMS

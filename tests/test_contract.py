@@ -119,6 +119,18 @@ REFUSED = {
     "MLP activation=5": (lambda w: w.tw.MLP(SIZES, activation=5), TypeError, "activation"),
     "MLP layer_sizes=None": (lambda w: w.tw.MLP(None), TypeError, "layer_sizes"),
     "MLP layer_sizes bool": (lambda w: w.tw.MLP([3, True, 2]), TypeError, "layer_sizes"),
+    # sizes (tests/test_hardening.py has more): refused at spec validation, before allocating
+    "MLP layer_sizes 784-2**62-10": (lambda w: w.tw.MLP([784, 2**62, 10]), ValueError,
+                                     "layer_sizes.*MAX_PARAMS"),
+    "MLP layer_sizes 10**7 x 10**7": (lambda w: w.tw.MLP([10**7, 10**7]), ValueError,
+                                      "layer_sizes.*MAX_PARAMS"),
+    "MLP layer_sizes int64 wrap-around": (lambda w: w.tw.MLP([np.int64(2**32 - 1),
+                                                              np.int64(2**32)]),
+                                          ValueError, "layer_sizes.*MAX_PARAMS"),
+    "MLP layer_sizes 20 x 4096": (lambda w: w.tw.MLP([4096] * 20), ValueError,
+                                  "layer_sizes.*MAX_PARAMS"),
+    "MLP layer_sizes 1025 sizes": (lambda w: w.tw.MLP([2] * 1025), ValueError,
+                                   "layer_sizes.*MAX_LAYERS"),
     # --- the optimizer
     "SGD param groups": (lambda w: w.tw.SGD([{"params": w.model.params}], lr=0.1),
                          TypeError, "params"),
@@ -148,6 +160,13 @@ REFUSED = {
                        TypeError, "nesterov"),
     "SGD nesterov without momentum": (lambda w: w.tw.SGD(w.model.params, lr=0.1,
                                                          nesterov=True), ValueError, "nesterov"),
+    "SGD lr=10**400": (lambda w: w.tw.SGD(w.model.params, lr=10**400), ValueError, "lr"),
+    "SGD lr=np.longdouble(1e4000)": (lambda w: w.tw.SGD(w.model.params,
+                                                        lr=np.longdouble("1e4000")),
+                                     ValueError, "lr"),
+    "SGD momentum=np.float16(inf)": (lambda w: w.tw.SGD(w.model.params, lr=0.1,
+                                                        momentum=np.float16("inf")),
+                                     ValueError, "momentum"),
     # --- a training step
     "train_step opt of another model": (lambda w: w.tw.train_step(
         w.model, w.tw.SGD(_other_params(w), lr=0.1), w.X, w.y), ValueError, "opt"),
@@ -165,6 +184,13 @@ REFUSED = {
     "train_step y float": (lambda w: _train(w, y=w.array(Y + 0.5)), TypeError, "y"),
     "train_step y out of range": (lambda w: _train(w, y=w.array(Y + 5)), ValueError, "y"),
     "train_step y too short": (lambda w: _train(w, y=w.array(Y[:3])), ValueError, "y"),
+    "train_step X on meta": (lambda w: _train(w, X=torch.empty((4, 3), device="meta")),
+                             TypeError, "X is a tensor on the 'meta' device"),
+    "train_step y on meta": (lambda w: _train(w, y=torch.empty(4, dtype=torch.long,
+                                                               device="meta")),
+                             TypeError, "y is a tensor on the 'meta' device"),
+    "train_step X sparse": (lambda w: _train(w, X=torch.as_tensor(X).to_sparse()),
+                            TypeError, "X is a sparse_coo tensor"),
     "loss X=None": (lambda w: w.model.loss(None, w.y), TypeError, "X"),
     "forward X dict": (lambda w: w.model.forward({"a": 1}), TypeError, "X"),
     # --- gradients into caller storage
@@ -187,12 +213,16 @@ REFUSED = {
     "batches seed=-1": (lambda w: w.tw.batches(X, Y, 2, seed=-1), ValueError, "seed"),
     "batches batch_size=0": (lambda w: w.tw.batches(X, Y, 0), ValueError, "batch_size"),
     "batches batch_size=2.0": (lambda w: w.tw.batches(X, Y, 2.0), TypeError, "batch_size"),
+    "batches batch_size=2**63": (lambda w: w.tw.batches(X, Y, 2**63), ValueError, "batch_size"),
+    "batches X on meta": (lambda w: w.tw.batches(torch.empty((4, 3), device="meta"), Y, 2),
+                          TypeError, "X is a tensor on the 'meta' device"),
     "batches lengths differ": (lambda w: w.tw.batches(X, Y[:3], 2), ValueError, "X and y"),
     # --- the data-parallel engine (refused before any process starts)
     "pool world_size > max_batch": (lambda w: w.pool(world_size=3, max_batch=2),
                                     ValueError, "world_size"),
     "pool world_size=True": (lambda w: w.pool(world_size=True), TypeError, "world_size"),
     "pool max_batch=0": (lambda w: w.pool(max_batch=0), ValueError, "max_batch"),
+    "pool max_batch=2**40": (lambda w: w.pool(max_batch=2**40), ValueError, "max_batch"),
     "pool timeout=nan": (lambda w: w.pool(timeout=NAN), ValueError, "timeout"),
     "pool timeout=0": (lambda w: w.pool(timeout=0), ValueError, "timeout"),
     "pool timeout=-1": (lambda w: w.pool(timeout=-1), ValueError, "timeout"),
@@ -221,6 +251,12 @@ def test_refused_alike_and_nothing_changes(case, twin):
     assert multiprocessing.active_children() == [], f"{case}: a process was left running"
 
 
+def _read_only(a):
+    a = np.array(a)
+    a.flags.writeable = False
+    return a
+
+
 def _batch_count(loader):
     batches = list(loader)
     return len(loader), len(batches), sum(len(b[0]) for b in batches)
@@ -241,6 +277,19 @@ ACCEPTED = {
     "MLP device=torch.device": lambda w: repr(w.tw.MLP(SIZES, device=torch.device("cpu"))),
     "loss X as lists": lambda w: round(w.model.loss(X.tolist(), Y.tolist()), 12),
     "SGD lr=0": lambda w: w.tw.SGD(w.model.params, lr=0).__class__.__name__,
+    # NumPy scalars of any width, read-only or strided arrays, tensors that require grad,
+    # dtypes NumPy lacks: accepted alike, with no warning (tests/test_hardening.py has more)
+    "SGD NumPy scalar hyper-parameters": lambda w: round(_train(w), 12) if w.tw.SGD(
+        w.model.params, lr=np.float16(0.5), momentum=np.float32(0.9), dampening=np.int64(0),
+        weight_decay=np.longdouble("1e-3")) else None,
+    "train_step X read-only": lambda w: round(_train(w, X=_read_only(X), y=_read_only(Y)), 12),
+    "train_step X broadcast": lambda w: round(_train(w, X=np.broadcast_to(X[0], X.shape)), 12),
+    "train_step X negative strides": lambda w: round(_train(w, X=X[::-1]), 12),
+    "train_step X requires grad": lambda w: round(_train(
+        w, X=torch.tensor(X, requires_grad=True)), 12),
+    "loss X bfloat16 tensor": lambda w: round(w.model.loss(torch.tensor(X).bfloat16(), Y), 12),
+    "loss X longdouble": lambda w: round(w.model.loss(X.astype(np.longdouble), Y), 12),
+    "batches batch_size=2**63 - 1": lambda w: _batch_count(w.tw.batches(X, Y, 2**63 - 1)),
 }
 
 
