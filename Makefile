@@ -17,6 +17,7 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.installed
 
 REPORT_DIR ?= reports/out
+LAUNCHES   ?= 1
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
 TEST_WORKERS ?= auto
@@ -36,7 +37,8 @@ AB_ARGS    ?=
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
 	@echo "targets:"
-	@echo "  report      quick benchmark sweep (~3 min on 2 cores) + report in $(REPORT_DIR)/"
+	@echo "  report      quick benchmark sweep (~3 min on 2 cores) + report in $(REPORT_DIR)/;"
+	@echo "              LAUNCHES=3: three fresh processes, each ratio with its range"
 	@echo "  test        the tests, plus a smoke pass over every benchmark"
 	@echo "  docs        docs/report/ (REPORT.md, index.html, figures) and README's results from results/reference/"
 	@echo "  bench       the quick sweep alone; JSON in results/runs/"
@@ -75,9 +77,16 @@ test: $(STAMP)
 
 # A failed benchmark does not stop the report (it lists what is missing); the exit status
 # still says so.
+# LAUNCHES=N (N > 1): the sweep run by N fresh processes (bench/suite/launch.py), every ratio
+# then with its range over the launches; ~N times as long
 report: $(STAMP)
+ifeq ($(strip $(LAUNCHES)),1)
 	@status=0; $(PY) -m pytest --benchmark-only --benchmark-columns=median,iqr,rounds || status=$$?; \
 	$(PY) -m reports --out $(REPORT_DIR) && exit $$status
+else
+	@status=0; $(PY) -m bench.suite.launch --launches $(LAUNCHES) || status=$$?; \
+	$(PY) -m reports --out $(REPORT_DIR) && exit $$status
+endif
 
 # The committed report: docs/report/ and the README's first-screen block, rendered from the runs in
 # results/reference/ (reports/readme.py; same runs, same bytes). Runs nothing timed.

@@ -51,6 +51,9 @@ def pytest_addoption(parser):
     g.addoption("--backends", default=None, metavar="A,B",
                 help="only these backends (comma-separated), e.g. numpy,torch-cpu")
     g.addoption("--data", default="synthetic", metavar="SPEC", help=DATA_HELP)
+    g.addoption("--reverse-order", action="store_true",
+                help="run the selected benchmarks in reverse order (bench.suite.launch does "
+                     "so in every other launch, so that neither library always runs first)")
 
 
 def _profile_name(config) -> str:
@@ -123,6 +126,8 @@ def _say(config, line: str, **markup) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("reverse_order"):
+        items.reverse()
     if not config.getoption("benchmark_only"):
         return
     keep = [i for i in items if "benchmark" in getattr(i, "fixturenames", ())]

@@ -38,6 +38,9 @@ def load_run(path, same_schema: bool = True) -> Run:
     run = load(path)
     if same_schema:
         check_versions([run])
+    if run.launches > 1:  # its numbers compare launch by launch, not yet one by one
+        raise GateError(f"{path}: a run of {run.launches} launches (bench.suite.launch); the "
+                        "gate judges a run of one launch, such as its own runs")
     run.calibration()
     return run
 

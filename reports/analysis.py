@@ -19,9 +19,12 @@ import pandas as pd
 
 REFERENCE = "numpy"  # the backend every speedup is measured against
 # within one run, a speedup compares rows that agree on all of these
-SPEEDUP_KEY = ["run", "group", "layers", "batch", "dtype", "threads", "activation"]
+SPEEDUP_KEY = ["run", "launch", "group", "layers", "batch", "dtype", "threads", "activation"]
 # multi-process step rows (bench/bench_step.py: variant "w<W>", also at W = 1)
 PARALLEL_VARIANT = r"w\d+"
+# one benchmark of one run, whichever launch measured it
+IDENTITY = ["run", "name", "group", "backend", "variant", "layers", "batch", "dtype", "threads",
+            "world_size", "activation", "pipeline"]
 SLICE = ["run", "dtype", "threads", "batch"]  # one line per backend in the step figures
 HIGH_VARIANCE = 0.10  # IQR / median above this is flagged, as torch.utils.benchmark does
 A_SIGMAS = 2.0  # a fixed cost within this many standard errors of 0 is not identifiable
@@ -53,7 +56,38 @@ def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
     t["speedup"] = t["numpy_median_s"] / t["median_s"]
     t["ref_disturbed"] = t["ref_disturbed"].astype("boolean").fillna(False).astype(bool)
     t["trusted"] = ~t["disturbed"] & ~t["ref_disturbed"]
-    return t.drop(columns="numpy_median_s")
+    return combine_launches(t.drop(columns="numpy_median_s"))
+
+
+def combine_launches(t: pd.DataFrame) -> pd.DataFrame:
+    """One row per benchmark of a run, from its launches (``launch``; a run of one launch is
+    left as it is). The launches used are the trusted ones (the row and its NumPy reference
+    undisturbed), all of them when none is; the row kept is the launch whose speedup is the
+    median of those (the lower median for an even count; NumPy's own rows: its median time),
+    with ``launches`` (how many were used) and ``speedup_lo`` / ``speedup_hi`` (their range).
+    ``trusted`` holds when one launch was; ``disturbed`` when none was clean.
+
+    The range, not a bootstrap: with 3-5 launches a bootstrap interval is no better founded
+    than the range itself, and the range is what was seen (docs/reading-the-report.md)."""
+    t = t.copy()
+    t["launches"] = 1
+    t["speedup_lo"] = t["speedup"]
+    t["speedup_hi"] = t["speedup"]
+    if t.empty or t["launch"].nunique() <= 1:
+        return t
+    rows = []
+    for _, g in t.groupby(IDENTITY, sort=False, dropna=False):
+        use = g[g["trusted"]] if g["trusted"].any() else g
+        own = (use["backend"] == REFERENCE) & use["variant"].isna()
+        key = use["median_s"] if own.all() or use["speedup"].isna().all() else use["speedup"]
+        order = key.sort_values(kind="stable").index
+        row = use.loc[order[(len(order) - 1) // 2]].copy()
+        row["launches"] = len(use)
+        row["speedup_lo"], row["speedup_hi"] = use["speedup"].min(), use["speedup"].max()
+        row["trusted"] = bool(g["trusted"].any())
+        row["disturbed"] = not g["trusted"].any() and bool(row["disturbed"])
+        rows.append(row)
+    return pd.DataFrame(rows).reset_index(drop=True)
 
 
 def default_slice(table: pd.DataFrame, run: str, group: str = "step",

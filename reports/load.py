@@ -60,6 +60,7 @@ def row(bench: dict) -> dict:
         out[key] = float(info[key]) if info.get(key) is not None else float("nan")
     out["evidence"] = any(k in info for k in (*QUALITY_KEYS, "disturbed"))
     out["disturbed"] = info.get("disturbed") is True
+    out["launch"] = int(info.get("launch", 0))  # which fresh process measured it
     return out
 
 

@@ -32,12 +32,21 @@ def _threads(n) -> str:
     return f"{n} thread{'s' * (n != 1)}"
 
 
-def _ratio(speedup: float, who: str) -> str:
+def _ratio(speedup: float, who: str, lo: float | None = None, hi: float | None = None,
+           launches: int = 1) -> str:
+    """The ratio in words, and how far it moved between launches (the range over ``launches``
+    fresh processes, in the sentence's own terms) or that it comes from one."""
+    if launches <= 1 or lo is None or hi is None:
+        spread = ", one launch"
+    elif speedup < 1 and abs(math.log(speedup)) >= math.log(SAME):  # in NumPy's time
+        spread = f", {1 / hi:.2f}-{1 / lo:.2f}x over {launches} launches"
+    else:
+        spread = f", {lo:.2f}-{hi:.2f}x over {launches} launches"
     if abs(math.log(speedup)) < math.log(SAME):
-        return f"{who} is about as fast as NumPy ({speedup:.2f}x)"
+        return f"{who} is about as fast as NumPy ({speedup:.2f}x{spread})"
     if speedup < 1:
-        return f"{who} takes {1 / speedup:.1f}x NumPy's time"
-    return f"{who} is {speedup:.1f}x faster than NumPy"
+        return f"{who} takes {1 / speedup:.1f}x NumPy's time ({spread[2:]})"
+    return f"{who} is {speedup:.1f}x faster than NumPy ({spread[2:]})"
 
 
 def headline_slices(table, run: str) -> list:
@@ -71,7 +80,7 @@ def headline(table, crossovers, sl, label: str) -> str:
     parts = []
     for r in others[others["n_params"] == at].itertuples():
         if r.trusted:
-            parts.append(_ratio(r.speedup, r.series))
+            parts.append(_ratio(r.speedup, r.series, r.speedup_lo, r.speedup_hi, r.launches))
         else:
             whose = "its" if r.disturbed else "NumPy's"
             parts.append(f"too little clean evidence to compare {r.series} with NumPy "

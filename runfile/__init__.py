@@ -7,7 +7,8 @@ here, so a run means one thing to all three. This package imports ``core`` only.
     schema.py     the keys and what they mean (the contract)
     read.py       ``load`` / ``parse`` a run into a validated ``Run``; ``RunFileError``
     check.py      field-level checks of a run and of the gate's baseline
-    write.py      ``make_record`` (one benchmark's record), ``write_json`` (atomic)
+    write.py      ``make_record`` (one benchmark's record), ``merge_launches`` (a run of
+                  several launches), ``write_json`` (atomic)
     baseline.py   the gate's baseline document: format version, keys, ``load_baseline``
     synthetic.py  runs with known answers, for tests and demos
 
@@ -17,8 +18,8 @@ here, so a run means one thing to all three. This package imports ``core`` only.
 
 from runfile.baseline import BASELINE_FORMAT, BASELINE_KEYS, load_baseline
 from runfile.read import REQUIRED_KEYS, Run, RunFileError, check_versions, load, parse, read_json
-from runfile.write import make_record, write_json
+from runfile.write import make_record, merge_launches, write_json
 
 __all__ = ["BASELINE_FORMAT", "BASELINE_KEYS", "REQUIRED_KEYS", "Run", "RunFileError",
-           "check_versions", "load", "load_baseline", "make_record", "parse", "read_json",
-           "write_json"]
+           "check_versions", "load", "load_baseline", "make_record", "merge_launches", "parse",
+           "read_json", "write_json"]

@@ -194,7 +194,8 @@ def check_run_meta(problem, doc: dict) -> None:
     if extra.get("missing") is not None:
         _entries(problem, "mlp_twins.missing", extra["missing"], MISSING)
     check_fields(problem, "mlp_twins.", extra, {}, {"complete": null_or(BOOL),
-                                                      "stopped_at": null_or(TEXT)})
+                                                      "stopped_at": null_or(TEXT),
+                                                      "launches": null_or(COUNT)})
 
 
 # ---------------------------------------------------------------------- the baseline

@@ -42,6 +42,7 @@ class Run:
     commit: dict = field(default_factory=dict)  # pytest-benchmark's commit_info ({} when absent)
     benchmarks: list = field(default_factory=list)  # pytest-benchmark entries of this suite
     label: str = ""  # the machine in words, ``node (GPU or CPU model)``; readers may amend it
+    launches: int = 1  # fresh processes the run is made of (``extra_info["launch"]``: which)
 
     @property
     def gemm(self) -> list:
@@ -151,11 +152,19 @@ def parse(doc, path: str | Path = "<run>") -> Run:
     missing = extra.get("missing") if isinstance(extra.get("missing"), list) else None
     for bench in ours:
         check_benchmark(path, bench)
+    launches = extra.get("launches") or 1
+    for bench in ours:  # each entry names its launch, one of the run's
+        launch = bench["extra_info"].get("launch", 0)
+        if not (isinstance(launch, int) and not isinstance(launch, bool)
+                and 0 <= launch < launches):
+            problem_at(path, f"benchmark {bench.get('name')!r}: ")(
+                "extra_info.launch", launch, f"a launch from 0 to {launches - 1} "
+                f"(mlp_twins.launches is {extra.get('launches')!r})")
     return Run(path=path, schema=ours[0]["extra_info"].get("schema"), machine=machine,
                twins=twins, missing=missing, complete=extra.get("complete"),
                stopped_at=extra.get("stopped_at"),
                datetime=doc.get("datetime"), benchmarks=ours, label=machine_label(machine, twins),
-               commit=_dict(doc.get("commit_info")))
+               commit=_dict(doc.get("commit_info")), launches=launches)
 
 
 def load(path: str | Path) -> Run:

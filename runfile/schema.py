@@ -61,7 +61,8 @@ and ``relative`` (single-process "step", "forward" and "activation": the seconds
 untimed probe run before each timed round, aligned with ``stats.data``, and the median of
 round / probe; ``bench/quiet/probe.py``); ``ONE_OFF_KEYS`` (compiled / captured variants: compile or
 capture seconds, paired eager and variant step medians, ``break_even_steps`` = one_off_s /
-(eager_step_s - variant_step_s) or null if not faster; ``bench/backends/variants.py``).
+(eager_step_s - variant_step_s) or null if not faster; ``bench/backends/variants.py``);
+``launch`` (a run of several launches: which one measured the record, 0-based).
 
 ``machine_info["mlp_twins"]`` (once per run, ``MACHINE_KEYS``; ``bench/measure/environment.py``)
     ``profile``, ``numpy``, ``torch``, ``python`` versions, ``cpu_model``, ``cpu_id``
@@ -88,6 +89,15 @@ capture seconds, paired eager and variant step medians, ``break_even_steps`` = o
     benchmark's node id), null when it was not interrupted. A run interrupted before any
     benchmark finished is still written (no ``benchmarks``), so it says where it stopped.
 
+A run of several launches (``LAUNCH_KEYS``; ``python -m bench.suite.launch``, issue 23): the
+same selection run by ``launches`` fresh processes, merged by ``runfile.write.merge_launches``.
+Every benchmark entry of launch ``k`` carries ``extra_info["launch"] = k`` (0-based; a name
+appears once per launch), ``mlp_twins.launches`` is their number, ``missing`` entries carry
+their ``launch``, ``complete`` holds only when every launch is complete, ``stopped_at`` is the
+first launch's stop, and ``machine_info`` is launch 0's (each launch calibrates again; the
+others' calibrations are ``machine_info["mlp_twins"]["launch_calibrations"]``). A run without
+``launches`` is one launch.
+
 Reading and validating a run: ``runfile/``.
 """
 
@@ -104,13 +114,15 @@ RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", 
                "variant", "busy_other", "disturbance", "disturbed", "reruns")
 ONE_OFF_KEYS = ("one_off_s", "one_off_kind", "one_off_cache_hit", "eager_step_s",
                 "variant_step_s", "break_even_steps")
-OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative", *ONE_OFF_KEYS)
+OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative", "launch",
+                        *ONE_OFF_KEYS)
 MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cpu_id", "cpu_flags",
                 "cores", "blas",
                 "torch_config", "torch_blas", "gpu", "tf32", "float32_matmul_precision",
                 "calibration")
 GPU_KEYS = ("name", "driver", "cuda", "cublas", "capability", "sm_count", "memory_gb", "count")
 RUN_KEYS = ("profile", "missing", "complete", "stopped_at")
+LAUNCH_KEYS = ("launches",)  # in the mlp_twins block of a run of several launches only
 # the vocabulary of a record's words: a value outside it is refused (runfile/check.py)
 GROUPS = ("step", "forward", "epoch", "activation")
 LIBS = ("numpy", "torch")

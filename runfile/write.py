@@ -1,9 +1,11 @@
 """Writing runs: one benchmark's ``extra_info`` record (``make_record``; keys and meanings:
-``runfile/schema.py``) and a JSON document written atomically (``write_json``).
+``runfile/schema.py``), the runs of several launches as one (``merge_launches``) and a JSON
+document written atomically (``write_json``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -55,3 +57,32 @@ def write_json(path: str | Path, doc: dict, indent: int = 1) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def merge_launches(docs: list) -> dict:
+    """One run of ``len(docs)`` launches from the runs each launch wrote (pytest-benchmark
+    documents of this suite, in launch order): every entry of launch ``k`` gets
+    ``extra_info["launch"] = k``; the run-level keys as ``runfile/schema.py`` says. Raises
+    ``ValueError`` on an empty list."""
+    if not docs:
+        raise ValueError("no launch to merge")
+    out = copy.deepcopy({k: v for k, v in docs[0].items() if k != "benchmarks"})
+    out["benchmarks"] = []
+    for k, doc in enumerate(docs):
+        for bench in doc.get("benchmarks") or []:
+            bench = copy.deepcopy(bench)
+            if isinstance(bench.get("extra_info"), dict):
+                bench["extra_info"]["launch"] = k
+            out["benchmarks"].append(bench)
+    blocks = [doc.get("mlp_twins") or {} for doc in docs]
+    out["mlp_twins"] = {
+        "profile": blocks[0].get("profile"),
+        "missing": [{**m, "launch": k} for k, b in enumerate(blocks)
+                    for m in b.get("missing") or []],
+        "complete": all(b.get("complete") is True for b in blocks),
+        "stopped_at": next((b["stopped_at"] for b in blocks if b.get("stopped_at")), None),
+        "launches": len(docs)}
+    twins = out.setdefault("machine_info", {}).setdefault("mlp_twins", {})
+    twins["launch_calibrations"] = [((doc.get("machine_info") or {}).get("mlp_twins") or {})
+                                    .get("calibration") for doc in docs[1:]]
+    return out
