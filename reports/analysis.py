@@ -38,14 +38,15 @@ def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
                    for b, v in zip(t["backend"], t["variant"])]
     t["gflops"] = np.where(t["flops"] > 0, t["flops"] / t["median_s"] / 1e9, np.nan)
     peaks = {}  # a TF32 row is the ceiling of TF32 benchmarks only (variant "tf32")
-    for run in runs:
-        for c in run.gemm:
-            key = (run.label, c.get("lib"), c.get("device"), c.get("dtype"), c.get("threads"),
-                   c.get("variant") == "tf32")
-            peaks[key] = max(peaks.get(key, 0.0), float(c.get("gflops") or 0.0))
+    for run in runs:  # each launch against its own calibration
+        for launch in range(run.launches):
+            for c in run.gemm_of(launch):
+                key = (run.label, launch, c.get("lib"), c.get("device"), c.get("dtype"),
+                       c.get("threads"), c.get("variant") == "tf32")
+                peaks[key] = max(peaks.get(key, 0.0), float(c.get("gflops") or 0.0))
     t["peak_gflops"] = [peaks.get(k, np.nan) or np.nan for k in
-                        zip(t["run"], t["lib"], t["device"], t["dtype"], t["threads"],
-                            t["variant"] == "tf32")]
+                        zip(t["run"], t["launch"], t["lib"], t["device"], t["dtype"],
+                            t["threads"], t["variant"] == "tf32")]
     t["efficiency"] = t["gflops"] / t["peak_gflops"]
     t["rel_iqr"] = t["iqr_s"] / t["median_s"]
     ref = t[(t["backend"] == REFERENCE) & t["variant"].isna()]
@@ -61,31 +62,35 @@ def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
 
 def combine_launches(t: pd.DataFrame) -> pd.DataFrame:
     """One row per benchmark of a run, from its launches (``launch``; a run of one launch is
-    left as it is). The launches used are the trusted ones (the row and its NumPy reference
-    undisturbed), all of them when none is; the row kept is the launch whose speedup is the
-    median of those (the lower median for an even count; NumPy's own rows: its median time),
-    with ``launches`` (how many were used) and ``speedup_lo`` / ``speedup_hi`` (their range).
-    ``trusted`` holds when one launch was; ``disturbed`` when none was clean.
+    left as it is). The launches used are the trusted ones with a speedup (the row and its
+    NumPy reference undisturbed, NumPy measured in that launch), all of them when none is;
+    the row kept is the launch whose speedup is the median of those (the lower median for an
+    even count; NumPy's own rows: its median time), with ``launches`` (how many were used),
+    ``launches_measured`` (how many measured it at all) and ``speedup_lo`` / ``speedup_hi``
+    (the range of the used ones). ``trusted`` holds when one launch was; ``disturbed`` when
+    none was clean. Each row's other columns (time, GFLOP/s, efficiency against its own
+    launch's calibration) are its kept launch's.
 
     The range, not a bootstrap: with 3-5 launches a bootstrap interval is no better founded
     than the range itself, and the range is what was seen (docs/reading-the-report.md)."""
     t = t.copy()
-    t["launches"] = 1
+    t["launches"] = t["launches_measured"] = 1
     t["speedup_lo"] = t["speedup"]
     t["speedup_hi"] = t["speedup"]
     if t.empty or t["launch"].nunique() <= 1:
         return t
     rows = []
     for _, g in t.groupby(IDENTITY, sort=False, dropna=False):
-        use = g[g["trusted"]] if g["trusted"].any() else g
-        own = (use["backend"] == REFERENCE) & use["variant"].isna()
-        key = use["median_s"] if own.all() or use["speedup"].isna().all() else use["speedup"]
+        own = bool(((g["backend"] == REFERENCE) & g["variant"].isna()).all())
+        good = g["trusted"] & (g["speedup"].notna() | own)
+        use = g[good] if good.any() else g
+        key = use["median_s"] if own or use["speedup"].isna().all() else use["speedup"]
         order = key.sort_values(kind="stable").index
         row = use.loc[order[(len(order) - 1) // 2]].copy()
-        row["launches"] = len(use)
+        row["launches"], row["launches_measured"] = len(use), len(g)
         row["speedup_lo"], row["speedup_hi"] = use["speedup"].min(), use["speedup"].max()
-        row["trusted"] = bool(g["trusted"].any())
-        row["disturbed"] = not g["trusted"].any() and bool(row["disturbed"])
+        row["trusted"] = bool(good.any())
+        row["disturbed"] = not good.any() and bool(row["disturbed"])
         rows.append(row)
     return pd.DataFrame(rows).reset_index(drop=True)
 

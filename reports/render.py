@@ -33,20 +33,24 @@ def _threads(n) -> str:
 
 
 def _ratio(speedup: float, who: str, lo: float | None = None, hi: float | None = None,
-           launches: int = 1) -> str:
+           launches: int = 1, measured: int | None = None) -> str:
     """The ratio in words, and how far it moved between launches (the range over ``launches``
-    fresh processes, in the sentence's own terms) or that it comes from one."""
+    fresh processes, in the sentence's own terms; ``measured``: how many launches measured
+    it, the others left out as disturbed or without NumPy) or that it comes from one."""
+    measured = launches if measured is None else measured
+    of = f" of {measured} (the others disturbed or without NumPy)" if measured > launches else ""
+    digits = 2 if launches > 1 else 1  # the ratio as precise as its range
     if launches <= 1 or lo is None or hi is None:
-        spread = ", one launch"
+        spread = f", one launch{of}"
     elif speedup < 1 and abs(math.log(speedup)) >= math.log(SAME):  # in NumPy's time
-        spread = f", {1 / hi:.2f}-{1 / lo:.2f}x over {launches} launches"
+        spread = f", {1 / hi:.2f}-{1 / lo:.2f}x over {launches} launches{of}"
     else:
-        spread = f", {lo:.2f}-{hi:.2f}x over {launches} launches"
+        spread = f", {lo:.2f}-{hi:.2f}x over {launches} launches{of}"
     if abs(math.log(speedup)) < math.log(SAME):
         return f"{who} is about as fast as NumPy ({speedup:.2f}x{spread})"
     if speedup < 1:
-        return f"{who} takes {1 / speedup:.1f}x NumPy's time ({spread[2:]})"
-    return f"{who} is {speedup:.1f}x faster than NumPy ({spread[2:]})"
+        return f"{who} takes {1 / speedup:.{digits}f}x NumPy's time ({spread[2:]})"
+    return f"{who} is {speedup:.{digits}f}x faster than NumPy ({spread[2:]})"
 
 
 def headline_slices(table, run: str) -> list:
@@ -80,7 +84,8 @@ def headline(table, crossovers, sl, label: str) -> str:
     parts = []
     for r in others[others["n_params"] == at].itertuples():
         if r.trusted:
-            parts.append(_ratio(r.speedup, r.series, r.speedup_lo, r.speedup_hi, r.launches))
+            parts.append(_ratio(r.speedup, r.series, r.speedup_lo, r.speedup_hi, r.launches,
+                                r.launches_measured))
         else:
             whose = "its" if r.disturbed else "NumPy's"
             parts.append(f"too little clean evidence to compare {r.series} with NumPy "

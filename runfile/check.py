@@ -28,7 +28,11 @@ MODES = ("relative", "absolute", "normalised")  # the gate's metrics (``gate/com
 
 # ------------------------------------------------------------------ predicates: value -> ok
 def _num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    if isinstance(v, int):
+        return abs(v) < 2**1024  # what a float can hold (float(10**400) overflows)
+    return math.isfinite(v)
 
 
 def _int(v) -> bool:
@@ -68,6 +72,9 @@ def list_of(spec, non_empty=False):
 
 
 OBJECT = (lambda v: isinstance(v, dict), "an object")
+MAX_LAUNCHES = 1000  # far above any run's launches; a reader loops over them
+LAUNCH_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool)
+                and 1 <= v <= MAX_LAUNCHES, f"an integer from 1 to {MAX_LAUNCHES}")
 
 
 def one_of(words):
@@ -189,13 +196,21 @@ def check_run_meta(problem, doc: dict) -> None:
     twins = _object(problem, "machine_info.mlp_twins", machine.get("mlp_twins"))
     if twins.get("calibration") is not None:
         check_calibration(problem, "machine_info.mlp_twins.calibration", twins["calibration"])
+    others = twins.get("launch_calibrations")
+    if others is not None:
+        if not isinstance(others, list):
+            problem("machine_info.mlp_twins.launch_calibrations", others, "a list")
+        for i, cal in enumerate(others):
+            if cal is not None:
+                check_calibration(problem, f"machine_info.mlp_twins.launch_calibrations[{i}]",
+                                  cal)
     check_machine(problem, "machine_info.mlp_twins", twins)
     extra = _object(problem, "mlp_twins", doc.get("mlp_twins"))
     if extra.get("missing") is not None:
         _entries(problem, "mlp_twins.missing", extra["missing"], MISSING)
     check_fields(problem, "mlp_twins.", extra, {}, {"complete": null_or(BOOL),
                                                       "stopped_at": null_or(TEXT),
-                                                      "launches": null_or(COUNT)})
+                                                      "launches": null_or(LAUNCH_COUNT)})
 
 
 # ---------------------------------------------------------------------- the baseline

@@ -46,8 +46,16 @@ class Run:
 
     @property
     def gemm(self) -> list:
-        """The calibrated GEMM rates (``[]`` when the run has none)."""
+        """The calibrated GEMM rates (``[]`` when the run has none); launch 0's."""
         return list((self.twins.get("calibration") or {}).get("gemm") or [])
+
+    def gemm_of(self, launch: int) -> list:
+        """The GEMM rates launch ``launch`` calibrated (each launch calibrates again)."""
+        if launch == 0:
+            return self.gemm
+        others = self.twins.get("launch_calibrations") or []
+        cal = others[launch - 1] if launch - 1 < len(others) else None
+        return list((cal or {}).get("gemm") or [])
 
     def skipped(self) -> dict:
         """``{benchmark name: reason}`` for the missing benchmarks the run skipped on purpose
@@ -153,13 +161,20 @@ def parse(doc, path: str | Path = "<run>") -> Run:
     for bench in ours:
         check_benchmark(path, bench)
     launches = extra.get("launches") or 1
-    for bench in ours:  # each entry names its launch, one of the run's
+    seen = set()
+    for bench in ours:  # each entry names its launch, one of the run's, once
         launch = bench["extra_info"].get("launch", 0)
         if not (isinstance(launch, int) and not isinstance(launch, bool)
                 and 0 <= launch < launches):
             problem_at(path, f"benchmark {bench.get('name')!r}: ")(
                 "extra_info.launch", launch, f"a launch from 0 to {launches - 1} "
                 f"(mlp_twins.launches is {extra.get('launches')!r})")
+        if launches > 1:  # a launched run: each benchmark once per launch
+            key = (bench.get("fullname") or bench.get("name"), launch)
+            if key in seen:
+                raise RunFileError(f"{path}: benchmark {key[0]!r} appears twice in launch "
+                                   f"{launch}")
+            seen.add(key)
     return Run(path=path, schema=ours[0]["extra_info"].get("schema"), machine=machine,
                twins=twins, missing=missing, complete=extra.get("complete"),
                stopped_at=extra.get("stopped_at"),

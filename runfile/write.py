@@ -59,13 +59,35 @@ def write_json(path: str | Path, doc: dict, indent: int = 1) -> None:
         raise
 
 
+SETUP_FACTS = ("cpu_model", "cpu_id", "cores", "python", "numpy", "torch", "blas", "gpu",
+               "profile")  # of machine_info["mlp_twins"]
+
+
+def _setup(doc: dict) -> dict:
+    """What must be the same in every launch of one run: the machine and its libraries,
+    the profile, the code (commit and whether it was dirty)."""
+    twins = (doc.get("machine_info") or {}).get("mlp_twins") or {}
+    commit = doc.get("commit_info") or {}
+    setup = {k: twins.get(k) for k in SETUP_FACTS}
+    setup["blas"] = sorted(  # the libraries and kernels, not their thread counts of the moment
+        str([p.get("internal_api"), p.get("version"), p.get("architecture")])
+        for p in twins.get("blas") or [] if isinstance(p, dict))
+    return {**setup, "commit": commit.get("id"), "dirty": commit.get("dirty")}
+
+
 def merge_launches(docs: list) -> dict:
     """One run of ``len(docs)`` launches from the runs each launch wrote (pytest-benchmark
     documents of this suite, in launch order): every entry of launch ``k`` gets
     ``extra_info["launch"] = k``; the run-level keys as ``runfile/schema.py`` says. Raises
-    ``ValueError`` on an empty list."""
+    ``ValueError`` on an empty list or launches of different set-ups (``_setup``)."""
     if not docs:
         raise ValueError("no launch to merge")
+    first = _setup(docs[0])
+    for k, doc in enumerate(docs[1:], 1):  # one machine, one code, one selection
+        differs = [key for key, value in _setup(doc).items() if value != first[key]]
+        if differs:
+            raise ValueError(f"launch {k} is not launch 0's set-up: it differs in "
+                             f"{', '.join(differs)}")
     out = copy.deepcopy({k: v for k, v in docs[0].items() if k != "benchmarks"})
     out["benchmarks"] = []
     for k, doc in enumerate(docs):

@@ -54,6 +54,23 @@ def test_merge_keeps_every_launch_and_says_how_many():
         runfile.merge_launches([])
 
 
+@pytest.mark.parametrize("where, key, value", [
+    ("twins", "cpu_model", "Another CPU"), ("twins", "numpy", "1.26.4"), ("twins", "cores", 16),
+    ("twins", "profile", "full"), ("commit", "id", "1" * 40), ("commit", "dirty", True)])
+def test_launches_of_different_set_ups_are_not_merged(where, key, value):
+    """A range over launches says how far a ratio moves between processes of one set-up:
+    launches of another machine, library, profile or code are refused, naming the fact."""
+    docs = [_launch(t) for t in TORCH_S]
+    for doc in docs:
+        doc["commit_info"] = {"id": "0" * 40, "dirty": False}
+        doc["machine_info"]["mlp_twins"]["profile"] = "quick"
+    target = docs[2]["machine_info"]["mlp_twins"] if where == "twins" else docs[2]["commit_info"]
+    target[key] = value
+    fact = {"id": "commit"}.get(key, key)
+    with pytest.raises(ValueError, match=f"launch 2 is not launch 0's set-up: .*{fact}"):
+        runfile.merge_launches(docs)
+
+
 @pytest.mark.parametrize("launch, launches", [(3, 3), (-1, 3), (1, None), ("0", 2), (True, 2)])
 def test_a_launch_outside_the_run_is_refused(launch, launches):
     doc = runfile.merge_launches([_launch(t) for t in TORCH_S])
@@ -103,6 +120,56 @@ def test_a_disturbed_launch_is_left_out_and_all_disturbed_is_no_answer(tmp_path)
     assert not bool(torch["trusted"]) and bool(torch["disturbed"])
 
 
+def test_a_launch_without_numpy_is_no_ratio_and_is_named(tmp_path):
+    """Launch 1 measured torch but not NumPy (cut short): its row has no speedup, so the
+    ratio and range come from launches 0 and 2, and the headline says 2 of 3."""
+    docs = [_launch(s) for s in TORCH_S]
+    docs[1]["benchmarks"] = docs[1]["benchmarks"][1:]  # launch 1: torch only
+    _, t = _table(tmp_path, docs)
+    torch = t[t["backend"] == "torch-cpu"].iloc[0]
+    assert (torch["launches"], torch["launches_measured"]) == (2, 3)
+    assert torch["speedup"] == pytest.approx(1.0)  # the lower median of 1.25 and 1.00
+    assert (torch["speedup_lo"], torch["speedup_hi"]) == (pytest.approx(1.0),
+                                                          pytest.approx(1.25))
+    said = render._ratio(1.0, "torch-cpu", 1.0, 1.25, 2, 3)
+    assert said.endswith("over 2 launches of 3 (the others disturbed or without NumPy))")
+
+
+def test_each_launch_is_held_to_its_own_calibration(tmp_path):
+    """Launch 1 calibrated NumPy's GEMM at half launch 0's rate and measured NumPy faster
+    (0.9 ms, so it is the row kept): its efficiency is against launch 1's own rate."""
+    docs = [_launch(1.0e-3), _launch(1.0e-3, numpy_s=0.9e-3)]
+    for cal in docs[1]["machine_info"]["mlp_twins"]["calibration"]["gemm"]:
+        cal["gflops"] /= 2
+    _, t = _table(tmp_path, docs)
+    numpy = t[t["backend"] == "numpy"].iloc[0]
+    rate = synthetic.GEMM["numpy"] / 2  # GFLOP/s, launch 1's calibration
+    assert numpy["launch"] == 1
+    assert numpy["efficiency"] == pytest.approx(numpy["flops"] / 0.9e-3 / 1e9 / rate)
+
+
+def _write(tmp_path, doc):
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["benchmarks"].append(json.loads(json.dumps(d["benchmarks"][0]))),
+     "appears twice in launch 0"),
+    (lambda d: d["mlp_twins"].update(launches=3.0), "mlp_twins.launches is 3.0"),
+    (lambda d: d["mlp_twins"].update(launches=10**400), "mlp_twins.launches"),
+    (lambda d: d["benchmarks"][0]["extra_info"].update(threads=10**400), "extra_info.threads"),
+    (lambda d: d["machine_info"]["mlp_twins"].update(launch_calibrations="x"),
+     "launch_calibrations is 'x'"),
+])
+def test_a_crafted_launched_run_is_refused_in_one_line(change, words):
+    doc = runfile.merge_launches([_launch(t) for t in TORCH_S])
+    change(doc)
+    with pytest.raises(runfile.RunFileError, match=words):
+        runfile.parse(doc, "crafted.json")
+
+
 def test_one_launch_is_left_as_it_was_and_says_so(tmp_path):
     _, t = _table(tmp_path, [_launch(0.8e-3)])
     torch = t[t["backend"] == "torch-cpu"].iloc[0]
@@ -111,8 +178,8 @@ def test_one_launch_is_left_as_it_was_and_says_so(tmp_path):
 
 
 @pytest.mark.parametrize("speedup, lo, hi, said", [
-    (1.25, 1.2, 1.5, "torch-cpu is 1.2x faster than NumPy (1.20-1.50x over 3 launches)"),
-    (0.5, 0.4, 0.625, "torch-cpu takes 2.0x NumPy's time (1.60-2.50x over 3 launches)"),
+    (1.25, 1.2, 1.5, "torch-cpu is 1.25x faster than NumPy (1.20-1.50x over 3 launches)"),
+    (0.5, 0.4, 0.625, "torch-cpu takes 2.00x NumPy's time (1.60-2.50x over 3 launches)"),
     (1.0, 0.8, 1.25, "torch-cpu is about as fast as NumPy (1.00x, 0.80-1.25x over 3 launches)"),
 ])
 def test_the_headline_states_the_range_in_its_own_terms(speedup, lo, hi, said):
@@ -135,7 +202,7 @@ def test_the_launcher_runs_fresh_processes_in_alternating_order(tmp_path):
     order = {k: [b["extra_info"]["backend"] for b in run.benchmarks
                  if b["extra_info"]["launch"] == k] for k in (0, 1)}
     assert len(order[0]) >= 2 and order[1] == order[0][::-1], order
-    assert "launch 2/2 (reverse order)" in proc.stdout
+    assert "launch 2/2 (reverse order)" in proc.stderr
 
 
 def test_the_launcher_refuses_bad_arguments_in_one_line(tmp_path):

@@ -4,20 +4,26 @@
 
 Why: a ratio measured in one process moves between processes (memory layout, thread
 placement, BLAS pools' start-up) more than between the rounds of one process
-(docs/methodology.md). Each launch is ``python -m pytest --benchmark-only`` with the given
-arguments (default: the quick profile) writing its own JSON; every other launch runs the
-benchmarks in reverse order (``--reverse-order``), so neither library always runs first.
-The launches are merged by ``runfile.write.merge_launches`` into one run file (default
-``results/runs/<UTC time>-<profile>-x<N>.json``): every entry keeps its launch. A launch that
-fails or is interrupted stops the run; what the finished launches measured is still written,
-marked incomplete. Exit status: 0 every launch passed, else the first failing launch's
-status (130 after Ctrl-C), 2 bad arguments.
+(docs/reading-the-report.md, "Launches"). Each launch is ``python -m pytest --benchmark-only``
+with the given arguments (none: the default profile, quick, or ``BENCH_PROFILE``) writing its
+own JSON; every other launch runs the benchmarks in reverse order (``--reverse-order``), so
+neither library always runs first. The launches are merged by ``runfile.merge_launches`` (one
+machine, one code, one profile, or refused) into one run file, by default
+``results/runs/<UTC time>-<profile>-x<N>.json``: every entry keeps its launch.
+
+A launch whose benchmarks failed does not stop the others (as ``make report`` carries on past
+a failed benchmark). Ctrl-C or SIGTERM stops the launch under way as it stops a plain run (its
+JSON keeps what it measured, marked interrupted) and launches no more; so does a launch that
+wrote no readable JSON. What the launches measured is written, marked incomplete when they are
+fewer than asked or one was cut short. Progress goes to stderr. Exit status: 0 every launch
+passed, else the worst launch's status (130 interrupted), 2 bad arguments.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,8 +33,9 @@ from core import cli
 from runfile import merge_launches, write_json
 from runfile.schema import RESULTS_DIR
 
-DEFAULT_PYTEST_ARGS = ["--profile", "quick"]
 PROG = "python -m bench.suite.launch"
+CHILD_GRACE_S = 300  # after Ctrl-C / SIGTERM, the launch under way may still write its JSON
+INTERRUPTED = 130
 
 
 def launch_command(k: int, json_path: Path, pytest_args: list) -> list:
@@ -38,62 +45,109 @@ def launch_command(k: int, json_path: Path, pytest_args: list) -> list:
             *pytest_args]
 
 
-def _profile(pytest_args: list) -> str:
-    for i, a in enumerate(pytest_args):
-        if a == "--profile" and i + 1 < len(pytest_args):
-            return pytest_args[i + 1]
-        if a.startswith("--profile="):
-            return a.split("=", 1)[1]
-    return "quick"
+def _say(line: str) -> None:
+    print(f"{PROG}: {line}", file=sys.stderr, flush=True)
 
 
-def run(launches: int, pytest_args: list, out: Path | None, say=print) -> tuple[int, Path | None]:
-    """Run the launches one after another, write the merged run; ``(status, path or None)``."""
-    docs, status = [], 0
+def _run_child(cmd: list) -> tuple[int, bool]:
+    """``(status, interrupted)`` of one launch. Ctrl-C reaches the child as well (same
+    process group); SIGTERM to this process is passed on to it. Either way the child is
+    given ``CHILD_GRACE_S`` to write what it measured."""
+    child = subprocess.Popen(cmd)
+    stopped = []
+
+    def _term(signum, frame):
+        stopped.append(signum)
+        child.send_signal(signal.SIGTERM)
+
+    old = signal.signal(signal.SIGTERM, _term)
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:
+                stopped.append(signal.SIGINT)
+                try:
+                    code = child.wait(timeout=CHILD_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    code = child.wait()
+                break
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    return code, bool(stopped)
+
+
+def _read(path: Path):
+    """The launch's run document, or None (with one line saying why)."""
+    if not path.exists():
+        _say(f"{path.name}: the launch wrote no JSON")
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        _say(f"{path.name}: the launch's JSON is unreadable ({e})")
+        return None
+
+
+def run(launches: int, pytest_args: list, out: Path | None) -> tuple[int, Path | None]:
+    """Run the launches one after another and write the merged run: ``(status, path)``."""
+    docs, status, cut = [], 0, False
     with tempfile.TemporaryDirectory(prefix="launches-") as tmp:
         for k in range(launches):
             path = Path(tmp) / f"launch-{k}.json"
-            say(f"{PROG}: launch {k + 1}/{launches}"
-                f"{' (reverse order)' if k % 2 else ''}", flush=True)
-            try:
-                code = subprocess.call(launch_command(k, path, pytest_args))
-            except KeyboardInterrupt:
-                code = 130
-            if path.exists():
-                docs.append(json.loads(path.read_text(encoding="utf-8")))
-            if code != 0:
-                status = code
-                say(f"{PROG}: launch {k + 1} ended with status {code}; stopping, keeping "
-                    f"the {len(docs)} launch(es) measured", flush=True)
+            _say(f"launch {k + 1}/{launches}{' (reverse order)' if k % 2 else ''}")
+            code, interrupted = _run_child(launch_command(k, path, pytest_args))
+            doc = _read(path)
+            if interrupted or code < 0:
+                code = INTERRUPTED
+            status = max(status, code)
+            if doc is not None:
+                docs.append(doc)
+            if interrupted or code in (2, 3, 4, INTERRUPTED) or doc is None:
+                cut = True  # interrupted, a usage error, or nothing to merge: stop here
+                _say(f"launch {k + 1} ended with status {code}; no more launches")
                 break
-    if not docs:
-        return status or 1, None
-    doc = merge_launches(docs)
-    if len(docs) < launches:
-        doc["mlp_twins"]["complete"] = False
-    if out is None:
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        out = Path(RESULTS_DIR) / f"{stamp}-{_profile(pytest_args)}-x{len(docs)}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out, doc, indent=4)
-    say(f"{PROG}: {len(docs)} launch(es) in {out}", flush=True)
+            if code:
+                _say(f"launch {k + 1}: some benchmarks failed (status {code}); going on")
+        if not docs:
+            _say("no launch wrote a run; nothing merged")
+            return status or 1, None
+        try:
+            doc = merge_launches(docs)
+        except ValueError as e:
+            _say(f"cannot merge the launches: {e}")
+            return 2, None
+        if cut or len(docs) < launches:
+            doc["mlp_twins"]["complete"] = False
+        if out is None:
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            profile = doc["mlp_twins"].get("profile") or "run"
+            out = Path(RESULTS_DIR) / f"{stamp}-{profile}-x{len(docs)}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(out, doc, indent=4)
+    _say(f"{len(docs)} launch(es) of {launches} in {out}")
     return status, out
 
 
 def main(argv=None) -> int:
-    p = cli.Parser(prog=PROG, description=__doc__.split("\n")[0])
-    p.add_argument("--launches", type=cli.positive_int, default=3,
-                   help="fresh processes, each running the whole selection (%(default)s)")
+    p = cli.Parser(prog=PROG, description=__doc__.split("\n")[0],
+                   epilog="Exit status: 0 every launch passed, else the worst launch's "
+                          "(130 interrupted), 2 bad arguments. Odd launches run in reverse "
+                          "order. See the module's docstring for the rest.")
+    p.add_argument("--launches", type=cli.int_at_least(1, "a run is at least one launch"),
+                   default=3, help="fresh processes, each running the whole selection "
+                                   "(%(default)s)")
     p.add_argument("--out", type=cli.json_file_out, metavar="RUN.json",
                    help=f"the merged run (default: {RESULTS_DIR}/<time>-<profile>-x<N>.json)")
-    p.add_argument("pytest_args", nargs="*", help="pytest arguments, after -- (default: "
-                                                   f"{' '.join(DEFAULT_PYTEST_ARGS)})")
+    p.add_argument("pytest_args", nargs="*",
+                   help="pytest arguments, after -- (e.g. --profile full, -k ...)")
     try:
         args = p.parse_args(argv)
     except SystemExit as e:
         return e.code
-    status, _ = run(args.launches, args.pytest_args or DEFAULT_PYTEST_ARGS,
-                    Path(args.out) if args.out else None)
+    status, _ = run(args.launches, args.pytest_args, Path(args.out) if args.out else None)
     return status
 
 
