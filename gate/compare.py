@@ -200,6 +200,22 @@ def _missing(name: str, kind: str, mode: str, reason: str | None = None) -> dict
 UNMEASURED = ("missing", "skipped")
 
 
+CASE_KEYS = ("group", "backend", "layer_sizes", "dtype", "threads", "batch", "world_size",
+             "variant", "activation", "pipeline")  # what a benchmark measures: its case
+
+
+def same_case(run: Run, bench: dict, ref_info: dict) -> None:
+    """A ``RunFileError`` when the run's record under a baseline benchmark's name describes
+    another case than the baseline's (another backend, size, dtype, ...)."""
+    info = bench["extra_info"]
+    for key in CASE_KEYS:
+        if info.get(key) != ref_info.get(key):
+            raise RunFileError(
+                f"{run.path}: benchmark {short_name(bench)!r}: extra_info.{key} is "
+                f"{info.get(key)!r}; expected {ref_info.get(key)!r}, the baseline's record "
+                "of that name (another case under the same name)")
+
+
 def compare(baseline: dict, run: Run, mode: str | None = None) -> list:
     """One row per benchmark of the baseline, then one per aggregate: name, kind
     ("benchmark" or "aggregate"), fullname (a string: the pytest node id, or the aggregate's
@@ -217,6 +233,7 @@ def compare(baseline: dict, run: Run, mode: str | None = None) -> list:
                                            "code)")
             rows.append(_missing(name, "benchmark", mode, reason))
             continue
+        same_case(run, b, ref["extra_info"])
         m = "relative" if "relative" in ref["metric"] and has_relative(b) else mode
         base_metric, now_metric = ref["metric"][m], metric(run, b, m)
         change = now_metric / base_metric - 1.0

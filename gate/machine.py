@@ -43,6 +43,36 @@ FACTS_TIMEOUT_S = 120  # importing torch and reading the facts takes a few secon
 TORCH_KERNEL_LINES = ("Math Kernel Library", "MKL-DNN", "oneDNN")  # in torch_config
 BLAS_FACTS = ("internal_api", "version", "architecture")  # of each threadpoolctl BLAS pool
 KERNEL_NAMED_BY = ("openblas", "blis")  # threadpoolctl gives an architecture only for these
+BLAS_LIBS = ("openblas", "blis", "mkl", "flexiblas")  # threadpoolctl's internal_api names
+POOL_KINDS = ("blas", "openmp")  # threadpoolctl's user_api names
+
+
+def _word(v) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+def blas_names(pools) -> list:
+    """``["openblas 0.3.30 Haswell", ...]`` for threadpoolctl's pools, or [] (unknown) when
+    any pool is not one threadpoolctl writes: not an object, of another kind than "blas" or
+    "openmp", a BLAS pool of an unknown library (exactly as threadpoolctl names it), without
+    its version, or (OpenBLAS, BLIS) without its kernel. MKL and FlexiBLAS pools have no
+    architecture in threadpoolctl."""
+    if not isinstance(pools, list):
+        return []
+    names = set()
+    for p in pools:
+        if not isinstance(p, dict) or p.get("user_api") not in POOL_KINDS:
+            return []
+        if p["user_api"] != "blas":
+            continue
+        lib, ver, arch = (p.get(k) for k in BLAS_FACTS)
+        if lib not in BLAS_LIBS or not _word(ver) \
+                or (lib in KERNEL_NAMED_BY and not _word(arch)):
+            return []
+        if arch is not None and not _word(arch):
+            return []
+        names.add(f"{lib} {ver} {arch}")
+    return sorted(names)
 
 
 def fingerprint(twins: dict) -> dict:
@@ -52,15 +82,7 @@ def fingerprint(twins: dict) -> dict:
                                     "torch")}
     flags = twins.get("cpu_flags")
     fp["cpu_flags"] = sorted(flags) if isinstance(flags, list) else None
-    pools = [p for p in twins.get("blas") or [] if isinstance(p, dict)
-             and p.get("user_api") == "blas"]
-    names = [[p.get(k) for k in BLAS_FACTS] for p in pools]
-    # a pool that does not say its library and version, or (OpenBLAS, BLIS) its kernel, is
-    # an unknown BLAS; MKL and FlexiBLAS pools have no architecture in threadpoolctl
-    known = all(isinstance(lib, str) and lib and isinstance(ver, str) and ver
-                and (isinstance(arch, str) and arch or lib not in KERNEL_NAMED_BY)
-                for lib, ver, arch in names)
-    fp["blas"] = sorted({f"{lib} {ver} {arch}" for lib, ver, arch in names}) if known else []
+    fp["blas"] = blas_names(twins.get("blas"))
     fp["torch_kernels"] = sorted(line for line in twins.get("torch_config") or []
                                  if isinstance(line, str)
                                  and any(k in line for k in TORCH_KERNEL_LINES))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from runfile import Run, check_versions, load
 
+EVIDENCE_KEYS = ("disturbed", "reruns")  # a record the gate judges says whether it was disturbed
 TERMINATE_WAIT_S = 10.0  # an interrupted child gets this long to write its JSON and exit
 
 
@@ -41,6 +42,17 @@ def load_run(path, same_schema: bool = True) -> Run:
     if run.launches > 1:  # its numbers compare launch by launch, not yet one by one
         raise GateError(f"{path}: a run of {run.launches} launches (bench.suite.launch); the "
                         "gate judges a run of one launch, such as its own runs")
+    seen = set()
+    for bench in run.benchmarks:  # the gate matches a baseline's rows by name
+        name = bench.get("name")
+        if name in seen:
+            raise GateError(f"{path}: benchmark {name!r} appears twice (which one to judge?)")
+        seen.add(name)
+        missing = [k for k in EVIDENCE_KEYS if k not in bench["extra_info"]]
+        if same_schema and missing:
+            raise GateError(f"{path}: benchmark {name!r}: extra_info.{missing[0]} is absent; "
+                            "expected the disturbance evidence (disturbed, reruns) the gate "
+                            "judges by")
     run.calibration()
     return run
 

@@ -11,12 +11,15 @@ Every check names the field and says what was expected; ``runfile`` turns that i
 from __future__ import annotations
 
 import math
+import statistics
 
 from core.spec import n_params
 from runfile.schema import (
     ACTIVATION_KINDS,
+    BUSY_OTHER_MAX,
     DATA_KINDS,
     DEVICES,
+    DISTURBANCE_MAX,
     GROUPS,
     LIBS,
     PIPELINES,
@@ -24,6 +27,8 @@ from runfile.schema import (
 )
 
 MODES = ("relative", "absolute", "normalised")  # the gate's metrics (``gate/compare.py``)
+REL_TOL = 1e-9  # a statistic recomputed from stats.data agrees to this relative tolerance
+CPU_ONLY_BACKENDS = ("numpy", "numpy-mp")  # NumPy runs on the CPU only
 
 
 # ------------------------------------------------------------------ predicates: value -> ok
@@ -36,11 +41,19 @@ def _num(v) -> bool:
 
 
 def _int(v) -> bool:
-    return _num(v) and v == int(v)
+    return isinstance(v, int) and _num(v)  # a JSON integer: 2, not 2.0
+
+
+def _unicode(v: str) -> bool:
+    try:
+        v.encode("utf-8")  # a lone surrogate ("\ud800") is not text
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _text(v) -> bool:
-    return isinstance(v, str) and v != ""
+    return isinstance(v, str) and v != "" and _unicode(v)
 
 
 def _list(pred):
@@ -55,7 +68,7 @@ POSITIVE = (lambda v: _num(v) and v > 0, "a finite number > 0")
 NON_NEGATIVE = (lambda v: _num(v) and v >= 0, "a finite number >= 0")
 COUNT = (lambda v: _int(v) and v >= 1, "an integer >= 1")
 NON_NEG_INT = (lambda v: _int(v) and v >= 0, "an integer >= 0")
-TEXT = (_text, "a non-empty string")
+TEXT = (_text, "a non-empty string (UTF-8 text)")
 SHARE = (lambda v: _num(v) and 0.0 <= v <= 1.0, "a share from 0 to 1")
 BOOL = (lambda v: isinstance(v, bool), "true or false")
 COMMIT = (lambda v: isinstance(v, str) and len(v) == 40
@@ -75,6 +88,10 @@ OBJECT = (lambda v: isinstance(v, dict), "an object")
 MAX_LAUNCHES = 1000  # far above any run's launches; a reader loops over them
 LAUNCH_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool)
                 and 1 <= v <= MAX_LAUNCHES, f"an integer from 1 to {MAX_LAUNCHES}")
+
+
+def _close(a, b) -> bool:
+    return abs(a - b) <= REL_TOL * max(abs(a), abs(b))
 
 
 def one_of(words):
@@ -98,7 +115,8 @@ RECORD_OPTIONAL = {
     "reruns": NON_NEG_INT}
 STATS = {"median": POSITIVE}
 STATS_OPTIONAL = {"iqr": NON_NEGATIVE, "q1": NON_NEGATIVE, "q3": NON_NEGATIVE,
-                  "rounds": COUNT, "data": list_of(POSITIVE)}
+                  "min": POSITIVE, "max": POSITIVE, "rounds": COUNT,
+                  "data": list_of(POSITIVE, non_empty=True)}
 
 
 def check_fields(problem, prefix: str, doc: dict, required: dict, optional: dict) -> None:
@@ -130,34 +148,103 @@ def check_record(problem, info: dict, stats) -> None:
     data = stats.get("data")
     if data is not None and "rounds" in stats and stats["rounds"] != len(data):
         problem("stats.rounds", stats["rounds"], f"the number of stats.data ({len(data)})")
+    if data is not None:
+        _check_stats_data(problem, stats, data)
     probe = info.get("probe_data")
     if probe is not None and (data is None or len(probe) != len(data)):
         # one probe per timed round: the gate's relative metric divides round i by probe i
         problem("extra_info.probe_data", f"{len(probe)} samples",
                 f"one per timed round ({'no stats.data' if data is None else len(data)})")
+    relative = info.get("relative")
+    if probe is not None and relative is None:
+        problem("extra_info.relative", relative if "relative" in info else "absent",
+                "the median of round / probe, with extra_info.probe_data")
+    if relative is not None and probe is None:
+        problem("extra_info.probe_data", probe if "probe_data" in info else "absent",
+                "the probe times extra_info.relative was computed from")
+    if probe is not None:
+        want = statistics.median(t / p for t, p in zip(data, probe))
+        if not _close(relative, want):
+            problem("extra_info.relative", relative,
+                    f"the median of stats.data / extra_info.probe_data ({want!r})")
+    _check_disturbed(problem, info)
+    _check_vocabulary(problem, info)
+
+
+def _check_stats_data(problem, stats: dict, data: list) -> None:
+    """median, min, max, q1, q3 and iqr agree with the rounds they summarise (pytest-benchmark
+    computes them from ``data``)."""
+    want = statistics.median(data)
+    if not _close(stats["median"], want):
+        problem("stats.median", stats["median"], f"the median of stats.data ({want!r})")
+    low, high = min(data), max(data)
+    for key, value in (("min", low), ("max", high)):
+        if key in stats and not _close(stats[key], value):
+            problem(f"stats.{key}", stats[key], f"the {key} of stats.data ({value!r})")
+    for key in ("q1", "q3"):
+        if key in stats and not (low * (1 - REL_TOL) <= stats[key] <= high * (1 + REL_TOL)):
+            problem(f"stats.{key}", stats[key],
+                    f"a value within stats.data ({low!r} to {high!r})")
+    if all(k in stats for k in ("iqr", "q1", "q3")):
+        want = stats["q3"] - stats["q1"]
+        if abs(stats["iqr"] - want) > REL_TOL * stats["q3"]:
+            problem("stats.iqr", stats["iqr"], f"q3 - q1 ({want!r})")
+
+
+def _check_disturbed(problem, info: dict) -> None:
+    """``disturbed`` agrees with its evidence: above a threshold is disturbed (true with quiet
+    evidence is allowed: a record judged again with later probes)."""
+    busy, ratio = info.get("busy_other"), info.get("disturbance")
+    above = []
+    if busy is not None and busy > BUSY_OTHER_MAX:
+        above.append(f"busy_other {busy!r} > {BUSY_OTHER_MAX}")
+    if ratio is not None and ratio > DISTURBANCE_MAX:
+        above.append(f"disturbance {ratio!r} > {DISTURBANCE_MAX}")
+    if above and info.get("disturbed") is not True:
+        problem("extra_info.disturbed", info["disturbed"] if "disturbed" in info else "absent",
+                f"true (its evidence: {', '.join(above)})")
+
+
+def _check_vocabulary(problem, info: dict) -> None:
+    """The words that belong to one group only, and the devices a backend can run on."""
+    group = info["group"]
+    for key, owner, words in (("pipeline", "epoch", PIPELINES),
+                              ("activation", "activation", ACTIVATION_KINDS)):
+        value = info.get(key)
+        if group == owner and value is None:
+            problem(f"extra_info.{key}", value if key in info else "absent",
+                    f"one of {', '.join(words)} for group {owner!r}")
+        if group != owner and value is not None:
+            problem(f"extra_info.{key}", value, f"null for group {group!r} (only {owner!r})")
+    if info.get("data") is not None and group != "epoch":
+        problem("extra_info.data", info["data"], f"null for group {group!r} (only 'epoch')")
+    if info["device"] == "cuda" and info["backend"] in CPU_ONLY_BACKENDS:
+        problem("extra_info.device", info["device"],
+                f"cpu for backend {info['backend']!r} (NumPy runs on the CPU)")
 
 
 # ---------------------------------------------------------------- run-level metadata
-GEMM = {"lib": TEXT, "device": TEXT, "dtype": TEXT, "threads": COUNT, "m": COUNT, "k": COUNT,
-        "n": COUNT, "gflops": POSITIVE}
-COPY = {"lib": TEXT, "device": TEXT, "threads": COUNT, "gbps": POSITIVE}
+GEMM = {"lib": one_of(LIBS), "device": one_of(DEVICES), "dtype": one_of(RECORD_DTYPES),
+        "threads": COUNT, "m": COUNT, "k": COUNT, "n": COUNT, "gflops": POSITIVE}
+GEMM_OPTIONAL = {"variant": null_or((lambda v: isinstance(v, str) and _unicode(v), "a string"))}
+COPY = {"lib": one_of(LIBS), "device": one_of(DEVICES), "threads": COUNT, "gbps": POSITIVE}
 MISSING = {"test": TEXT, "reason": TEXT}
 
 
-def _entries(problem, prefix: str, value, spec: dict) -> None:
+def _entries(problem, prefix: str, value, spec: dict, optional=None) -> None:
     if not isinstance(value, list):
         problem(prefix, value, "a list")
     for i, entry in enumerate(value):
         if not isinstance(entry, dict):
             problem(f"{prefix}[{i}]", entry, "an object")
-        check_fields(problem, f"{prefix}[{i}].", entry, spec, {})
+        check_fields(problem, f"{prefix}[{i}].", entry, spec, optional or {})
 
 
 def check_calibration(problem, prefix: str, cal) -> None:
     """``{"gemm": [...], "copy_gbps": [...]}`` (null is allowed by the caller)."""
     if not isinstance(cal, dict):
         problem(prefix, cal, "an object with 'gemm' and 'copy_gbps' lists")
-    _entries(problem, f"{prefix}.gemm", cal.get("gemm"), GEMM)
+    _entries(problem, f"{prefix}.gemm", cal.get("gemm"), GEMM, GEMM_OPTIONAL)
     if cal.get("copy_gbps") is not None:
         _entries(problem, f"{prefix}.copy_gbps", cal["copy_gbps"], COPY)
 

@@ -99,6 +99,10 @@ def read_json(path: str | Path):
         raise RunFileError(f"{path}: not JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as e:
         raise RunFileError(f"{path}: not JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise RunFileError(f"{path}: not a run JSON (nested too deeply)") from None
+    except ValueError as e:  # an integer of more digits than Python converts, ...
+        raise RunFileError(f"{path}: not JSON ({str(e).splitlines()[0][:80]})") from None
     except OSError as e:
         raise RunFileError(f"{path}: cannot read ({e.strerror})") from None
 

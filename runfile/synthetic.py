@@ -11,6 +11,7 @@ closed form. The gate's tests pass their own noisy samples (``data``) and names.
 
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 
@@ -39,8 +40,24 @@ def entry(group, backend, lib, device, layer_sizes, batch, median, *, dtype="flo
            threads=2, world_size=1, iqr=None, data=None, name=None, quality=QUIET, **extra):
     """One pytest-benchmark entry whose extra_info follows the schema. ``data``: the raw
     per-round seconds (default: the median, 20 rounds); ``name``: the benchmark's name;
-    ``quality``: the disturbance evidence (``QUIET``; ``disturb`` marks a record disturbed)."""
+    ``quality``: the disturbance evidence (``QUIET``; ``disturb`` marks a record disturbed).
+    The statistics agree with ``data`` (``runfile/check.py`` checks it): given ``data``, it is
+    scaled to have ``median`` as its median, and its quartiles and IQR replace ``iqr`` (and,
+    with ``probe_data``, ``relative`` is the median of round / probe); else 20 rounds spread
+    evenly from ``median - iqr`` to ``median + iqr``, around ``median``."""
     iqr = QUIET_IQR * median if iqr is None else iqr
+    if data is None:
+        data = [median + iqr * (2 * i - 19) / 19 for i in range(20)]
+        q1, q3 = median - iqr / 2, median + iqr / 2
+    else:
+        scale = median / statistics.median(data)
+        data = [float(x) * scale for x in data]
+        median = statistics.median(data)
+        ordered = sorted(data)
+        half = len(ordered) // 2
+        q1 = statistics.median(ordered[:max(half, 1)])
+        q3 = statistics.median(ordered[-max(half, 1):])
+        iqr = q3 - q1
     info = {"suite": SUITE, "schema": SCHEMA_VERSION, "group": group, "backend": backend,
             "lib": lib, "device": device, "dtype": dtype, "threads": threads,
             "world_size": world_size, "batch": batch, "layer_sizes": list(layer_sizes),
@@ -49,12 +66,13 @@ def entry(group, backend, lib, device, layer_sizes, batch, median, *, dtype="flo
             "samples_per_s": batch / median, "peak_mem_bytes": None, "pipeline": None,
             "input_s": None, "activation": None, "variant": None, **(quality or {})}
     info.update(extra)
+    if info.get("probe_data") is not None:
+        info["relative"] = statistics.median(t / p for t, p in zip(data, info["probe_data"]))
     name = name or f"test_{group}[{backend}-{'-'.join(map(str, layer_sizes))}-b{batch}-{dtype}]"
     return {"group": group, "name": name, "fullname": f"bench/bench_x.py::{name}",
             "params": None, "param": None, "extra_info": info, "options": {},
-            "stats": {"median": median, "iqr": iqr, "q1": median - iqr / 2,
-                      "q3": median + iqr / 2, "rounds": 20 if data is None else len(data),
-                      "data": [median] * 20 if data is None else list(data)}}
+            "stats": {"median": median, "iqr": iqr, "q1": q1, "q3": q3, "rounds": len(data),
+                      "data": data}}
 
 
 def disturb(bench: dict, busy_other=0.6, disturbance=29.0, reruns=2) -> dict:

@@ -3,6 +3,8 @@ tests: ``(case, change to the parsed document, words the one-line error must con
 
 from __future__ import annotations
 
+import statistics
+
 NAN, INF = float("nan"), float("inf")
 
 
@@ -36,8 +38,120 @@ def _gemm(key, value):
     return change
 
 
+def _bench0(doc):
+    return doc["benchmarks"][0]
+
+
+def _probed(change):
+    """``change`` applied to a first record that has a probe before each round (added, with
+    its consistent ``relative``, where the run has none)."""
+    def apply(doc):
+        info, data = _bench0(doc)["extra_info"], _bench0(doc)["stats"]["data"]
+        if info.get("probe_data") is None:
+            info["probe_data"] = [2.5e-3] * len(data)
+            info["relative"] = statistics.median(t / 2.5e-3 for t in data)
+        change(doc)
+    return apply
+
+
+def _scale_stats(key, factor):
+    def change(doc):
+        stats = _bench0(doc)["stats"]
+        stats[key] = [t * factor for t in stats[key]] if key == "data" else stats[key] * factor
+    return change
+
+
+def _set_stats(key, of_data):
+    def change(doc):
+        stats = _bench0(doc)["stats"]
+        stats[key] = of_data(stats["data"])
+    return change
+
+
 # a record or the run around it; the error names the field ("extra_info.batch") and the value
 BAD_RUN_FIELDS = [
+    # the statistics are those of the rounds (pytest-benchmark computes them from stats.data)
+    ("median not the rounds' median", _scale_stats("median", 1.001),
+     "expected the median of stats.data"),
+    ("rounds 3x slower, median kept", _scale_stats("data", 3.0),
+     "stats.median is"),
+    ("median below every round", lambda doc: _bench0(doc)["stats"].update(
+        median=min(_bench0(doc)["stats"]["data"]) / 10, q1=0.0),
+     "expected the median of stats.data"),
+    ("data empty", lambda doc: (_bench0(doc)["stats"].update(data=[]),
+                                _bench0(doc)["stats"].pop("rounds")), "stats.data is []"),
+    ("min not the rounds' min", _set_stats("min", lambda d: min(d) * 0.5),
+     "expected the min of stats.data"),
+    ("max below the rounds'", _set_stats("max", lambda d: min(d)),
+     "expected the max of stats.data"),
+    ("min above max", lambda doc: _bench0(doc)["stats"].update(min=5.0, max=1.0),
+     "stats.min is 5.0"),
+    ("q1 below every round", _set_stats("q1", lambda d: min(d) / 2), "stats.q1 is"),
+    ("q3 above every round", _set_stats("q3", lambda d: max(d) * 2), "stats.q3 is"),
+    ("iqr not q3 - q1", _stats("iqr", 100.0), "stats.iqr is 100.0; expected q3 - q1"),
+    ("relative not the rounds over the probes", _probed(
+        lambda doc: _bench0(doc)["extra_info"].update(relative=_bench0(doc)["extra_info"][
+            "relative"] * 0.5)), "expected the median of stats.data / extra_info.probe_data"),
+    ("relative slightly off", _probed(lambda doc: _bench0(doc)["extra_info"].update(
+        relative=_bench0(doc)["extra_info"]["relative"] * (1 + 1e-6))), "extra_info.relative"),
+    ("probe_data without relative", _probed(
+        lambda doc: _bench0(doc)["extra_info"].pop("relative")), "extra_info.relative is absent"),
+    ("probe_data with relative null", _probed(
+        lambda doc: _bench0(doc)["extra_info"].update(relative=None)),
+     "extra_info.relative is None"),
+    ("relative without probe_data", _probed(
+        lambda doc: _bench0(doc)["extra_info"].pop("probe_data")),
+     "extra_info.probe_data is absent"),
+    ("relative with probe_data null", _probed(
+        lambda doc: _bench0(doc)["extra_info"].update(probe_data=None)),
+     "extra_info.probe_data is None"),
+    # disturbed agrees with its evidence (runfile/schema.py: BUSY_OTHER_MAX, DISTURBANCE_MAX)
+    ("busy machine, not disturbed", lambda doc: _bench0(doc)["extra_info"].update(
+        busy_other=0.99, disturbed=False), "extra_info.disturbed is False; expected true"),
+    ("slow probe, not disturbed", lambda doc: _bench0(doc)["extra_info"].update(
+        disturbance=50.0, disturbed=False), "disturbance 50.0 > 1.5"),
+    ("busy machine, disturbed absent", lambda doc: (_bench0(doc)["extra_info"].update(
+        busy_other=0.5), _bench0(doc)["extra_info"].pop("disturbed")),
+     "extra_info.disturbed is absent"),
+    # counts are JSON integers
+    ("threads 2.0", _info("threads", 2.0), "extra_info.threads is 2.0"),
+    ("world_size 1.0", _info("world_size", 1.0), "extra_info.world_size is 1.0"),
+    ("batch a float", _info("batch", 256.0), "extra_info.batch is 256.0"),
+    ("reruns 0.0", _info("reruns", 0.0), "extra_info.reruns is 0.0"),
+    ("rounds a float", lambda doc: _bench0(doc)["stats"].update(
+        rounds=float(len(_bench0(doc)["stats"]["data"]))), "stats.rounds is"),
+    ("cores 2.0", _twins("cores", 2.0), "machine_info.mlp_twins.cores is 2.0"),
+    ("gemm threads 2.0", _gemm("threads", 2.0), "calibration.gemm[0].threads is 2.0"),
+    ("gemm m a float", _gemm("m", 1024.0), "calibration.gemm[0].m is 1024.0"),
+    # words that belong to one group, devices a backend runs on, the calibration's words
+    ("pipeline on a step", _info("pipeline", "in-memory"),
+     "extra_info.pipeline is 'in-memory'; expected null for group 'step'"),
+    ("activation on a step", _info("activation", "relu"),
+     "extra_info.activation is 'relu'; expected null for group 'step'"),
+    ("data on a step", _info("data", "mnist"), "extra_info.data is 'mnist'"),
+    ("an epoch without its pipeline", _info("group", "epoch"), "extra_info.pipeline is"),
+    ("an activation without its kind", _info("group", "activation"),
+     "extra_info.activation is"),
+    ("numpy on cuda", lambda doc: _bench0(doc)["extra_info"].update(
+        backend="numpy", device="cuda"), "extra_info.device is 'cuda'; expected cpu"),
+    ("numpy-mp on cuda", lambda doc: _bench0(doc)["extra_info"].update(
+        backend="numpy-mp", device="cuda"), "extra_info.device is 'cuda'"),
+    ("gemm lib unknown", _gemm("lib", "jax"), "calibration.gemm[0].lib is 'jax'"),
+    ("gemm device unknown", _gemm("device", "tpu"), "calibration.gemm[0].device is 'tpu'"),
+    ("gemm dtype unknown", _gemm("dtype", "float16"),
+     "calibration.gemm[0].dtype is 'float16'"),
+    ("gemm variant a number", _gemm("variant", 5), "calibration.gemm[0].variant is 5"),
+    ("copy lib unknown", _twins("calibration", {"gemm": [
+        {"lib": "numpy", "device": "cpu", "dtype": "float32", "threads": 1, "m": 64, "k": 64,
+         "n": 64, "gflops": 10.0}], "copy_gbps": [
+        {"lib": "NUMPY", "device": "cpu", "threads": 1, "gbps": 5.0}]}),
+     "calibration.copy_gbps[0].lib is 'NUMPY'"),
+    # text that is not Unicode (a lone surrogate)
+    ("backend a lone surrogate", _info("backend", "\ud800"), "extra_info.backend is '\\ud800'"),
+    ("variant a lone surrogate", _info("variant", "x\udc80"), "extra_info.variant is"),
+    ("cpu_model a lone surrogate", _twins("cpu_model", "\ud800"),
+     "machine_info.mlp_twins.cpu_model is"),
+    ("stopped_at a lone surrogate", _run("stopped_at", "\udfff"), "mlp_twins.stopped_at is"),
     ("median NaN", _stats("median", NAN), "stats.median is nan"),
     ("median Infinity", _stats("median", INF), "stats.median is inf"),
     ("median 0", _stats("median", 0.0), "stats.median is 0.0"),

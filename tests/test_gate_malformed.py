@@ -43,6 +43,73 @@ def test_malformed_run(tmp_path, capsys, case, change, words):
     assert "run.json" in err and words in err, err
 
 
+def _record(change):
+    def apply(doc):
+        change(doc["benchmarks"][0]["extra_info"])
+    return apply
+
+
+def _twice(which):
+    def apply(doc):
+        copy = json.loads(json.dumps(doc["benchmarks"][which]))
+        copy["stats"]["data"] = [t * 3 for t in copy["stats"]["data"]]
+        copy["stats"]["median"] *= 3
+        copy["stats"]["q1"] *= 3
+        copy["stats"]["q3"] *= 3
+        copy["stats"]["iqr"] *= 3
+        copy["extra_info"]["relative"] *= 3
+        doc["benchmarks"].insert(0 if which == 0 else len(doc["benchmarks"]), copy)
+    return apply
+
+
+def _other_case(**changes):
+    def apply(info):
+        info.update(changes)
+        if "layer_sizes" in changes:
+            from core.spec import n_params
+            info["n_params"] = n_params(changes["layer_sizes"])
+    return _record(apply)
+
+
+# what only the gate refuses: it matches the baseline's rows by name, and judges by the
+# disturbance evidence
+GATE_ONLY_BAD_RUNS = [
+    ("a name twice, the slow copy first", _twice(0), "appears twice"),
+    ("a name twice, the slow copy last", _twice(-1), "appears twice"),
+    ("disturbed absent", _record(lambda e: e.pop("disturbed")),
+     "extra_info.disturbed is absent"),
+    ("reruns absent", _record(lambda e: e.pop("reruns")), "extra_info.reruns is absent"),
+    ("no evidence at all", _record(lambda e: [e.pop(k) for k in (
+        "disturbed", "reruns", "busy_other", "disturbance")]), "extra_info.disturbed is absent"),
+    ("another backend under the name", _other_case(backend="torch-cpu", lib="torch"),
+     "extra_info.backend is 'torch-cpu'; expected 'numpy', the baseline's"),
+    ("other threads under the name", _other_case(threads=2), "extra_info.threads is 2"),
+    ("another size under the name", _other_case(layer_sizes=[784, 16, 10]),
+     "extra_info.layer_sizes is [784, 16, 10]"),
+    ("another dtype under the name", _other_case(dtype="float64"),
+     "extra_info.dtype is 'float64'"),
+    ("another batch under the name", _other_case(batch=32), "extra_info.batch is 32"),
+    ("another group under the name", _other_case(group="forward"),
+     "extra_info.group is 'forward'"),
+    ("a variant under the name", _other_case(variant="compile"),
+     "extra_info.variant is 'compile'"),
+    ("another world size under the name", _other_case(world_size=2),
+     "extra_info.world_size is 2"),
+]
+
+
+@pytest.mark.parametrize("case,change,words", GATE_ONLY_BAD_RUNS,
+                         ids=[c[0] for c in GATE_ONLY_BAD_RUNS])
+def test_a_run_the_gate_cannot_match_to_its_baseline_is_refused(tmp_path, capsys, case, change,
+                                                               words):
+    run = _probed_run()
+    change(run)
+    code, out, err = _check(tmp_path, capsys, _baseline(), run)
+    assert code == 2, out + err
+    assert err.count("\n") == 1 and "Traceback" not in err and "PASS" not in out, err
+    assert "run.json" in err and words in err, err
+
+
 def _blas(pools):
     def change(doc):
         if pools is None:
@@ -64,6 +131,15 @@ OPENBLAS = {"user_api": "blas", "internal_api": "openblas", "version": "0.3.30",
                                           if k != "architecture"}])),
     ("a pool without its version", _blas([{**OPENBLAS, "version": None}])),
     ("one good pool, one unnamed", _blas([OPENBLAS, {"user_api": "blas"}])),
+    ("one good pool, one empty", _blas([OPENBLAS, {}])),
+    ("one good pool, one without user_api", _blas([OPENBLAS, {"internal_api": "openblas"}])),
+    ("one good pool, one of user_api BLAS", _blas([OPENBLAS, {**OPENBLAS, "user_api": "BLAS"}])),
+    ("one good pool, one of user_api null", _blas([OPENBLAS, {**OPENBLAS, "user_api": None}])),
+    ("one good pool, a string", _blas([OPENBLAS, "openblas"])),
+    ("library in capitals", _blas([{**OPENBLAS, "internal_api": "OpenBLAS"}])),
+    ("library with a space", _blas([{**OPENBLAS, "internal_api": "openblas "}])),
+    ("a blank kernel", _blas([{**OPENBLAS, "architecture": "  "}])),
+    ("a kernel that is a list", _blas([{**OPENBLAS, "architecture": ["Haswell"]}])),
 ])
 def test_a_run_that_does_not_say_its_blas_is_not_judged(tmp_path, capsys, case, change):
     """The BLAS (library, version, kernel) decides which numbers compare (gate/machine.py):
@@ -105,6 +181,14 @@ def test_the_committed_baselines_are_well_formed_and_each_names_its_commit():
     ({**OPENBLAS, "architecture": None}, False),
     ({"internal_api": "blis", "version": "0.9"}, False),
     ({"internal_api": "mkl", "version": ""}, False),
+    ({"internal_api": "mkl", "version": " "}, False),
+    ({"internal_api": "MKL", "version": "2024.2"}, False),
+    ({"internal_api": " mkl", "version": "2024.2"}, False),
+    ({"internal_api": "accelerate", "version": "1"}, False),
+    ({"internal_api": "mkl", "version": "2024.2", "architecture": 7}, False),
+    ({"internal_api": "mkl", "version": 2024}, False),
+    ({**OPENBLAS, "architecture": "\t"}, False),
+    ({"internal_api": "blis", "version": "0.9", "architecture": "zen3"}, True),
 ])
 def test_which_blas_pools_name_their_machine(pool, known):
     """threadpoolctl names a kernel (architecture) only for OpenBLAS and BLIS: an MKL or
@@ -113,3 +197,25 @@ def test_which_blas_pools_name_their_machine(pool, known):
 
     fp = machine.fingerprint({"blas": [{"user_api": "blas", **pool}]})
     assert (fp["blas"] != []) is known, fp["blas"]
+
+
+@pytest.mark.parametrize("other, known", [
+    ({"user_api": "openmp", "internal_api": "openmp", "version": None}, True),
+    ({"user_api": "OpenMP", "internal_api": "openmp"}, False),
+    ({"user_api": "openmp ", "internal_api": "openmp"}, False),
+    ({"internal_api": "openmp"}, False),
+    ("openmp", False),
+    (None, False),
+])
+def test_a_pool_of_an_unknown_kind_makes_the_blas_unknown(other, known):
+    from gate import machine
+
+    fp = machine.fingerprint({"blas": [{"user_api": "blas", **OPENBLAS}, other]})
+    assert (fp["blas"] != []) is known, fp["blas"]
+
+
+def test_the_committed_baselines_keep_their_fingerprints():
+    from gate import machine
+    for path in machine.baselines():
+        doc = json.loads(path.read_text())
+        assert machine.fingerprint(doc["machine_info"]) == doc["fingerprint"], path

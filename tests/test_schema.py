@@ -91,3 +91,38 @@ def test_every_word_the_bench_writes_is_in_the_schemas_vocabulary():
     assert set(DTYPES) == set(schema.RECORD_DTYPES)
     groups = {path.stem.removeprefix("bench_") for path in BENCH.glob("bench_*.py")}
     assert groups - {"activations"} | {"activation", "forward"} <= set(schema.GROUPS), groups
+
+
+@pytest.mark.parametrize("case,text,words", [
+    ("nested 100,000 deep", '{"benchmarks": ' + "[" * 100000 + "]" * 100000 + "}",
+     "nested too deeply"),
+    ("nested objects 50,000 deep", '{"a": ' * 50000 + "1" + "}" * 50000, "nested too deeply"),
+    ("a 5000-digit integer", '{"benchmarks": [' + "9" * 5000 + "]}", "not JSON"),
+    ("a 10000-digit integer", '{"threads": -' + "1" * 10000 + "}", "not JSON"),
+])
+def test_json_a_reader_cannot_hold_is_one_line_naming_the_file(tmp_path, case, text, words):
+    from runfile import RunFileError, read_json
+    path = tmp_path / "run.json"
+    path.write_text(text)
+    with pytest.raises(RunFileError) as e:
+        read_json(path)
+    assert str(path) in str(e.value) and words in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_a_lone_surrogate_in_a_run_file_is_refused(tmp_path):
+    import json
+
+    from runfile import RunFileError, load, synthetic
+    text = json.dumps(synthetic.make_run()).replace('"backend": "numpy"',
+                                                    '"backend": "\\ud800"', 1)
+    path = tmp_path / "run.json"
+    path.write_text(text)
+    with pytest.raises(RunFileError, match="extra_info.backend"):
+        load(path)
+
+
+def test_the_disturbance_thresholds_are_the_schemas():
+    from bench.quiet import disturbance
+    assert (disturbance.BUSY_OTHER_MAX, disturbance.DISTURBANCE_MAX) == (
+        schema.BUSY_OTHER_MAX, schema.DISTURBANCE_MAX)

@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 
 from bench.quiet import cpuload
 from bench.quiet.probe import probe_key
+from runfile.schema import BUSY_OTHER_MAX, DISTURBANCE_MAX  # what `disturbed` means
 
-# Thresholds of the verdict; they sit above the quiet-machine maxima that
+# The thresholds of the verdict (BUSY_OTHER_MAX, DISTURBANCE_MAX) live in runfile/schema.py:
+# they define a record's `disturbed`; they sit above the quiet-machine maxima that
 # `python -m bench.quiet.noise` measures.
-BUSY_OTHER_MAX = 0.10  # share (0..1) of the machine's CPU used by other processes
-DISTURBANCE_MAX = 1.5  # ratio: median probe time / the probe's quiet time
 MAX_RERUNS = 2  # re-measurements of one benchmark
 RERUN_FLOOR_S = 10.0  # re-run budget of a run, in seconds: this, plus ...
 RERUN_SHARE = 0.5  # ... this share of the seconds spent in first measurements
