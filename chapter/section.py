@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,23 @@ STYLES = {"NumPy, hand-written SGD": {"lw": 6, "alpha": 0.35},
           "closed form": {"lw": 1.5, "ls": "-.", "color": "tab:red"}}
 
 
+def _replace(path: Path, write) -> None:
+    """``write(tmp)`` into a new file beside ``path``, then rename it over ``path``: a link
+    planted at ``path`` is replaced, never written through."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _save(fig: Figure, path: Path) -> None:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    _replace(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
 
 
 def linreg_figure(fits: dict, path: Path) -> None:
@@ -186,7 +201,7 @@ def main(argv=None) -> int:
         if args.mnist is not None:  # refused before anything is computed or written
             mnist.load_mnist(args.mnist)
         text = build(args.out_dir, args.mnist, args.activation_figure)
-        (args.out_dir / "section.md").write_text(text)
+        _replace(args.out_dir / "section.md", lambda tmp: tmp.write_text(text))
     except (OSError, ValueError) as e:  # an unusable out_dir, a missing or bad MNIST folder
         cli.fail(parser.prog, str(e))
     print(args.out_dir / "section.md")

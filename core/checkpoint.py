@@ -86,6 +86,9 @@ _END = struct.Struct("<4s4H2LH")  # signature, 2 disk numbers, 2 entry counts, c
 _LOCAL = struct.Struct("<4s5H3L2H")  # signature, 5 fields, crc, 2 sizes, name and extra len
 _DESCRIPTOR = struct.Struct("<4s3L")  # signature, crc, 2 sizes (bit 3 of the flags)
 _CENTRAL = struct.Struct("<4s6H3L5H2L")  # signature, ..., name, extra, comment len, ...
+# the general-purpose flag bits np.savez and torch.save write: 0x08 (sizes in a data
+# descriptor after the data) and 0x800 (UTF-8 name); torch's reader refuses others (0x2000)
+_FLAGS_WRITTEN = 0x0808
 _END64 = struct.Struct("<4sQ2H2L4Q")  # torch writes a zip64 end record and its locator,
 _LOCATOR64 = struct.Struct("<4sLQL")  # even for small files
 
@@ -160,6 +163,9 @@ def check_layout(f, infos) -> None:
                 or entry[15] & 0x10 or info.is_dir()  # a file, not a directory
                 or (entry[4] == zipfile.ZIP_STORED and entry[8] != entry[9])):
             raise Refused(f"corrupt checkpoint (zip directory entry {info.filename})")
+        if entry[3] & ~_FLAGS_WRITTEN:
+            raise Refused(f"zip member {info.filename} sets flag bits 0x{entry[3]:04x}; "
+                          f"np.savez and torch.save set only 0x{_FLAGS_WRITTEN:04x}")
         if entry[4] != zipfile.ZIP_STORED:  # so no zip bomb: a file holds what it declares
             raise Refused(f"zip member {info.filename} is compressed (method {entry[4]}); "
                           "np.savez and torch.save store checkpoints uncompressed")

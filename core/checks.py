@@ -55,6 +55,23 @@ def check_tensor_data(a, name: str):
     return a.detach()
 
 
+def overlaps_itself(shape, strides) -> bool:
+    """Whether a view of ``shape`` and ``strides`` (in any unit) reaches one memory location
+    through two indices (an expanded or crafted view): writing into it would lose values.
+    Sorted by |stride|, each dimension must step past everything the smaller ones span; an
+    interleaved layout that fails this without overlapping is refused too (none is written
+    by torch or NumPy)."""
+    dims = sorted((abs(int(st)), int(n)) for n, st in zip(shape, strides) if int(n) > 1)
+    if any(int(n) == 0 for n in shape):
+        return False
+    span = 0  # the furthest offset the dimensions so far reach, plus one step
+    for st, n in dims:
+        if st == 0 or st <= span:
+            return True
+        span = max(span, st * (n - 1))
+    return False
+
+
 def _real(value, name: str, dtype) -> float:
     """``value`` (a real number: int, float, NumPy scalar of any width, Fraction) as a Python
     float, finite in ``dtype``. Converted before it is compared: a NumPy float16 or float32
@@ -109,8 +126,8 @@ def check_seed(seed, name="seed") -> int:
     """A non-negative int (NumPy ints too, never a bool): what ``default_rng`` takes."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"{name} must be non-negative, got {seed}")
+    if not 0 <= seed <= MAX_INDEX:  # torch keeps a seed in int64, NumPy takes any size
+        raise ValueError(f"{name} must be in 0..2**63 - 1, got {seed}")
     return int(seed)
 
 

@@ -17,7 +17,10 @@ sizes, then the data. MNIST images are ``0x00000803`` (ubyte, 3-D: n x 28 x 28) 
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
+import stat
 import zlib
 from pathlib import Path
 
@@ -30,17 +33,58 @@ N_CLASSES = 10
 KINDS = ("t10k", "train")  # MNIST's two sets: the file prefix, never a path
 # IDX type byte -> big-endian dtype
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+# The most bytes an IDX file may hold, on disk and once gunzipped (MNIST's largest file, the
+# train images, is 47 MB): a gzip bomb or a sparse file is refused before it fills memory.
+MAX_IDX_BYTES = 2**28
+_CHUNK = 1 << 20
+
+
+def _not_a_file(path: Path):
+    """A ``ValueError`` naming what ``path`` is when it is there but not a regular file
+    (a folder, a FIFO, a device, a socket), else ``None``."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    what = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    return ValueError(f"{path}: is {what}, expected a regular IDX file")
+
+
+def _too_big(path: Path, what: str) -> ValueError:
+    return ValueError(f"{path}: {what} more than {MAX_IDX_BYTES} bytes (MAX_IDX_BYTES), "
+                      f"too big for an IDX file")
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes (gunzipped if it starts with the gzip magic), at most
+    ``MAX_IDX_BYTES`` of them: the size is checked before reading, the gunzipped size while
+    decompressing."""
+    error = _not_a_file(path)
+    if error is not None:
+        raise error
     with open(path, "rb") as f:
-        raw = f.read()
+        if os.fstat(f.fileno()).st_size > MAX_IDX_BYTES:
+            raise _too_big(path, "holds")
+        raw = f.read(MAX_IDX_BYTES + 1)
+        if len(raw) > MAX_IDX_BYTES:
+            raise _too_big(path, "holds")
     if raw[:2] != GZIP_MAGIC:
         return raw
+    chunks, total = [], 0
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as g:
+            while chunk := g.read(_CHUNK):
+                total += len(chunk)
+                if total > MAX_IDX_BYTES:
+                    raise _too_big(path, "gunzips to")
+                chunks.append(chunk)
     except (EOFError, OSError, zlib.error) as e:
         raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    return b"".join(chunks)
 
 
 def load_idx(path) -> np.ndarray:
@@ -62,7 +106,7 @@ def _parse_idx(path: Path):
                          f"{header})")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(IDX_TYPES[type_code])
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: never wraps
     if len(raw) != expected:
         problem = "truncated" if len(raw) < expected else "has trailing bytes"
         raise ValueError(f"{path}: {problem}: shape {shape} needs {expected} bytes, "
@@ -86,13 +130,19 @@ def find(directory, kind: str, what: str) -> Path:
         raise ValueError(f"MNIST kind {kind!r}: expected one of {', '.join(KINDS)}")
     stem = f"{kind}-images-idx3-ubyte" if what == "images" else f"{kind}-labels-idx1-ubyte"
     for name in (stem, stem + ".gz"):
-        if (Path(directory) / name).is_file():
-            return Path(directory) / name
+        path = Path(directory) / name
+        error = _not_a_file(path)
+        if error is not None:
+            raise error
+        if path.is_file():
+            return path
     raise FileNotFoundError(f"no {stem} or {stem}.gz in {directory}")
 
 
 def load_mnist(directory, kind: str = "t10k"):
     """``(X, y)``: images uint8 of shape (n, 784) and labels uint8 of shape (n,)."""
+    if os.fspath(directory) == "":
+        raise ValueError("MNIST directory: empty name (give a folder, e.g. '.')")
     directory = Path(os.fspath(directory))
     if not directory.is_dir():
         raise FileNotFoundError(f"MNIST directory {directory} does not exist")

@@ -455,6 +455,8 @@ def _view(data: np.ndarray, t: _Tensor) -> np.ndarray:
     """A copy of the view ``t`` of ``data``, after ``_check_view`` proved it in bounds."""
     if math.prod(t.size) == 0:
         return np.empty(t.size, data.dtype)
-    strides = tuple(s * data.itemsize for s in t.stride)
+    # a size-1 dimension never steps, so its stride (any int, torch ignores it) is not used:
+    # as_strided would overflow on a stride >= 2**63 / itemsize
+    strides = tuple(s * data.itemsize if n > 1 else 0 for n, s in zip(t.size, t.stride))
     view = np.lib.stride_tricks.as_strided(data[t.offset:], t.size, strides, writeable=False)
     return np.array(view, dtype=data.dtype.newbyteorder("="))

@@ -14,7 +14,8 @@ import re
 
 import numpy as np
 
-from core.checks import check_tensor_data, is_tensor
+from core.checks import check_tensor_data, is_tensor, overlaps_itself
+from core.spec import check_activations
 
 _NUMPY_FLOATS = ("torch.float16", "torch.float32", "torch.float64")  # torch dtypes NumPy has
 
@@ -37,8 +38,10 @@ def _convert(a, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
 
 
-def check_X(X, n_features: int, dtype) -> np.ndarray:
-    """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on the host."""
+def check_X(X, n_features: int, dtype, layer_sizes=None) -> np.ndarray:
+    """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on the host;
+    with ``layer_sizes``, at most ``MAX_ACTIVATIONS`` activations (checked on the shape,
+    before ``X`` is converted or copied)."""
     X = _convert(X, "X")
     if X.dtype.kind not in "fiu":
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
@@ -48,6 +51,8 @@ def check_X(X, n_features: int, dtype) -> np.ndarray:
         raise ValueError("X is an empty batch (0 samples)")
     if X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features but the network expects {n_features}")
+    if layer_sizes is not None:
+        check_activations(X.shape[0], layer_sizes)
     with np.errstate(over="ignore"):  # beyond dtype's range: inf, refused below
         X = X.astype(dtype, copy=False)
     # min and max propagate NaN and expose +-inf (the same test as the torch twin's)
@@ -132,6 +137,9 @@ def check_out(out, params) -> list:
                              f"overwrite the weights")
         if not o.flags.writeable:
             raise ValueError(f"out[{i}] is read-only")
+        if overlaps_itself(o.shape, o.strides):
+            raise ValueError(f"out[{i}] is read-only: its elements may overlap in memory (an "
+                             f"expanded or strided view)")
     return out
 
 

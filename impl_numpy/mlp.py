@@ -26,7 +26,7 @@ import numpy as np
 
 from core.checks import check_seed
 from core.init import init_params
-from core.spec import DTYPES, check_activations, make_spec
+from core.spec import DTYPES, make_spec
 
 from . import activations as act
 from .checks import check_device, check_out, check_X, check_y
@@ -63,8 +63,7 @@ class MLP:
         """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``.
         ``checked=True``: X comes from ``check_batch`` and is not checked again."""
         if not checked:
-            X = check_X(X, self.spec.n_in, self.dtype)
-            check_activations(len(X), self.spec.layer_sizes)  # before the forward allocates
+            X = check_X(X, self.spec.n_in, self.dtype, self.spec.layer_sizes)
         return self._forward(X)[-1]  # (B, n_in) -> (B, C), one matmul per layer
 
     @np.errstate(all="ignore")  # inf and NaN pass silently, as in torch (no RuntimeWarning)
@@ -84,8 +83,7 @@ class MLP:
     def check_batch(self, X, y):
         """``(X, y)`` validated and converted, as every entry point checks them: done
         once for a batch that many steps reuse (``checked=True``, ``checked_step``)."""
-        X = check_X(X, self.spec.n_in, self.dtype)
-        check_activations(len(X), self.spec.layer_sizes)  # before the forward allocates
+        X = check_X(X, self.spec.n_in, self.dtype, self.spec.layer_sizes)
         return X, check_y(y, len(X), self.spec.n_out)
 
     def loss(self, X, y) -> float:

@@ -16,10 +16,11 @@ import math
 import numpy as np
 import torch
 
-from core.checks import check_tensor_data
+from core.checks import check_tensor_data, overlaps_itself
+from core.spec import check_activations
 
 
-def _convert(a, name: str) -> torch.Tensor:
+def _convert(a, name: str, early=None) -> torch.Tensor:
     """``a`` as a tensor; ``None``, ragged nesting, strings: a ``TypeError`` naming ``a``.
     Lists go through NumPy, as in the NumPy twin: ``torch.as_tensor`` would make Python
     floats float32 (torch's default dtype) and lose digits before a float64 model sees them.
@@ -33,6 +34,11 @@ def _convert(a, name: str) -> torch.Tensor:
         return a
     try:
         a = np.asarray(a)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
+    if early is not None:
+        early(a)  # before any copy
+    try:
         if a.dtype.kind == "f" and a.dtype.itemsize > 8:
             with np.errstate(over="ignore"):  # beyond float64: inf, refused by check_X
                 a = a.astype(np.float64)
@@ -41,9 +47,15 @@ def _convert(a, name: str) -> torch.Tensor:
         raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
 
 
-def check_X(X, n_features: int, dtype, device) -> torch.Tensor:
-    """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on ``device``."""
-    X = _convert(X, "X")
+def check_X(X, n_features: int, dtype, device, layer_sizes=None) -> torch.Tensor:
+    """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on ``device``;
+    with ``layer_sizes``, at most ``MAX_ACTIVATIONS`` activations (checked on the shape,
+    before ``X`` is converted or copied)."""
+    def early(a: np.ndarray):  # the NumPy twin's checks, in its order, on the shape alone
+        if (layer_sizes is not None and a.dtype.kind in "fiu" and a.ndim == 2
+                and a.shape[0] and a.shape[1] == n_features):
+            check_activations(a.shape[0], layer_sizes)
+    X = _convert(X, "X", early)
     if X.dtype.is_complex or X.dtype == torch.bool:
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
     if X.ndim != 2:
@@ -52,6 +64,8 @@ def check_X(X, n_features: int, dtype, device) -> torch.Tensor:
         raise ValueError("X is an empty batch (0 samples)")
     if X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features but the network expects {n_features}")
+    if layer_sizes is not None:
+        check_activations(X.shape[0], layer_sizes)
     X = X.to(device=device, dtype=dtype)
     # min and max propagate NaN and expose +-inf: one fused pass, ~10x cheaper on the CPU
     # than isfinite(X).all(), which builds a boolean tensor first
@@ -84,7 +98,10 @@ def check_like(arrays, reference, what: str) -> list:
         raise ValueError(f"{what}: expected {len(reference)} arrays, got {len(arrays)}")
     out = []
     for i, (a, r) in enumerate(zip(arrays, reference)):
-        a = a if isinstance(a, torch.Tensor) else np.asarray(a)
+        if isinstance(a, torch.Tensor):  # meta, sparse, nested, quantized: a TypeError
+            check_tensor_data(a, f"{what}[{i}]")
+        else:
+            a = np.asarray(a)
         if tuple(a.shape) != tuple(r.shape):
             raise ValueError(f"{what}[{i}] has shape {tuple(a.shape)}, expected "
                              f"{tuple(r.shape)}")
@@ -141,6 +158,9 @@ def check_out(out, params) -> list:
                              f"overwrite the weights")
         if o.requires_grad:
             raise ValueError(f"out[{i}] is read-only: it requires grad")
+        if overlaps_itself(o.shape, o.stride()):
+            raise ValueError(f"out[{i}] is read-only: its elements may overlap in memory (an "
+                             f"expanded or strided view)")
     return out
 
 

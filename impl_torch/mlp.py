@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from core.checks import check_seed
 from core.init import init_params
-from core.spec import check_activations, make_spec
+from core.spec import make_spec
 
 from . import activations as act
 from .checks import check_device, check_like, check_out, check_X, check_y
@@ -74,8 +74,7 @@ class MLP(nn.Module):
         """Network output: logits for ``cross_entropy``, logistic outputs for ``mse``.
         ``checked=True``: X comes from ``check_batch`` and is not checked again."""
         if not checked:
-            X = check_X(X, self.spec.n_in, self.dtype, self.device)
-            check_activations(len(X), self.spec.layer_sizes)  # before the forward allocates
+            X = check_X(X, self.spec.n_in, self.dtype, self.device, self.spec.layer_sizes)
         return self.net(X)  # (B, n_in) -> (B, C), one matmul per layer
 
     @torch.no_grad()
@@ -96,8 +95,7 @@ class MLP(nn.Module):
     def check_batch(self, X, y):
         """``(X, y)`` validated and converted, as every entry point checks them: done
         once for a batch that many steps reuse (``checked=True``, ``checked_step``)."""
-        X = check_X(X, self.spec.n_in, self.dtype, self.device)  # reads back from a device
-        check_activations(len(X), self.spec.layer_sizes)  # before the forward allocates
+        X = check_X(X, self.spec.n_in, self.dtype, self.device, self.spec.layer_sizes)
         return X, check_y(y, len(X), self.spec.n_out, self.device)
 
     @torch.no_grad()

@@ -47,7 +47,7 @@ def parse_args(argv):
                         "so it must be empty, new, or an earlier report")
     p.add_argument("--no-chapter", action="store_true",
                    help="skip the 'From the chapter' section (chapter.section.build)")
-    p.add_argument("--mnist-dir", type=Path, default=None,
+    p.add_argument("--mnist-dir", type=lambda t: Path(cli.existing_dir(t)), default=None,
                    help="MNIST folder passed on to chapter.section.build")
     return p.parse_args(argv)
 

@@ -168,6 +168,19 @@ def _patch_method(path, method: int):
     return path
 
 
+def _patch_flags(path, bits: int):
+    """OR ``bits`` into every member's general-purpose flags (local and central headers)."""
+    raw = bytearray(path.read_bytes())
+    for sig, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        i = raw.find(sig)
+        while i >= 0:
+            flags = int.from_bytes(raw[i + at:i + at + 2], "little") | bits
+            raw[i + at:i + at + 2] = flags.to_bytes(2, "little")
+            i = raw.find(sig, i + 4)
+    path.write_bytes(bytes(raw))
+    return path
+
+
 # ------------------------------------------------------------------ real impl_torch.save files
 def _saved_members(dtype="float32"):
     """The members of a real ``impl_torch.save`` file, as ``[(name under the folder, bytes)]``."""
@@ -351,6 +364,10 @@ CASES = {  # id -> (builder(path) -> path, regex the message must contain)
     "npz-duplicate-member": (lambda p: _zip(p, _npz_members() + [("W1.npy", _npy(0))]),
                              "duplicate zip members"),
     "npz-unknown-compression": (lambda p: _patch_method(_npz(p), 99), "compressed .method 99"),
+    **{f"{kind}-flag-0x{bits:04x}": (
+        lambda p, b=bits, k=kind: _patch_flags(_npz(p) if k == "npz" else _resaved(p), b),
+        f"sets flag bits 0x{bits:04x}; np.savez and torch.save set only 0x0808")
+       for kind in ("npz", "pt") for bits in (0x2000, 0x0001, 0x0040, 0x4000)},
     "pt-evil-global": (lambda p: _pt(p, _pickle({"format": FORMAT, "x": _Evil()})),
                        "refusing to unpickle posix.system"),
     "pt-module-global": (lambda p: _raw(p, _torch_relu()),

@@ -201,3 +201,75 @@ def test_an_images_file_of_the_wrong_rank_is_refused_by_its_magic_number(tmp_pat
     mnist.save_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(2, dtype=np.uint8))
     with _raises(tmp_path / "t10k-images-idx3-ubyte", "expected MNIST images"):
         mnist.load_mnist(tmp_path)
+
+
+def _idx_header(type_code, shape):
+    return bytes([0, 0, type_code, len(shape)]) + b"".join(
+        int(s).to_bytes(4, "big") for s in shape)
+
+
+@pytest.mark.parametrize("n_zeros", [20_000, 100_000, 1_000_000])
+def test_a_gzip_bomb_is_refused_at_the_cap(tmp_path, monkeypatch, n_zeros):
+    monkeypatch.setattr(mnist, "MAX_IDX_BYTES", 10_000)
+    _write(tmp_path)
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.unlink()
+    path.write_bytes(gzip.compress(_idx_header(0x08, (n_zeros // 784, 28, 28))
+                                   + bytes(n_zeros // 784 * 784)))
+    with _raises(path, "gunzips to more than 10000 bytes .MAX_IDX_BYTES."):
+        mnist.load_mnist(tmp_path)
+    with _raises(path, "gunzips to more than"):
+        mnist.load_idx(path)
+
+
+def test_the_cap_is_large_enough_for_mnist():
+    assert mnist.MAX_IDX_BYTES >= 16 + 60_000 * 28 * 28
+
+
+@pytest.mark.parametrize("extra", [1, 2**20, 2**34])
+def test_a_sparse_oversized_file_is_refused_before_it_is_read(tmp_path, extra):
+    _write(tmp_path)
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    with open(path, "r+b") as f:
+        f.truncate(mnist.MAX_IDX_BYTES + extra)  # sparse: costs no disk
+    with _raises(path, "holds more than .* bytes .MAX_IDX_BYTES."):
+        mnist.load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("shape", [(2**31, 2**31, 4), (2**32 - 1, 2**32 - 1, 1),
+                                   (2**16, 2**16, 2**16, 2**16)])
+def test_header_sizes_whose_product_wraps_int64_are_refused(tmp_path, shape):
+    path = tmp_path / "wrap-idx"
+    path.write_bytes(_idx_header(0x08, shape))
+    with _raises(path, f"needs {16 + 4 * (len(shape) - 3) + np.prod(shape, dtype=object)} "
+                       "bytes"):
+        mnist.load_idx(path)
+
+
+@pytest.mark.parametrize("argv_of", [lambda: [""], lambda: ["", "--kind", "train"]])
+def test_an_empty_folder_name_is_refused_not_read_as_the_current_folder(
+        tmp_path, monkeypatch, capsys, argv_of):
+    _write(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="empty name"):
+        mnist.load_mnist("")
+    with pytest.raises(SystemExit) as info:
+        mnist_cli.main(argv_of())
+    assert info.value.code == 2 and "empty name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make, what", [
+    (lambda p: p.mkdir(), "a folder"),
+    (lambda p: os.mkfifo(p), "a FIFO"),
+    (lambda p: p.symlink_to("/dev/zero"), "a device"),
+])
+@pytest.mark.parametrize("name", ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz"])
+def test_a_non_file_where_a_file_belongs_is_named_as_such(tmp_path, make, what, name):
+    _write(tmp_path)
+    path = tmp_path / name
+    (tmp_path / name.removesuffix(".gz")).unlink()  # the plain file would be found first
+    make(path)
+    with _raises(path, f"is {what}, expected a regular IDX file"):
+        mnist.load_mnist(tmp_path)
+    with _raises(path, f"is {what}"):
+        mnist.load_idx(path)

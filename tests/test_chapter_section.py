@@ -104,3 +104,20 @@ def test_markdown_is_a_pure_function_of_the_numbers():
     assert "| impl_numpy | 95.12% |" in text and "| impl_torch | 94.87% |" in text
     assert "predicts w = 1.2500, b = 2.2500" in text and "w0 = 0.2500" in text
     assert _links(text) == ["linreg.png", "act.png", "parity.png"]
+
+
+def test_links_planted_in_the_out_folder_are_replaced_not_written_through(tmp_path, capsys):
+    """section.md and the figures are written beside, then renamed over their paths: a
+    symlink planted at one of them is replaced and the file it points at stays as it was."""
+    out, victims = tmp_path / "out", tmp_path / "victims"
+    out.mkdir()
+    victims.mkdir()
+    for name in ("section.md", "linreg.png", "parity.png"):
+        (victims / name).write_text("precious")
+        (out / name).symlink_to(victims / name)
+    assert section.main([str(out)]) == 0
+    capsys.readouterr()
+    for name in ("section.md", "linreg.png", "parity.png"):
+        assert (victims / name).read_text() == "precious", name
+        assert not (out / name).is_symlink() and (out / name).stat().st_size > 100, name
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left

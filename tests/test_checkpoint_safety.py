@@ -193,3 +193,23 @@ def test_a_refused_file_leaves_the_reader_intact(tmp_path):
     build, _ = CASES["pt-build-on-a-global"]
     _refusals(build(tmp_path / "bad.pt"))
     test_both_twins_accept_alike(tmp_path, "module-state-dict")  # an OrderedDict, SETITEMS
+
+
+@pytest.mark.parametrize("stride", [2**31, 2**60, 2**61, 2**63 - 1, 5])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_size_one_dimension_may_have_any_stride(tmp_path, stride, dtype):
+    """torch ignores the stride of a size-1 dimension (torch.load reads such a file), so
+    both twins read it too, to torch.load's values, instead of overflowing."""
+    model = impl_torch.MLP([3, 1, 2], dtype=dtype, seed=0)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    state["net.0.bias"] = torch.as_strided(state["net.0.bias"], (1,), (stride,))
+    state["net.0.weight"] = torch.as_strided(state["net.0.weight"].reshape(-1), (1, 3),
+                                             (stride, 1))
+    path = tmp_path / f"stride-{stride}.pt"
+    torch.save({"format": "mlp-twins/1", "config": {
+        "layer_sizes": [3, 1, 2], "activation": model.spec.activation,
+        "loss": model.spec.loss, "dtype": dtype}, "state_dict": state}, path)
+    expected = [t.numpy() for t in torch.load(path, weights_only=True)["state_dict"].values()]
+    for load in LOADERS.values():
+        for got, want in zip(_params(load(path)), expected, strict=True):
+            np.testing.assert_array_equal(got, want)

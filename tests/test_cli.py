@@ -234,6 +234,9 @@ def test_real_pytest_usage_errors_are_one_line_and_exit_4(options, problem):
     ("reports", ["--out", "README.md"], "exists and is not a folder"),
     ("reports", ["--out", "README.md/sub"], "README.md is a file"),
     ("reports.readme", ["--runs", "no-such-folder", "--check"], "no such folder"),
+    ("reports", ["--mnist-dir", "no-such-folder"], "no such folder"),
+    ("reports", ["--mnist-dir", "README.md"], "README.md: is not a folder"),
+    ("reports", ["--mnist-dir", ""], "no such folder"),
     ("chapter.section", ["README.md"], "exists and is not a folder"),
 ])
 def test_real_command_prints_one_line_and_exits_2(module, argv, problem):

@@ -460,3 +460,75 @@ def test_no_warning_in_a_fresh_process_under_W_error():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "no warning"
+
+
+# ---------------------------------------------- hostile round: seeds, caps, load_numpy_params
+@pytest.mark.parametrize("seed", [2**63, 2**64, 10**100, -1])
+def test_seeds_beyond_int64_are_one_valueerror_in_both_twins(seed):
+    X, y = np.zeros((4, 3), np.float32), np.zeros(4, np.int64)
+    for mod in (impl_numpy, impl_torch):
+        with pytest.raises(ValueError, match=r"seed must be in 0\.\.2\*\*63 - 1"):
+            mod.batches(X, y, 2, seed=seed)
+        assert len(mod.batches(X, y, 2, seed=2**63 - 1)) == 2
+
+
+@pytest.mark.parametrize("X", [
+    lambda: np.broadcast_to(np.float32(0), (2**30, 4)),
+    lambda: np.broadcast_to(np.float64(0), (2**28, 4)),
+    lambda: np.broadcast_to(np.int64(1), (2**29, 4)),
+])
+@pytest.mark.parametrize("call", ["predict", "forward", "loss", "loss_and_grads"])
+def test_a_huge_batch_is_refused_on_its_shape_before_any_copy(X, call):
+    X = X()
+    y = np.broadcast_to(np.int64(0), (len(X),))
+    for mod in (impl_numpy, impl_torch):
+        model = mod.MLP([4, 8, 3], dtype="float32", seed=0)
+        args = (X,) if call in ("predict", "forward") else (X, y)
+        with pytest.raises(ValueError, match="MAX_ACTIVATIONS"):
+            getattr(model, call)(*args)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: torch.empty_like(p, device="meta"),
+    lambda p: p.detach().to_sparse(),
+    lambda p: p.detach().to("meta"),
+])
+def test_load_numpy_params_refuses_tensors_without_data_before_writing(make):
+    model = impl_torch.MLP([3, 4, 2], seed=0)
+    before = model.numpy_params()
+    arrays = [p.detach().clone() for p in model.params]
+    arrays[-1] = make(model.params[-1])
+    with pytest.raises(TypeError, match=r"params\[3\] is a"):
+        model.load_numpy_params(arrays)
+    for a, b in zip(before, model.numpy_params()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: torch.empty_like(p, device="meta"),
+    lambda p: torch.zeros_like(p).to_sparse(),
+    lambda p: torch.zeros(p.shape[-1], dtype=p.dtype).expand(p.shape),
+    lambda p: torch.zeros(1, dtype=p.dtype).expand(p.shape),
+])
+def test_torch_out_without_writable_distinct_memory_is_refused_before_writing(make):
+    model = impl_torch.MLP([3, 4, 2], seed=0)
+    out = model.zero_grads()
+    out[0].fill_(7.0)
+    out[2] = make(model.params[2])
+    X, y = np.ones((2, 3), np.float32), np.zeros(2, np.int64)
+    with pytest.raises((TypeError, ValueError), match=r"out\[2\]"):
+        model.loss_and_grads(X, y, out=out)
+    assert bool((out[0] == 7.0).all())
+
+
+@pytest.mark.parametrize("shape, strides", [((2, 4), (0, 1)), ((2, 4), (1, 1)), ((2, 4), (2, 1))])
+def test_numpy_out_that_overlaps_itself_is_refused_before_writing(shape, strides):
+    model = impl_numpy.MLP([3, 4, 2], seed=0)
+    out = model.zero_grads()
+    out[0][...] = 7.0
+    buf = np.zeros(64, model.params[2].dtype)
+    out[2] = np.lib.stride_tricks.as_strided(buf, shape, [s * buf.itemsize for s in strides])
+    X, y = np.ones((2, 3), np.float32), np.zeros(2, np.int64)
+    with pytest.raises(ValueError, match=r"out\[2\] is read-only: its elements may overlap"):
+        model.loss_and_grads(X, y, out=out)
+    assert (out[0] == 7.0).all()
