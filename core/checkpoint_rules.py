@@ -11,14 +11,12 @@ import zipfile
 
 import numpy as np
 
-from .spec import check_activation, check_dtype, check_loss
+# MAX_PARAMS, MAX_LAYERS: core.spec's, the caps of a network the twins build (2**28 params =
+# 1 GiB at float32): low enough that a file claiming more is refused before the reader (which
+# holds the member bytes and the arrays at once) could exhaust memory.
+from .spec import MAX_LAYERS, MAX_PARAMS, check_activation, check_dtype, check_loss
 
 FORMAT = "mlp-twins/1"
-# 2**28 params = 1 GiB at float32, 2 GiB at float64: far above every network this project
-# trains or benchmarks, and low enough that a file claiming more is refused before the
-# reader (which holds the member bytes and the arrays at once) could exhaust memory.
-MAX_PARAMS = 2**28
-MAX_LAYERS = 1024  # entries of layer_sizes
 MAX_META_BYTES = 1 << 16  # one .npz metadata member (format, layer_sizes, ...)
 MAX_PICKLE_BYTES = 1 << 20  # torch's data.pkl: names and tensor records, no tensor data
 MAX_NPY_HEADER = 1 << 12  # a .npy header (numpy writes 128 bytes)

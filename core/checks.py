@@ -11,17 +11,24 @@ import sys
 
 import numpy as np
 
-from .spec import MAX_ACTIVATIONS
+from .spec import MAX_ACTIVATION_BYTES, MAX_DATA_BYTES, check_activations
 
 # The largest size an index may hold: torch keeps sizes in int64 (a larger batch_size is
 # "Overflow when unpacking long long" in a DataLoader, where NumPy would take it).
 MAX_INDEX = 2**63 - 1
 
 
+def _not_int(value) -> bool:
+    """Not an int: a bool, a non-Integral, or a NumPy timedelta64 (NumPy registers it as an
+    Integral; ``int()`` of one is a count of some time unit, never a size or a seed)."""
+    return (isinstance(value, (bool, np.timedelta64))
+            or not isinstance(value, numbers.Integral))
+
+
 def check_batch_size(batch_size) -> int:
     """A positive int (NumPy ints too, never a bool), at most ``MAX_INDEX``; larger than the
     data is fine (one short batch, or none with ``drop_last``)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+    if _not_int(batch_size):
         raise TypeError(f"batch_size must be an int, got {batch_size!r}")
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -38,11 +45,15 @@ def is_tensor(a) -> bool:
     return torch is not None and isinstance(a, torch.Tensor)
 
 
-def check_tensor_data(a, name: str):
+def check_tensor_data(a, name: str, early=None):
     """``a`` if it is not a torch tensor. A tensor given as data (``X``, ``y``) is read through
     ``.detach()``: the twins return the gradients of the params, never of the data, and a step
     must not write ``a.grad``. A tensor with nothing to read is a ``TypeError`` naming it: one
-    on the ``meta`` device (no data), a sparse, nested or quantized one."""
+    on the ``meta`` device (no data), a sparse, nested or quantized one. Then ``early(a)``
+    (checks on the shape and dtype alone), and only then what may copy: a tensor with the
+    negative or conjugate bit (``torch._neg_view``, ``x.conj()``: NumPy cannot read them) is
+    resolved, and one made under ``torch.inference_mode()`` is cloned (autograd cannot save
+    it for the backward)."""
     if not is_tensor(a):
         return a
     if a.device.type == "meta":
@@ -52,7 +63,73 @@ def check_tensor_data(a, name: str):
         raise TypeError(f"{name} is a {kind} tensor; pass a dense one ({name}.to_dense())")
     if a.is_quantized:
         raise TypeError(f"{name} is a quantized tensor; pass {name}.dequantize()")
-    return a.detach()
+    if early is not None:
+        early(a)
+    a = a.detach()
+    if a.is_neg() or a.is_conj():
+        a = a.resolve_conj().resolve_neg()
+    return a.clone() if a.is_inference() else a
+
+
+def dtype_kind(a) -> str:
+    """NumPy's ``dtype.kind`` of an array or a tensor: ``"f"``, ``"i"``, ``"u"``, ``"b"``, ``"c"``,
+    or another kind for strings and objects (NumPy only)."""
+    if not is_tensor(a):
+        return a.dtype.kind
+    t = a.dtype
+    if t.is_complex:
+        return "c"
+    if t.is_floating_point:
+        return "f"
+    if t == sys.modules["torch"].bool:
+        return "b"
+    return "u" if str(t).startswith("torch.uint") else "i"
+
+
+def dtype_name(a) -> str:
+    """``float32``, ``uint64``, ``<U3``, ...: an array's or a tensor's dtype, as NumPy names it."""
+    return str(a.dtype).removeprefix("torch.")
+
+
+def check_data(a, name: str) -> None:
+    """Data for a loader (``batches``, both twins, before anything is copied): numbers (bool,
+    int, unsigned or float: a ``TypeError`` for strings, objects, dates or complex numbers)
+    whose logical size (a broadcast array counts every row it shows) plus an int64 index per
+    sample stays within ``MAX_DATA_BYTES``."""
+    if dtype_kind(a) not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {dtype_name(a)}")
+    shape = tuple(int(n) for n in a.shape)
+    itemsize = a.element_size() if is_tensor(a) else a.itemsize
+    size = math.prod(shape) * itemsize + (8 * shape[0] if shape else 0)
+    if size > MAX_DATA_BYTES:
+        raise ValueError(f"{name}: {shape} of {dtype_name(a)} and its order take {size:,} "
+                         f"bytes, more than the cap MAX_DATA_BYTES = {MAX_DATA_BYTES:,}; "
+                         f"pass the data in parts")
+
+
+def early_activations(n_features: int, dtype, layer_sizes):
+    """``check_X``'s activation cap (``core.spec.check_activations``) as an ``early`` check on
+    X's shape, run before X is copied or converted (``None`` without ``layer_sizes``). Only for
+    an X that passes the checks made before it (real numbers, 2-D, samples, ``n_features``
+    columns), so that a bad X of any size gets the same error in both twins."""
+    if layer_sizes is None:
+        return None
+
+    def early(a):
+        if (dtype_kind(a) in "fiu" and a.ndim == 2 and a.shape[0]
+                and a.shape[1] == n_features):
+            check_activations(a.shape[0], layer_sizes, dtype)
+    return early
+
+
+NOT_SAVED = "; load would refuse the checkpoint: nothing written"  # save's reason, both twins
+
+
+def refuse_non_finite(i: int, bad: int, who: str = "params", why: str = "") -> None:
+    """The one message for a param holding ``bad`` NaN or inf values, in both twins:
+    ``params[2] (W2) holds 3 non-finite values (NaN or inf)``, then ``why``."""
+    raise ValueError(f"{who}[{i}] ({'Wb'[i % 2]}{i // 2 + 1}) holds {bad:,} non-finite "
+                     f"value{'s' * (bad != 1)} (NaN or inf){why}")
 
 
 def overlaps_itself(shape, strides) -> bool:
@@ -76,7 +153,7 @@ def _real(value, name: str, dtype) -> float:
     """``value`` (a real number: int, float, NumPy scalar of any width, Fraction) as a Python
     float, finite in ``dtype``. Converted before it is compared: a NumPy float16 or float32
     compared with a float64 bound overflows, with a RuntimeWarning."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.timedelta64)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # np.longdouble beyond float64
@@ -124,7 +201,7 @@ def check_opt_params(opt_params, params) -> None:
 
 def check_seed(seed, name="seed") -> int:
     """A non-negative int (NumPy ints too, never a bool): what ``default_rng`` takes."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if _not_int(seed):
         raise TypeError(f"{name} must be an int, got {seed!r}")
     if not 0 <= seed <= MAX_INDEX:  # torch keeps a seed in int64, NumPy takes any size
         raise ValueError(f"{name} must be in 0..2**63 - 1, got {seed}")
@@ -133,7 +210,7 @@ def check_seed(seed, name="seed") -> int:
 
 def check_positive_int(value, name: str) -> int:
     """A positive int (NumPy ints too, never a bool)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if _not_int(value):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value}")
@@ -142,7 +219,7 @@ def check_positive_int(value, name: str) -> int:
 
 def check_seconds(value, name: str) -> float:
     """A finite positive number of seconds (never a bool)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.timedelta64)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds, got {value!r}")
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite positive number of seconds, got {value}")
@@ -157,9 +234,9 @@ def check_pool_args(world_size, max_batch, threads=None, timeout=60.0, start_tim
     ``fault`` is test-only."""
     W = check_positive_int(world_size, "world_size")
     B = check_positive_int(max_batch, "max_batch")
-    if B > MAX_ACTIVATIONS // 2:  # no network of two or more widths could take such a batch
-        raise ValueError(f"max_batch = {B:,} is more than the cap MAX_ACTIVATIONS // 2 = "
-                         f"{MAX_ACTIVATIONS // 2:,} (it sizes the shared memory)")
+    if B > MAX_ACTIVATION_BYTES // 8:  # no network of two widths could take such a batch
+        raise ValueError(f"max_batch = {B:,} is more than the cap MAX_ACTIVATION_BYTES // 8 = "
+                         f"{MAX_ACTIVATION_BYTES // 8:,} (it sizes the shared memory)")
     if W > B:
         raise ValueError(f"world_size={W} exceeds max_batch={B}: every worker needs at "
                          f"least one sample")

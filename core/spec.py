@@ -20,13 +20,20 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 # same clear ValueError in both twins instead of NumPy's MemoryError and torch's RuntimeError.
 # 2**28 params = 1 GiB at float32, 2 GiB at float64: far above every network this project
 # trains or benchmarks (the largest, the gpu profile's 784-16384-10, has 12.9 M; a 6-deep stack
-# of 4096 has 87 M) and the cap a checkpoint may declare (core.checkpoint_rules, same values).
+# of 4096 has 87 M) and the cap a checkpoint may declare (core.checkpoint_rules imports them).
 MAX_PARAMS = 2**28
 MAX_LAYERS = 1024  # entries of layer_sizes
-# One batch's activations, samples x sum(layer_sizes) (a forward holds every layer's output
-# for the backward): 2**31 = 8 GiB at float32. 70,000 MNIST images through 784-16384-10 need
-# 1.2 G; the benchmarks' largest batch, 4096 through 784-16384-10, 70 M.
-MAX_ACTIVATIONS = 2**31
+# One batch's activations, samples x sum(layer_sizes) values (a forward holds every layer's
+# output for the backward), in bytes at the model's dtype: 2**32 = 4 GiB, 2**30 values at
+# float32, 2**29 at float64 (a cap in values let a float64 batch take twice the memory of a
+# float32 one: 16 GiB). The benchmarks' largest batch, 4096 through 784-16384-10, needs 70 M
+# values (563 MB at float64); MNIST's 10,000 test images through it 172 M (1.4 GB).
+MAX_ACTIVATION_BYTES = 2**32
+# The data a loader (``batches``) may hold, X and y each at its logical size (a broadcast
+# array counts every row it shows: the torch twin copies a read-only array, and each epoch
+# orders len(X) samples with int64 indices, 8 bytes a sample, also counted): 4 GiB. All of
+# MNIST, 70,000 x 784 in float64, is 440 MB.
+MAX_DATA_BYTES = 2**32
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ def check_layer_sizes(layer_sizes) -> tuple:
         raise ValueError(f"layer_sizes has {count} sizes, more than the cap "
                          f"MAX_LAYERS = {MAX_LAYERS:,}")
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+        if isinstance(s, (bool, np.timedelta64)) or not isinstance(s, numbers.Integral):
             raise TypeError(f"layer_sizes must hold ints, got {_short(s, 40)} in {_show(sizes)}")
         if s <= 0:
             raise ValueError(f"every layer width must be positive, got {_num(s)} in "
@@ -93,14 +100,19 @@ def check_layer_sizes(layer_sizes) -> tuple:
     return sizes
 
 
-def check_activations(n_samples: int, layer_sizes) -> None:
-    """A batch of ``n_samples`` through ``layer_sizes`` may hold at most ``MAX_ACTIVATIONS``
-    values (every layer's output, for the backward): checked before the forward allocates."""
+def check_activations(n_samples: int, layer_sizes, dtype) -> None:
+    """A batch of ``n_samples`` through ``layer_sizes`` may hold at most
+    ``MAX_ACTIVATION_BYTES`` bytes of activations (every layer's output, for the backward) at
+    ``dtype`` (a name of ``DTYPES``, a NumPy or torch dtype): checked on the shape alone,
+    before anything is converted, copied or allocated."""
+    name = check_dtype(dtype)
     n = int(n_samples) * sum(int(s) for s in layer_sizes)
-    if n > MAX_ACTIVATIONS:
-        raise ValueError(f"X: a batch of {n_samples:,} samples through layer_sizes "
-                         f"{_show(layer_sizes)} needs {n:,} activations, more than the cap "
-                         f"MAX_ACTIVATIONS = {MAX_ACTIVATIONS:,}; split the batch")
+    size = n * np.dtype(DTYPES[name]).itemsize
+    if size > MAX_ACTIVATION_BYTES:
+        raise ValueError(f"X: a batch of {int(n_samples):,} samples through layer_sizes "
+                         f"{_show(layer_sizes)} needs {n:,} activations ({size:,} bytes as "
+                         f"{name}), more than the cap MAX_ACTIVATION_BYTES = "
+                         f"{MAX_ACTIVATION_BYTES:,}; split the batch")
 
 
 def check_activation(name) -> str:
@@ -167,7 +179,7 @@ def _show(sizes) -> str:
     sizes = list(sizes)
 
     def one(s):
-        if isinstance(s, numbers.Integral) and not isinstance(s, bool):
+        if isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.timedelta64)):
             return _num(s)
         return _short(s, 20)
 

@@ -14,35 +14,46 @@ import re
 
 import numpy as np
 
-from core.checks import check_tensor_data, is_tensor, overlaps_itself
+from core.checks import (
+    check_tensor_data,
+    early_activations,
+    is_tensor,
+    overlaps_itself,
+    refuse_non_finite,
+)
 from core.spec import check_activations
 
 _NUMPY_FLOATS = ("torch.float16", "torch.float32", "torch.float64")  # torch dtypes NumPy has
 
 
-def _convert(a, name: str) -> np.ndarray:
+def _convert(a, name: str, early=None) -> np.ndarray:
     """``np.asarray(a)``; ``None``, ragged nesting and the like are a ``TypeError`` naming ``a``.
-    A torch tensor (``core.checks.check_tensor_data``: detached; refused on the ``meta``
-    device or sparse) is read on the host, in float32 if NumPy has no such dtype (bfloat16,
-    float8: exact in float32), as the torch twin reads it."""
+    A torch tensor (``core.checks.check_tensor_data``: detached, its negative or conjugate bit
+    resolved; refused on the ``meta`` device or sparse) is read on the host, in float32 if
+    NumPy has no such dtype (bfloat16, float8: exact in float32), as the torch twin reads it.
+    ``early(a)``, on the tensor or the array, runs before anything is copied."""
     if a is None:
         raise TypeError(f"{name} must be an array, got None")
-    a = check_tensor_data(a, name)
-    if is_tensor(a):
+    tensor = is_tensor(a)
+    a = check_tensor_data(a, name, early)  # early(a) on a tensor
+    if tensor:
         a = a.cpu()
         if a.is_floating_point() and str(a.dtype) not in _NUMPY_FLOATS:
             a = a.float()
     try:
-        return np.asarray(a)
+        a = np.asarray(a)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
+    if early is not None and not tensor:
+        early(a)
+    return a
 
 
 def check_X(X, n_features: int, dtype, layer_sizes=None) -> np.ndarray:
     """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on the host;
-    with ``layer_sizes``, at most ``MAX_ACTIVATIONS`` activations (checked on the shape,
-    before ``X`` is converted or copied)."""
-    X = _convert(X, "X")
+    with ``layer_sizes``, at most ``MAX_ACTIVATION_BYTES`` of activations at ``dtype``
+    (checked on the shape, before ``X`` is converted or copied)."""
+    X = _convert(X, "X", early_activations(n_features, dtype, layer_sizes))
     if X.dtype.kind not in "fiu":
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
     if X.ndim != 2:
@@ -52,7 +63,7 @@ def check_X(X, n_features: int, dtype, layer_sizes=None) -> np.ndarray:
     if X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features but the network expects {n_features}")
     if layer_sizes is not None:
-        check_activations(X.shape[0], layer_sizes)
+        check_activations(X.shape[0], layer_sizes, np.dtype(dtype).name)
     with np.errstate(over="ignore"):  # beyond dtype's range: inf, refused below
         X = X.astype(dtype, copy=False)
     # min and max propagate NaN and expose +-inf (the same test as the torch twin's)
@@ -83,7 +94,7 @@ def check_like(arrays, reference, what: str) -> list:
         raise ValueError(f"{what}: expected {len(reference)} arrays, got {len(arrays)}")
     out = []
     for i, (a, r) in enumerate(zip(arrays, reference)):
-        a = np.asarray(a)
+        a = _convert(a, f"{what}[{i}]") if is_tensor(a) else np.asarray(a)  # tensors detached
         if tuple(a.shape) != tuple(r.shape):
             raise ValueError(f"{what}[{i}] has shape {tuple(a.shape)}, expected "
                              f"{tuple(r.shape)}")
@@ -141,6 +152,13 @@ def check_out(out, params) -> list:
             raise ValueError(f"out[{i}] is read-only: its elements may overlap in memory (an "
                              f"expanded or strided view)")
     return out
+
+
+def check_finite(a, i: int, who: str, why: str = "") -> None:
+    """``who[i]`` (an array) must hold no NaN or inf (``core.checks.refuse_non_finite``)."""
+    # min and max propagate NaN and expose +-inf: one pass, as check_X does
+    if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+        refuse_non_finite(i, a.size - int(np.count_nonzero(np.isfinite(a))), who, why)
 
 
 def check_device(device) -> str:

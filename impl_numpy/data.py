@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.checks import check_batch_size, check_seed
+from core.checks import check_batch_size, check_data, check_seed
 
 from .checks import _convert
 
@@ -29,10 +29,12 @@ class ArrayLoader:
     """Re-iterable, as a ``DataLoader``: each ``for`` loop is one epoch, its order the next
     ``rng.permutation(n)`` of one ``np.random.default_rng(seed)`` (``arange(n)`` unless
     ``shuffle``), cut into ``batch_size`` pieces (the last one shorter unless ``drop_last``).
-    The arguments are checked here, when the loader is made, not when it is iterated."""
+    The arguments are checked here, when the loader is made, not when it is iterated: X and y
+    must hold numbers and fit ``core.spec.MAX_DATA_BYTES`` (``core.checks.check_data``)."""
 
     def __init__(self, X, y, batch_size, shuffle=True, seed=0, drop_last=False):
-        X, y = _convert(X, "X"), _convert(y, "y")
+        X = _convert(X, "X", lambda a: check_data(a, "X"))  # numbers, MAX_DATA_BYTES
+        y = _convert(y, "y", lambda a: check_data(a, "y"))
         if X.ndim < 1 or y.ndim < 1 or len(X) != len(y):
             raise ValueError(f"X and y must have the same length, got shapes "
                              f"{X.shape} and {y.shape}")

@@ -14,13 +14,18 @@ import os
 import numpy as np
 
 from core.checkpoint import FORMAT, config_of, param_names, read_checkpoint
+from core.checks import NOT_SAVED
 
-from .checks import check_like
+from .checks import check_finite, check_like
 from .mlp import MLP
 
 
 def save(path, model: MLP) -> None:
-    """Write the params ``W1, b1, ...`` and the spec to ``path``, atomically."""
+    """Write the params ``W1, b1, ...`` and the spec to ``path``, atomically. A model
+    holding NaN or inf (``load`` would refuse the file) is a ``ValueError`` naming the param,
+    and nothing is written (an existing file at ``path`` is left as it was)."""
+    for i, p in enumerate(model.params):
+        check_finite(p, i, "model.params", NOT_SAVED)
     config = config_of(model.spec)
     arrays = dict(zip(param_names(len(model.params)), model.params))
     meta = {"format": np.array(FORMAT), **{k: np.array(v) for k, v in config.items()}}

@@ -125,7 +125,7 @@ class DataParallel(Pool):
         """``(loss, grads)`` of the global batch, as ``model.loss_and_grads(X, y)`` would give."""
         self._check_open()
         s = self.model.spec
-        X = check_X(X, s.n_in, self.model.dtype)
+        X = check_X(X, s.n_in, self.model.dtype, s.layer_sizes)  # the activation cap first
         y = check_y(y, len(X), s.n_out)
         B = len(X)
         if B > self.max_batch:

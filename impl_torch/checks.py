@@ -16,7 +16,13 @@ import math
 import numpy as np
 import torch
 
-from core.checks import check_tensor_data, overlaps_itself
+from core.checks import (
+    check_tensor_data,
+    dtype_name,
+    early_activations,
+    overlaps_itself,
+    refuse_non_finite,
+)
 from core.spec import check_activations
 
 
@@ -24,14 +30,14 @@ def _convert(a, name: str, early=None) -> torch.Tensor:
     """``a`` as a tensor; ``None``, ragged nesting, strings: a ``TypeError`` naming ``a``.
     Lists go through NumPy, as in the NumPy twin: ``torch.as_tensor`` would make Python
     floats float32 (torch's default dtype) and lose digits before a float64 model sees them.
-    A tensor is detached; one on the ``meta`` device or sparse is refused
+    A tensor is detached, its negative or conjugate bit resolved, cloned if made under
+    ``inference_mode``; one on the ``meta`` device or sparse is refused
     (``core.checks.check_tensor_data``). NumPy's longdouble, which torch lacks, becomes
-    float64."""
+    float64. ``early(a)``, on the tensor or the array, runs before anything is copied."""
     if a is None:
         raise TypeError(f"{name} must be an array, got None")
-    a = check_tensor_data(a, name)
     if isinstance(a, torch.Tensor):
-        return a
+        return check_tensor_data(a, name, early)  # early(a) before resolving or cloning
     try:
         a = np.asarray(a)
     except (TypeError, ValueError, RuntimeError) as e:
@@ -49,15 +55,11 @@ def _convert(a, name: str, early=None) -> torch.Tensor:
 
 def check_X(X, n_features: int, dtype, device, layer_sizes=None) -> torch.Tensor:
     """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on ``device``;
-    with ``layer_sizes``, at most ``MAX_ACTIVATIONS`` activations (checked on the shape,
-    before ``X`` is converted or copied)."""
-    def early(a: np.ndarray):  # the NumPy twin's checks, in its order, on the shape alone
-        if (layer_sizes is not None and a.dtype.kind in "fiu" and a.ndim == 2
-                and a.shape[0] and a.shape[1] == n_features):
-            check_activations(a.shape[0], layer_sizes)
-    X = _convert(X, "X", early)
+    with ``layer_sizes``, at most ``MAX_ACTIVATION_BYTES`` of activations at ``dtype``
+    (checked on the shape, before ``X`` is converted or copied)."""
+    X = _convert(X, "X", early_activations(n_features, dtype, layer_sizes))
     if X.dtype.is_complex or X.dtype == torch.bool:
-        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+        raise TypeError(f"X must hold real numbers, got dtype {dtype_name(X)}")
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
     if X.shape[0] == 0:
@@ -65,7 +67,7 @@ def check_X(X, n_features: int, dtype, device, layer_sizes=None) -> torch.Tensor
     if X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features but the network expects {n_features}")
     if layer_sizes is not None:
-        check_activations(X.shape[0], layer_sizes)
+        check_activations(X.shape[0], layer_sizes, dtype)
     X = X.to(device=device, dtype=dtype)
     # min and max propagate NaN and expose +-inf: one fused pass, ~10x cheaper on the CPU
     # than isfinite(X).all(), which builds a boolean tensor first
@@ -79,7 +81,7 @@ def check_y(y, n_samples: int, n_classes: int, device) -> torch.Tensor:
     """1-D integer class labels in ``[0, n_classes)``, one per sample, on ``device``."""
     y = _convert(y, "y")
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+        raise TypeError(f"y must hold integer class labels, got dtype {dtype_name(y)}")
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D (n_samples,), got shape {tuple(y.shape)}")
     if len(y) != n_samples:
@@ -162,6 +164,14 @@ def check_out(out, params) -> list:
             raise ValueError(f"out[{i}] is read-only: its elements may overlap in memory (an "
                              f"expanded or strided view)")
     return out
+
+
+def check_finite(t, i: int, who: str, why: str = "") -> None:
+    """``who[i]`` (a tensor) must hold no NaN or inf (``core.checks.refuse_non_finite``)."""
+    # min and max propagate NaN and expose +-inf: one pass, as check_X does
+    lo, hi = torch.aminmax(t.detach())
+    if not (torch.isfinite(lo) and torch.isfinite(hi)):
+        refuse_non_finite(i, t.numel() - int(torch.isfinite(t).sum()), who, why)
 
 
 def check_device(device) -> torch.device:

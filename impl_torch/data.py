@@ -37,7 +37,7 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from core.checks import check_batch_size, check_seed
+from core.checks import check_batch_size, check_data, check_seed
 
 from .checks import _convert
 
@@ -102,7 +102,8 @@ def _sampler(n, shuffle, seed, order):
 
 
 def _dataset(X, y):
-    X, y = _convert(X, "X"), _convert(y, "y")
+    X = _convert(X, "X", lambda a: check_data(a, "X"))  # before any copy, as the NumPy twin
+    y = _convert(y, "y", lambda a: check_data(a, "y"))
     if X.dim() < 1 or y.dim() < 1 or len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got shapes {tuple(X.shape)} "
                          f"and {tuple(y.shape)}")
@@ -123,7 +124,15 @@ class BatchedTensorDataset(TensorDataset):
 
     def __getitems__(self, indices):
         idx = torch.as_tensor(indices, dtype=torch.long)  # already a tensor: no copy
-        return tuple(t.index_select(0, idx) for t in self.tensors)
+        return tuple(_take(t, idx) for t in self.tensors)
+
+
+def _take(t, idx):
+    """``t.index_select(0, idx)``; a 1-D tensor as a column (torch has no 1-D index_select for
+    uint16/32/64 labels, which the NumPy twin takes)."""
+    if t.dim() == 1:
+        return t.unsqueeze(1).index_select(0, idx).squeeze(1)
+    return t.index_select(0, idx)
 
 
 def _as_is(batch):

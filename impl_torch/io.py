@@ -16,12 +16,18 @@ import os
 import torch
 
 from core.checkpoint import FORMAT, config_of, is_torch_zip, read_checkpoint, state_dict_names
+from core.checks import NOT_SAVED
 
+from .checks import check_finite
 from .mlp import MLP, TORCH_DTYPES
 
 
 def save(path, model: MLP) -> None:
-    """Write the params (a ``state_dict``) and the spec to ``path``, atomically."""
+    """Write the params (a ``state_dict``) and the spec to ``path``, atomically. A model
+    holding NaN or inf (``load`` would refuse the file) is a ``ValueError`` naming the param,
+    and nothing is written (an existing file at ``path`` is left as it was)."""
+    for i, p in enumerate(model.params):
+        check_finite(p, i, "model.params", NOT_SAVED)
     config = config_of(model.spec)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     path = os.fspath(path)

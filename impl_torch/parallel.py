@@ -153,7 +153,8 @@ class DDPTrainer(Pool):
         """One SGD step on the global batch over all ranks; its mean loss (before the update)."""
         self._check_open()
         s = self.spec
-        X = check_X(X, s.n_in, TORCH_DTYPES[s.dtype], "cpu").numpy()  # host copy for the block
+        X = check_X(X, s.n_in, TORCH_DTYPES[s.dtype], "cpu",  # the activation cap first
+                    s.layer_sizes).numpy()  # host copy for the block
         y = check_y(y, len(X), s.n_out, "cpu").numpy()
         B = len(X)
         if B > self.max_batch:

@@ -17,7 +17,7 @@ import torch
 
 import impl_numpy
 import impl_torch
-from core.checkpoint import FORMAT
+from core.checkpoint import FORMAT, param_names
 
 SIZES = [3, 4, 2]
 BOMB_BYTES = 64 << 20  # what a zip bomb member claims: 64 MiB of zeros in ~64 KiB
@@ -284,17 +284,24 @@ def _deep_sizes(p):
 # ------------------------------------------------------------------ non-finite weights
 def _nonfinite(fmt, dtype, index, where, value):
     """A real checkpoint (``impl_numpy.save`` for "npz", ``impl_torch.save`` for "pt") of a
-    model whose param ``index`` (0 = W1, 1 = b1, ...) holds ``value`` at ``where``."""
+    finite model, rewritten as its format's own writer would (``np.savez``, ``torch.save``)
+    with param ``index`` (0 = W1, 1 = b1, ...) holding ``value`` at ``where`` (``save``
+    itself refuses a non-finite model)."""
     def build(path):
         if fmt == "npz":
-            m = impl_numpy.MLP(SIZES, dtype=dtype, seed=1)
-            m.params[index][where] = value
-            impl_numpy.save(path, m)
+            impl_numpy.save(path, impl_numpy.MLP(SIZES, dtype=dtype, seed=1))
+            with np.load(path, allow_pickle=False) as z:
+                members = {k: z[k] for k in z.files}
+            members[param_names(len(SIZES) * 2 - 2)[index]][where] = value
+            with open(path, "wb") as f:
+                np.savez(f, **members)
         else:
-            m = impl_torch.MLP(SIZES, dtype=dtype, seed=1)
+            impl_torch.save(path, impl_torch.MLP(SIZES, dtype=dtype, seed=1))
+            with open(path, "rb") as f:
+                doc = torch.load(f, weights_only=True)
             with torch.no_grad():
-                m.params[index][where] = value
-            impl_torch.save(path, m)
+                list(doc["state_dict"].values())[index][where] = value
+            torch.save(doc, path)
         return path
     return build
 

@@ -3,8 +3,10 @@ passes them on.
 
 - ``load`` (both twins, both formats, float32 and float64): a checkpoint whose weights or
   biases hold NaN or +-inf is one ``ValueError`` naming the file and the param (the crafted
-  files are in ``crafted_checkpoints.CASES``: ``*-nan-*``, ``*-inf-*``; here, files written
-  by the twins' own ``save`` after a step that made the params NaN).
+  files are in ``crafted_checkpoints.CASES``: ``*-nan-*``, ``*-inf-*``).
+- ``save`` (both twins): a model holding NaN or +-inf, which ``load`` would refuse, is one
+  ``ValueError`` naming the param; nothing is written (an existing file is left as it was,
+  no temporary file is left behind).
 - ``impl_torch.MLP.load_numpy_params``: NaN or +-inf anywhere is a ``ValueError`` naming the
   param, and the model keeps every param it had (the NumPy twin has no such method: its
   ``params`` is a plain list the caller assigns).
@@ -25,7 +27,6 @@ import impl_torch
 from .helpers import twins
 
 SIZES = [3, 4, 2]
-LOADERS = {"numpy": impl_numpy.load, "torch": impl_torch.load}
 SAVERS = {"npz": impl_numpy.save, "pt": impl_torch.save}
 
 BAD_PARAMS = {  # id -> (param index, where, value, how many values that makes non-finite)
@@ -76,24 +77,34 @@ def test_load_numpy_params_still_takes_finite_extremes():
             np.testing.assert_array_equal(p, a)
 
 
-def _refusals(path) -> dict:
-    out = {}
-    for twin, load in LOADERS.items():
-        with pytest.raises(ValueError) as info:
-            load(path)
-        assert type(info.value) is ValueError and "\n" not in str(info.value), twin
-        out[twin] = str(info.value)
-    assert out["numpy"] == out["torch"]
-    return out
+def _refused_save(tmp_path, fmt, model, name):
+    """``save`` over an existing checkpoint refuses ``model``: the file keeps its bytes, and
+    nothing else appears in the folder."""
+    path = tmp_path / f"model.{fmt}"
+    good = (impl_numpy.MLP if fmt == "npz" else impl_torch.MLP)(model.spec.layer_sizes, seed=9)
+    SAVERS[fmt](path, good)
+    before = path.read_bytes()
+    with pytest.raises(ValueError) as info:
+        SAVERS[fmt](path, model)
+    assert type(info.value) is ValueError
+    assert re.fullmatch(rf"model\.params\[\d+\] \({name}\) holds \d+ non-finite values? "
+                        rf"\(NaN or inf\); load would refuse the checkpoint: nothing written",
+                        str(info.value)), str(info.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    load = impl_numpy.load if fmt == "npz" else impl_torch.load
+    for a, b in zip(load(path).params, good.params, strict=True):
+        np.testing.assert_array_equal(np.asarray(a.detach() if fmt == "pt" else a),
+                                      np.asarray(b.detach() if fmt == "pt" else b))
 
 
 @pytest.mark.parametrize("fmt", list(SAVERS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_nan_gradients_pass_through_sgd_step_as_in_torch_then_load_refuses(tmp_path, fmt,
+def test_nan_gradients_pass_through_sgd_step_as_in_torch_then_save_refuses(tmp_path, fmt,
                                                                            dtype):
     """NaN gradients are not refused by ``SGD.step`` (``torch.optim.SGD`` takes them, and so
-    do both twins: the params they touch become NaN); a checkpoint of such a model is then
-    refused by both twins' ``load``, naming the file and the param."""
+    do both twins: the params they touch become NaN); saving such a model is then refused by
+    both twins' ``save``, naming the param, and writes nothing."""
     npm, tm = twins(SIZES, dtype=dtype, seed=2)
     ref = [torch.tensor(p, requires_grad=True) for p in npm.params]
     grads = [np.zeros_like(p) for p in npm.params]
@@ -107,21 +118,31 @@ def test_nan_gradients_pass_through_sgd_step_as_in_torch_then_load_refuses(tmp_p
         np.testing.assert_array_equal(a, r.detach().numpy())  # NaN where torch has NaN
         np.testing.assert_array_equal(b, r.detach().numpy())
     assert np.isnan(npm.params[2][1, 3]) and np.isfinite(npm.params[2]).sum() == 7
-    path = tmp_path / f"nan.{fmt}"
-    SAVERS[fmt](path, npm if fmt == "npz" else tm)
-    msg = _refusals(path)["numpy"]
-    name = "W2" if fmt == "npz" else r"W2 \(net.2.weight\)"
-    assert re.fullmatch(
-        rf"{re.escape(str(path))}: {name} holds 1 non-finite value \(NaN or inf\)", msg), msg
+    _refused_save(tmp_path, fmt, npm if fmt == "npz" else tm, "W2")
 
 
 @pytest.mark.parametrize("fmt", list(SAVERS))
-@pytest.mark.parametrize("value", [np.inf, -np.inf])
-def test_infinite_weights_saved_by_either_twin_are_refused_by_both(tmp_path, fmt, value):
-    npm, tm = twins([3, 4, 4, 2], dtype="float64", seed=5)
-    npm.params[-2][0, 0] = value  # the last layer's W3
+@pytest.mark.parametrize("case", list(BAD_PARAMS))
+def test_non_finite_weights_are_refused_by_both_saves(tmp_path, fmt, case):
+    npm, tm = twins(SIZES, dtype="float64", seed=5)
+    index = BAD_PARAMS[case][0]
+    bad = _bad_arrays(tm, "float64", case)
+    npm.params[index][...] = bad[index]
+    tm.load_numpy_params(tm.numpy_params())  # finite: accepted
     with torch.no_grad():
-        tm.params[-2][0, 0] = value
-    path = tmp_path / f"inf.{fmt}"
-    SAVERS[fmt](path, npm if fmt == "npz" else tm)
-    assert "W3" in _refusals(path)["torch"]
+        tm.params[index].copy_(torch.from_numpy(bad[index]))
+    name = f"{'Wb'[index % 2]}{index // 2 + 1}"
+    _refused_save(tmp_path, fmt, npm if fmt == "npz" else tm, name)
+
+
+def test_both_saves_give_one_message():
+    npm, tm = twins([3, 4, 4, 2], dtype="float32", seed=5)
+    npm.params[-2][0, 0] = np.inf  # the last layer's W3
+    with torch.no_grad():
+        tm.params[-2][0, 0] = -np.inf
+    msgs = []
+    for save, model in ((impl_numpy.save, npm), (impl_torch.save, tm)):
+        with pytest.raises(ValueError) as info:
+            save("/nonexistent-folder/never-written", model)
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1] and msgs[0].startswith("model.params[4] (W3) holds 1 ")

@@ -3,8 +3,8 @@ a warning (pytest runs with ``-W error``; the read-only and ``requires_grad`` ca
 in a fresh ``python -W error``, because torch warns about some of them only once a process).
 
 * Sizes: a network beyond ``MAX_PARAMS`` params or ``MAX_LAYERS`` sizes, a batch beyond
-  ``MAX_ACTIVATIONS`` activations, a ``batch_size`` beyond int64, a pool's ``max_batch``
-  beyond ``MAX_ACTIVATIONS // 2``: one ``ValueError`` naming the size, before anything is
+  ``MAX_ACTIVATION_BYTES`` of activations, a ``batch_size`` beyond int64, a pool's ``max_batch``
+  beyond ``MAX_ACTIVATION_BYTES // 8``: one ``ValueError`` naming the size, before anything is
   allocated (``core.spec``, ``core.checks``); products are Python ints, never wrapped int64.
 * Inputs: SGD hyper-parameters as NumPy scalars of any width (stored as Python floats),
   read-only, broadcast and negatively strided arrays, tensors that require grad (detached),
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import subprocess
 import sys
 import warnings
@@ -30,7 +31,7 @@ import torch
 import impl_numpy
 import impl_torch
 from core import checkpoint_rules, spec
-from core.spec import MAX_ACTIVATIONS, MAX_LAYERS, MAX_PARAMS, make_spec, n_params
+from core.spec import MAX_ACTIVATION_BYTES, MAX_LAYERS, MAX_PARAMS, make_spec, n_params
 from impl_numpy.parallel import DataParallel
 from impl_torch.parallel import DDPTrainer
 
@@ -134,9 +135,20 @@ def test_endless_or_huge_layer_sizes_never_listed(twin):
 
 
 def test_caps_are_the_checkpoints_caps():
-    """A network the twins build can be saved, and a checkpoint's network can be built."""
-    assert spec.MAX_PARAMS == checkpoint_rules.MAX_PARAMS == 2**28
-    assert spec.MAX_LAYERS == checkpoint_rules.MAX_LAYERS
+    """A network the twins build can be saved, and a checkpoint's network can be built: the
+    checkpoint rules import core.spec's caps (no copy of their own), and they hold there."""
+    source = Path(checkpoint_rules.__file__).read_text()
+    assert re.search(r"^MAX_(PARAMS|LAYERS)\s*=", source, re.M) is None
+    assert checkpoint_rules.MAX_PARAMS is spec.MAX_PARAMS == 2**28
+    assert checkpoint_rules.MAX_LAYERS is spec.MAX_LAYERS
+    fmt = checkpoint_rules.FORMAT
+    config = {"activation": "relu", "loss": "mse", "dtype": "float32"}
+    for sizes in ([2**14 - 1, 2**14], [2] * MAX_LAYERS):  # at the caps: accepted
+        checkpoint_rules.check_config(fmt, {**config, "layer_sizes": sizes})
+    for sizes, why in [([2**14, 2**14], "MAX_PARAMS = 268,435,456"),
+                       ([2] * (MAX_LAYERS + 1), "2 to 1024 ints")]:
+        with pytest.raises(checkpoint_rules.Refused, match=re.escape(why)):
+            checkpoint_rules.check_config(fmt, {**config, "layer_sizes": sizes})
 
 
 def test_the_cap_itself_is_accepted_and_counts_are_exact():
@@ -155,11 +167,13 @@ def test_every_benchmarked_network_is_below_the_caps():
         for sizes, _ in [*step_sizes(p), *variant_step_sizes(p)]:
             largest = max(largest, make_spec(sizes).n_params)
             for batch in {*p.batches, *(p.cpu_batches or ())}:
-                spec.check_activations(batch, sizes)
+                spec.check_activations(batch, sizes, "float64")  # float32 needs half
     for deep in ([784, *[4096] * 6, 10], [784, 16384, 10]):
         largest = max(largest, make_spec(deep).n_params)
     assert largest < MAX_PARAMS / 2, largest  # room to spare
-    spec.check_activations(70_000, [784, 16384, 10])  # all of MNIST through the widest
+    spec.check_activations(10_000, [784, 16384, 10], "float64")  # MNIST's test set: 1.4 GB
+    with pytest.raises(ValueError, match="MAX_ACTIVATION_BYTES"):  # all of MNIST: 4.8 GB
+        spec.check_activations(70_000, [784, 16384, 10], "float32")
 
 
 @pytest.mark.parametrize("twin", TWINS)
@@ -175,8 +189,9 @@ def test_a_batch_beyond_max_activations_refused_before_the_forward(twin, call):
              "forward": lambda: model.forward(Xb), "predict": lambda: model.predict(Xb),
              "train_step": lambda: tw.train_step(model, tw.SGD(model.params, lr=0.1), Xb, yb)}
     with pytest.raises(ValueError, match=r"^X: a batch of 1,024 samples through layer_sizes "
-                       r"\[1, 4194304, 1\] needs 4,294,969,344 activations, more than the cap "
-                       r"MAX_ACTIVATIONS = 2,147,483,648; split the batch$"):
+                       r"\[1, 4194304, 1\] needs 4,294,969,344 activations \(17,179,877,376 "
+                       r"bytes as float32\), more than the cap MAX_ACTIVATION_BYTES = "
+                       r"4,294,967,296; split the batch$"):
         calls[call]()
     _assert_unchanged(model, before, call)
 
@@ -195,13 +210,13 @@ def test_batch_size_larger_than_the_data_accepted_alike(batch_size):
     assert got == [[4], [], [4], []]
 
 
-@pytest.mark.parametrize("max_batch", [MAX_ACTIVATIONS // 2 + 1, 2**40, 2**64])
+@pytest.mark.parametrize("max_batch", [MAX_ACTIVATION_BYTES // 8 + 1, 2**40, 2**64])
 def test_pool_max_batch_beyond_the_cap_refused_before_any_memory(max_batch):
     """It sizes the shared segment (``max_batch x n_in``): was ``OSError`` ENOMEM in both."""
     for make in (lambda: DataParallel(impl_numpy.MLP(SIZES), world_size=2, max_batch=max_batch),
                  lambda: DDPTrainer(SIZES, world_size=2, max_batch=max_batch)):
         with pytest.raises(ValueError, match=r"^max_batch = [\d,]+ is more than the cap "
-                                             r"MAX_ACTIVATIONS // 2 = 1,073,741,824"):
+                                             r"MAX_ACTIVATION_BYTES // 8 = 536,870,912"):
             make()
 
 
@@ -484,7 +499,7 @@ def test_a_huge_batch_is_refused_on_its_shape_before_any_copy(X, call):
     for mod in (impl_numpy, impl_torch):
         model = mod.MLP([4, 8, 3], dtype="float32", seed=0)
         args = (X,) if call in ("predict", "forward") else (X, y)
-        with pytest.raises(ValueError, match="MAX_ACTIVATIONS"):
+        with pytest.raises(ValueError, match="MAX_ACTIVATION_BYTES"):
             getattr(model, call)(*args)
 
 
