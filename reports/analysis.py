@@ -264,13 +264,26 @@ def fit_of(r) -> Fit:
 
 
 CROSSOVER_COLUMNS = ["measured_kind", "measured_p", "predicted_kind", "predicted_p", "p_min",
-                     "p_max", "n_sizes", "n_clean"]
+                     "p_max", "n_sizes", "n_clean", "launches", "n_disagree", "disagree_p_min",
+                     "disagree_p_max"]
+
+
+def disagreement(g: pd.DataFrame) -> tuple[int, float | None, float | None]:
+    """The sizes at which the launches disagree about who is ahead: the range over launches
+    straddles 1 (``speedup_lo < 1 <= speedup_hi``). ``(count, smallest, largest)``; a
+    crossover is only placed to within these sizes."""
+    split = g[(g["speedup_lo"] < 1.0) & (g["speedup_hi"] >= 1.0)]
+    if split.empty:
+        return 0, None, None
+    return len(split), float(split["n_params"].min()), float(split["n_params"].max())
 
 
 def crossover_table(table: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
     """Measured and predicted crossover of every non-NumPy series against NumPy, from trusted
     speedups only (``n_clean`` of ``n_sizes``); "insufficient" when under two sizes are
-    left."""
+    left. The measured one is placed on the median launch's speedups; ``launches`` (the
+    fewest any size used) and the sizes at which the launches disagree about the sign
+    (``disagreement``) say how firmly."""
     rows = []
     by_key = {tuple(r[c] for c in SLICE + ["series"]): fit_of(r)
               for r in fits.to_dict("records")}
@@ -288,11 +301,14 @@ def crossover_table(table: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
         if fn is not None and fo is not None:
             pred = predicted_crossover(fn, fo)
         span = g if len(g) else every
+        n_split, split_min, split_max = disagreement(g)
         rows.append({**sel, "series": key[-1], "measured_kind": meas.kind,
                      "measured_p": meas.p, "predicted_kind": pred.kind,
                      "predicted_p": pred.p, "p_min": int(span["n_params"].min()),
                      "p_max": int(span["n_params"].max()), "n_sizes": len(every),
-                     "n_clean": len(g)})
+                     "n_clean": len(g), "launches": int(span["launches"].min()),
+                     "n_disagree": n_split, "disagree_p_min": split_min,
+                     "disagree_p_max": split_max})
     return pd.DataFrame(rows, columns=SLICE + ["series"] + CROSSOVER_COLUMNS)
 
 

@@ -161,6 +161,7 @@ def fig_time(table, fits, slices):
 def fig_speedup(table, crossovers, slices):
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax, many, ys, marks, bad = fig.add_subplot(), len(slices) > 1, [], [], False
+    ranges: set[int] = set()  # launches behind the plotted ratios
     for sl, series, g in _lines(table, slices):
         g = g[g["speedup"].notna()]
         if series == REFERENCE or g.empty:
@@ -169,6 +170,17 @@ def fig_speedup(table, crossovers, slices):
         bad |= _points(ax, g["n_params"], g["speedup"], ~g["trusted"],
                        RUN_STYLES[slices.index(sl) % 4], color(series), label)
         ys += list(g["speedup"])
+        many_launches = g[g["trusted"] & (g["launches"] > 1)]
+        if len(many_launches):  # the range over launches, as an error bar
+            mid = many_launches["speedup"].to_numpy(float)
+            lo, hi = (many_launches[k].to_numpy(float) for k in ("speedup_lo", "speedup_hi"))
+            ax.errorbar(many_launches["n_params"], mid, yerr=[mid - lo, hi - mid], ls="none",
+                        color=color(series), capsize=2, lw=0.8)
+            ys += list(lo) + list(hi)
+            ranges.add(int(many_launches["launches"].min()))
+            ranges.add(int(many_launches["launches"].max()))
+        if (g["trusted"] & (g["launches"] <= 1)).any() or not g["trusted"].any():
+            ranges.add(1)
         c = _match(crossovers, sl, series)
         if len(c) and c.iloc[0]["measured_kind"] == "crossover":
             p = c.iloc[0]["measured_p"]
@@ -198,7 +210,19 @@ def fig_speedup(table, crossovers, slices):
     cross = ("dashed lines mark the measured crossover: " + ", ".join(marks)) if marks else \
         "no measured crossover in this range"
     return fig, (f"NumPy's step time divided by each backend's; above 1 it beats NumPy "
-                 f"({where}); {cross}." + (HOLLOW if bad else ""))
+                 f"({where}); {cross}. {_launch_words(ranges)}" + (HOLLOW if bad else ""))
+
+
+def _launch_words(ranges: set) -> str:
+    """What the speedup figure's points stand for: one launch, or the median launch with a
+    bar over the range of every launch used."""
+    n = sorted(ranges - {1})
+    if not n:
+        return "Each point is one launch (one process): no range over launches."
+    count = f"{n[0]}" if len(n) == 1 else f"{n[0]}-{n[-1]}"
+    one = " (points without a bar: one launch)" if 1 in ranges else ""
+    return (f"Points are the median of {count} launches (fresh processes), bars the range "
+            f"over them{one}.")
 
 
 def fig_gflops(table, slices):

@@ -75,13 +75,15 @@ def load_runs(paths) -> tuple[list[Run], pd.DataFrame]:
         seen.add(key)
     runs = [load(p) for p in paths]
     check_versions(runs)
-    labels: dict[str, int] = {}
-    for run in runs:  # same machine twice: tell the runs apart by time, then by number
-        labels[run.label] = labels.get(run.label, 0) + 1
-    counts: dict[str, int] = {}
-    for run in runs:
-        if labels[run.label] > 1:
-            counts[run.label] = counts.get(run.label, 0) + 1
-            run.label = f"{run.label} #{counts[run.label]}"
+    labels: dict[str, list] = {}
+    for run in runs:  # same machine twice: tell the runs apart by date, else by number
+        labels.setdefault(run.label, []).append(run)
+    for same in labels.values():
+        if len(same) < 2:
+            continue
+        dates = [str(run.datetime or "")[:10] for run in same]
+        by_date = all(dates) and len(set(dates)) == len(dates)
+        for k, (run, date) in enumerate(zip(same, dates), start=1):
+            run.label = f"{run.label}, {date}" if by_date else f"{run.label} #{k}"
     rows = [{"run": run.label, **row(b)} for run in runs for b in run.benchmarks]
     return runs, pd.DataFrame(rows)

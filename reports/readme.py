@@ -22,9 +22,8 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from core import cli
+from core.spec import HEADLINE_N_PARAMS, n_params
 from runfile import RunFileError
 
 from . import analysis, render
@@ -37,7 +36,9 @@ START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 FIGURE = "fig2_speedup.png"
 FIGURE_WIDTH = 640  # px in the README, so the table below it stays on the first screen
-TABLE_ROWS = 5
+ANSWER_SERIES = ("torch-cpu", "torch-cpu-compile")  # the backends the answer table compares
+ANSWER_SIZES = (HEADLINE_N_PARAMS, n_params((784, 2048, 10)))  # 79,510 and 1,628,170
+CROSSOVER_SERIES = "torch-cpu"
 HASH_SALT = "mlp-twins"  # matplotlib's svg.hashsalt: fixed SVG ids instead of random ones
 EPOCH = "0"  # SOURCE_DATE_EPOCH for the SVG metadata's date, unless the caller set one
 PROG = "python -m reports.readme"
@@ -48,47 +49,103 @@ def reference_runs(folder: Path = REFERENCE_DIR) -> list[Path]:
     return sorted(Path(folder).glob("*.json"))
 
 
-def _time(seconds: float) -> str:
-    for scale, short, _ in render.UNITS:
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {short}"
-    return f"{seconds / render.UNITS[-1][0]:.3g} {render.UNITS[-1][1]}"
+def machine_words(run, short: bool = False) -> str:
+    """The machine of a run as the README's table names it: CPU model and id, NumPy's BLAS
+    kernel (OpenBLAS picks one per CPU, and it moves NumPy's speed), cores, launches;
+    ``short``: the CPU and kernel alone."""
+    tw = run.twins
+    cpu = tw.get("cpu_model") or "unknown CPU"
+    cpu += f" ({tw['cpu_id']})" if tw.get("cpu_id") else ""
+    kernels = sorted({str(b.get("architecture")) for b in tw.get("blas") or []
+                      if b.get("internal_api") == "openblas" and b.get("architecture")})
+    kernel = f", OpenBLAS kernel {'/'.join(kernels)}" if kernels else ""
+    if short:
+        return f"{cpu}{kernel}"
+    launches = (f"{run.launches} launches" if run.launches > 1 else
+                "1 launch, so no range")
+    return f"{cpu}{kernel}, {tw.get('cores', '?')} cores, {launches}"
 
 
-def _cell(r) -> str:
-    """A backend's time, with its speedup over NumPy when both rows are undisturbed."""
-    if r.disturbed:
-        return f"{_time(r.median_s)} (disturbed)"
-    if r.series == analysis.REFERENCE:
-        return _time(r.median_s)
-    known = r.trusted and np.isfinite(r.speedup)  # NaN: no NumPy row at this size
-    return f"{_time(r.median_s)} ({r.speedup:.2f}x)" if known else _time(r.median_s)
+def _at(rows, series: str, p: int, launches: int) -> str:
+    """The ratio cell of ``series`` at ``p`` parameters (``render.ratio_cell``; a run of one
+    launch says so once, in its machine's cell), or "-"."""
+    hit = rows[(rows["series"] == series) & (rows["n_params"] == p)]
+    one = "" if launches <= 1 else " (1 launch)"
+    return render.ratio_cell(next(hit.itertuples()), one) if len(hit) else "-"
 
 
-def five_sizes(table, sl: dict):
-    """The slice's width sweep at ``TABLE_ROWS`` sizes spread evenly over the measured
-    ones (all of them when there are fewer): a DataFrame of single-process step rows."""
-    rows = analysis.select(table, sl)
-    sizes = sorted(rows["n_params"].unique())
-    if len(sizes) > TABLE_ROWS:
-        picks = np.round(np.linspace(0, len(sizes) - 1, TABLE_ROWS)).astype(int)
-        sizes = [sizes[i] for i in sorted(set(picks))]
-    return rows[rows["n_params"].isin(sizes)]
+def overtakes(crossovers, sl: dict, series: str) -> str:
+    """Where ``series`` overtakes NumPy in slice ``sl``, in a few words, with the sizes at
+    which the launches disagree about who is ahead."""
+    c = crossovers
+    for k, v in sl.items():
+        c = c[c[k] == v]
+    c = c[c["series"] == series]
+    if c.empty:
+        return "-"
+    c = next(c.itertuples())
+    span = f"{analysis.human(c.p_min)}-{analysis.human(c.p_max)}"
+    words = {"crossover": f"from ~{analysis.human(c.measured_p or 0)}",
+             "always": f"everywhere in {span}", "never": f"never in {span}",
+             "reverse": f"never in {span} (ahead at some sizes, behind at the largest)",
+             "insufficient": "too little clean evidence"}[c.measured_kind]
+    if c.launches > 1 and c.n_disagree:
+        where = analysis.human(c.disagree_p_min)
+        if c.n_disagree > 1:
+            where += f"-{analysis.human(c.disagree_p_max)}"
+        words += f"; launches disagree at {where}"
+    return words
 
 
-def size_table(table, sl: dict) -> list[str]:
-    rows = five_sizes(table, sl)
-    series = sorted(rows["series"].unique(), key=lambda s: (s != analysis.REFERENCE, s))
-    n = sl["threads"]
-    where = f"{sl['dtype']}, {n} thread{'s' * (n != 1)}, batch {sl['batch']}"
-    out = [f"Step time per backend on {sl['run']} ({where}); in brackets the "
-           "speedup over NumPy:", "",
-           "| layers | params | " + " | ".join(series) + " |",
-           "|---|---:|" + "---:|" * len(series)]
-    for (p, layers), g in rows.groupby(["n_params", "layers"]):
-        cells = [next((_cell(r) for r in g[g["series"] == s].itertuples()), "") for s in series]
-        out.append(f"| {layers} | {p:,} | " + " | ".join(cells) + " |")
+def answer_table(runs, table, crossovers) -> list[str]:
+    """Each machine's answer side by side: speedup over NumPy at the headline MLP's size and
+    at ``LARGE_N_PARAMS`` per thread count, with its range over launches, and where torch-cpu
+    overtakes NumPy."""
+    series = [s for s in ANSWER_SERIES if (table["series"] == s).any()]
+    heads = [f"{s} at {analysis.human(p)}" for s in series for p in ANSWER_SIZES]
+    out = ["| machine | threads | " + " | ".join(heads) + f" | {CROSSOVER_SERIES} overtakes "
+           "NumPy |", "|---|---:|" + "---:|" * len(heads) + "---|"]
+    for run in runs:
+        first = True
+        for sl in render.headline_slices(table, run.label):
+            rows = analysis.select(table, sl)
+            cells = [_at(rows, s, p, run.launches) for s in series for p in ANSWER_SIZES]
+            who = machine_words(run) if first else ""
+            out.append(f"| {who} | {sl['threads']} | " + " | ".join(cells)
+                       + f" | {overtakes(crossovers, sl, CROSSOVER_SERIES)} |")
+            first = False
     return out + [""]
+
+
+def _best(run, kind: str, lib: str, threads: int) -> float | None:
+    """The run's best calibrated float32 GEMM GFLOP/s (kind "gemm") or copy GB/s ("copy")
+    of ``lib`` at ``threads``."""
+    cal = run.twins.get("calibration") or {}
+    rows = cal.get("gemm") if kind == "gemm" else cal.get("copy_gbps")
+    found = [float(c.get("gflops" if kind == "gemm" else "gbps") or 0) for c in rows or []
+             if c.get("lib") == lib and c.get("threads") == threads and c.get("device") == "cpu"
+             and (kind != "gemm" or c.get("dtype") == "float32")]
+    return max(found) if found else None
+
+
+def why_they_differ(runs) -> list[str]:
+    """One sentence from the runs' own calibrations: each library's float32 GEMM ceiling and
+    copy bandwidth on each machine, at the machine's most threads."""
+    facts = []
+    for run in runs:
+        threads = run.twins.get("cores")
+        g = [_best(run, "gemm", lib, threads) for lib in ("numpy", "torch")]
+        c = [_best(run, "copy", lib, threads) for lib in ("numpy", "torch")]
+        if None in g:
+            continue
+        copy = f" and {c[0]:.0f} vs {c[1]:.0f} GB/s" if None not in c else ""
+        facts.append(f"{g[0]:.0f} vs {g[1]:.0f} GFLOP/s{copy} with {threads} threads on the "
+                     f"{machine_words(run, short=True)}")
+    if len(runs) < 2 or len(facts) < 2:
+        return []
+    return ["The answers differ because each library's own speed differs by machine: the "
+            "calibration measures NumPy's (OpenBLAS) against torch's (MKL) best float32 GEMM "
+            "and copy bandwidth at " + "; ".join(facts) + ".", ""]
 
 
 def block(paths, docs: Path = DOCS_DIR, base: Path = Path(".")) -> str:
@@ -104,19 +161,21 @@ def block(paths, docs: Path = DOCS_DIR, base: Path = Path(".")) -> str:
     runs, table = load_runs(paths)
     table = analysis.add_metrics(table, runs)
     crossovers = analysis.crossover_table(table, analysis.fit_table(table))
-    for run in runs:
-        for sl in render.headline_slices(table, run.label) or [None]:
-            lines += [render.headline(table, crossovers, sl, run.label), ""]
+    slices = [sl for run in runs for sl in render.headline_slices(table, run.label)]
+    where = ", ".join(sorted({f"{sl['dtype']}, batch {sl['batch']}" for sl in slices}))
+    lines += ["**The answer, per machine**: PyTorch's speedup over NumPy for one training "
+              f"step of the MLP (NumPy's time / torch's: below 1x NumPy is faster), {where}; "
+              "in brackets the range over independent launches (fresh processes; "
+              "docs/reading-the-report.md, \"Launches\").", ""]
+    lines += answer_table(runs, table, crossovers)
+    lines += why_they_differ(runs)
     if (docs / FIGURE).is_file():
         lines += [f'<img src="{link}/{FIGURE}" width="{FIGURE_WIDTH}" '
                   'alt="Speedup over NumPy per training step against parameter count">', ""]
-    for run in runs:
-        sl = analysis.default_slice(table, run.label)
-        if sl is not None:
-            lines += size_table(table, sl)
     names = ", ".join(f"`{Path(os.path.relpath(p, base)).as_posix()}`" for p in paths)
-    lines += [f"Measured in {names}; the whole report: [{link}/REPORT.md]({link}/REPORT.md) "
-              f"(or `{link}/index.html`). Regenerated by `make docs`.", ""]
+    lines += [f"Measured in {names}; the whole report, with the answer in words, every size and "
+              f"the cost model: [{link}/REPORT.md]({link}/REPORT.md) (or "
+              f"`{link}/index.html`). Regenerated by `make docs`.", ""]
     return "\n".join(lines + [END])
 
 

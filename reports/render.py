@@ -14,7 +14,7 @@ import pandas as pd
 from core.spec import HEADLINE_N_PARAMS
 
 from . import compiled
-from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human
+from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human, select
 from .quality import quality_section
 
 UNITS = ((1.0, "s", "seconds"), (1e-3, "ms", "milliseconds"), (1e-6, "us", "microseconds"),
@@ -98,6 +98,20 @@ def headline(table, crossovers, sl, label: str) -> str:
     return text
 
 
+def launch_agreement(c) -> str:
+    """How firmly the launches place a crossover: the sizes at which their ranges straddle 1
+    (``analysis.disagreement``); nothing for a run of one launch."""
+    if getattr(c, "launches", 1) <= 1:
+        return ""
+    if not c.n_disagree:
+        return f"; all {c.launches} launches agree on who is ahead at every size"
+    if c.n_disagree == 1:
+        return (f"; the {c.launches} launches disagree on who is ahead at "
+                f"{human(c.disagree_p_min)} parameters")
+    return (f"; the {c.launches} launches disagree on who is ahead at {c.n_disagree} sizes "
+            f"from {human(c.disagree_p_min)} to {human(c.disagree_p_max)} parameters")
+
+
 def crossover_sentence(c) -> str:
     """Measured crossover in words, then what the fitted cost model predicts."""
     span = f"measured from {human(c.p_min)} to {human(c.p_max)} parameters"
@@ -108,12 +122,14 @@ def crossover_sentence(c) -> str:
                 f"{c.n_sizes} sizes undisturbed)")
     if c.measured_kind == "crossover":
         text = Crossover("crossover", c.measured_p).describe(c.series, span)
+        text += launch_agreement(c)
     elif c.measured_kind == "always":
-        text = Crossover("always").describe(c.series, span)
+        text = Crossover("always").describe(c.series, span) + launch_agreement(c)
     else:
         text = f"{c.series}: no crossover in the measured range ({span})"
         if c.measured_kind == "reverse":
             text += "; it is ahead at some measured sizes but falls behind again at larger ones"
+        text += launch_agreement(c)
     if c.predicted_kind == "crossover":
         outside = not c.p_min <= c.predicted_p <= c.p_max
         return text + (f"; the fitted cost model predicts P* = {human(c.predicted_p)}"
@@ -223,6 +239,43 @@ def compare_tables(table, run: str, default) -> list[str]:
     return out
 
 
+def ratio_cell(r, one: str = " (1 launch)") -> str:
+    """A speedup over NumPy with its range over launches: ``1.29x (1.26-1.32)``; from one
+    launch ``1.29x`` and ``one``; no clean evidence: why not."""
+    if not r.trusted:
+        return "disturbed" if r.disturbed else "NumPy disturbed"
+    if not math.isfinite(r.speedup):
+        return ""
+    if r.launches <= 1:
+        return f"{r.speedup:.2f}x{one}"
+    return f"{r.speedup:.2f}x ({r.speedup_lo:.2f}-{r.speedup_hi:.2f})"
+
+
+def speedup_tables(table, run: str) -> list[str]:
+    """The speedups over NumPy of the run's headline slices, each with its range over
+    launches (``ratio_cell``): sizes of the width sweep x backends."""
+    out = []
+    for sl in headline_slices(table, run):
+        rows = select(table, sl)
+        rows = rows[(rows["series"] != REFERENCE) & rows["speedup"].notna()]
+        if rows.empty:
+            continue
+        cols = sorted(rows["series"].unique())
+        n = int(rows["launches_measured"].max())
+        out += [f"**Speedup over NumPy, {_where(sl)}** (NumPy's time / the backend's; in "
+                f"brackets the range over {n} launches)" if n > 1 else
+                f"**Speedup over NumPy, {_where(sl)}** (NumPy's time / the backend's; one "
+                "launch, so no range)", "",
+                "| layers | params | " + " | ".join(cols) + " |",
+                "|---|---:|" + "---:|" * len(cols)]
+        for (p, layers), g in rows.groupby(["n_params", "layers"]):
+            cells = [next((ratio_cell(r) for r in g[g["series"] == c].itertuples()), "")
+                     for c in cols]
+            out.append(f"| {layers} | {p:,} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
+
+
 def fits_section(fits: pd.DataFrame, crossovers: pd.DataFrame) -> list[str]:
     if fits.empty:
         return ["No slice has two or more undisturbed sizes, so no cost model was fitted.", ""]
@@ -258,13 +311,30 @@ def missing_section(runs) -> list[str]:
             done = "complete" if run.complete else "marked incomplete"
             out.append(f"- {run.label}: nothing; every selected benchmark left a record ({done}).")
         else:
-            out.append(f"- {run.label}: {len(run.missing)} selected benchmarks left no record:")
-            for m in run.missing[:MAX_MISSING]:
-                m = m if isinstance(m, dict) else {"test": str(m)}
-                out.append(f"  - `{m.get('test', '?')}`: {m.get('reason', 'no reason given')}")
-            if len(run.missing) > MAX_MISSING:
-                out.append(f"  - ... and {len(run.missing) - MAX_MISSING} more")
+            missing = missing_by_test(run.missing)
+            out.append(f"- {run.label}: {len(missing)} selected benchmarks left no record"
+                       + (" (in the launches named)" if run.launches > 1 else "") + ":")
+            for (test, reason), launches in list(missing.items())[:MAX_MISSING]:
+                where = ""
+                if run.launches > 1:
+                    where = (" (every launch)" if len(launches) == run.launches else
+                             f" (launch{'es' * (len(launches) > 1)} "
+                             f"{', '.join(map(str, sorted(launches)))})")
+                out.append(f"  - `{test}`: {reason}{where}")
+            if len(missing) > MAX_MISSING:
+                out.append(f"  - ... and {len(missing) - MAX_MISSING} more")
     return out + [""]
+
+
+def missing_by_test(missing) -> dict:
+    """``{(test, reason): {launch, ...}}`` in first-seen order: a benchmark skipped for one
+    reason in every launch is one line, not one per launch."""
+    out: dict = {}
+    for m in missing:
+        m = m if isinstance(m, dict) else {"test": str(m)}
+        key = (m.get("test", "?"), m.get("reason", "no reason given"))
+        out.setdefault(key, set()).add(int(m.get("launch", 0)))
+    return out
 
 
 def figure_block(d) -> list[str]:
@@ -286,7 +356,7 @@ def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) ->
     out += ["## Time per step, backends by sizes", ""]
     for run, sl in zip(runs, slices):
         out += [f"### {run.label}", ""] + compare_tables(table, run.label, sl or {
-            "dtype": "float32", "batch": 0})
+            "dtype": "float32", "batch": 0}) + speedup_tables(table, run.label)
     out += ["## Cost model and crossover", ""] + fits_section(fits, crossovers)
     out += ["## Figures", ""]
     for stem in ("fig1_step_time", "fig2_speedup", "fig3_gflops", "fig4_epoch", "fig5_scaling"):

@@ -63,23 +63,30 @@ def synthetic_reference(tmp_path):
     return tmp_path
 
 
-def test_block_headline_figure_and_five_sizes(synthetic_reference):
+def test_block_answer_table_figure_and_sources(synthetic_reference):
+    """The synthetic run's costs (``synthetic.COSTS``) give the speedup at 79,510 params in
+    closed form; 784-2048-10 is not in the synthetic sweep ("-"); torch-cpu overtakes NumPy
+    between the measured sizes that bracket P* = 180,000 (79,510 and 203,530)."""
     text = readme.block(readme.reference_runs(synthetic_reference / "results" / "reference"),
                         synthetic_reference / "docs", synthetic_reference)
     assert text.startswith(readme.START) and text.endswith(readme.END)
-    heads = [p for p in text.split("\n\n") if p.startswith("On synth (Synthetic CPU)")]
-    assert [re.search(r"\d threads?", h)[0] for h in heads] == ["1 thread", "2 threads"]
     assert '<img src="docs/fig2_speedup.png"' in text
     assert "`results/reference/cpu-synth.json`" in text and "(docs/REPORT.md)" in text
-    rows = [line for line in text.splitlines() if re.match(r"\| 784-\d+-10 ", line)]
-    assert len(rows) == readme.TABLE_ROWS
+    rows = [line.split(" | ") for line in text.splitlines() if re.match(r"\| .* \| \d \| ", line)]
+    assert [r[1] for r in rows] == ["1", "2"]  # a row per thread count
+    assert rows[0][0] == "| Synthetic CPU (Synthetic 0/0), OpenBLAS kernel Haswell, 2 cores, " \
+                         "1 launch, so no range" and rows[1][0] == "| "
     _, _, a_np, b_np = synthetic.COSTS["numpy"]
     _, _, a_t, b_t = synthetic.COSTS["torch-cpu"]
-    for row in rows:
-        p = int(row.split("|")[2].replace(",", ""))
-        shown = float(re.search(r"\(([\d.]+)x\)", row)[1])
-        known = (a_np + b_np * p) / (a_t + b_t * p)
-        assert shown == pytest.approx(known, abs=0.5 * 10 ** -SPEEDUP_DIGITS), row
+    p = 79_510
+    one, two = rows  # 1 thread: one size only, NumPy 1.6 t and torch 1.8 t (make_run)
+    assert one[2:] == [f"{1.6 / 1.8:.2f}x", "-", "- |"]
+    shown = float(two[2].rstrip("x"))
+    assert shown == pytest.approx((a_np + b_np * p) / (a_t + b_t * p),
+                                  abs=0.5 * 10 ** -SPEEDUP_DIGITS), two
+    assert two[3] == "-"
+    crossover = re.fullmatch(r"from ~([\d.]+)k \|", two[-1])
+    assert crossover and 79.5 < float(crossover[1]) < 203.5, two
 
 
 def test_block_without_runs_says_so(tmp_path):
@@ -101,7 +108,7 @@ def test_check_and_write_touch_only_the_block(synthetic_reference, capsys, monke
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# top\n\n" + readme.START) and text.endswith(readme.END + "\n\nrest\n")
     assert readme.main([*args, "--check"]) == 0
-    target.write_text(text.replace("(0.", "(9."), encoding="utf-8")  # a tampered number
+    target.write_text(text.replace("| 0.", "| 9.", 1), encoding="utf-8")  # a tampered number
     assert readme.main([*args, "--check"]) == 1
 
 
@@ -139,9 +146,8 @@ def test_docs_render_is_reproducible(synthetic_reference):
 
 
 def test_no_speedup_without_numpy(tmp_path):
-    """A run without NumPy rows shows times and no made-up speedup."""
+    """A run without NumPy rows shows no made-up speedup."""
     run = synthetic.write_run(tmp_path / "cpu.json", synthetic.make_run(
         {"torch-cpu": synthetic.COSTS["torch-cpu"]}, extras=False))
     text = readme.block([run], tmp_path / "docs", tmp_path)
-    rows = [line for line in text.splitlines() if re.match(r"\| 784-\d+-10 ", line)]
-    assert len(rows) == readme.TABLE_ROWS and "x)" not in text and "nan" not in text
+    assert "nan" not in text and not re.search(r"\d\.\d\dx", text)

@@ -1,0 +1,182 @@
+"""Every published ratio with its range over launches (issue 23): the crossover's sizes of
+disagreement, the report's speedup tables, the README's per-machine answer, the one-off
+table, the missing list, the figure's bars and ``reports.holds``, pinned on hand-computed
+launched runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import runfile
+from reports import analysis, compiled, holds, readme, render
+from reports.figures import _launch_words
+from reports.load import load_runs
+from runfile import synthetic
+
+NUMPY_S = 1.0e-3
+# four widths of the width sweep and the speedups (NumPy / torch) each launch measures:
+# below 1 everywhere at h16, straddling 1 at h100 and h300, above 1 everywhere at h2048
+WIDTHS = (16, 100, 300, 2048)
+SPEEDUPS = {16: (0.50, 0.60, 0.55), 100: (0.90, 1.10, 0.95), 300: (0.98, 1.20, 1.05),
+            2048: (1.50, 1.60, 1.40)}
+
+
+def _launch(k: int, speedups=SPEEDUPS, **doc):
+    benches = []
+    for h in WIDTHS:
+        sizes = (784, h, 10)
+        benches.append(synthetic.entry("step", "numpy", "numpy", "cpu", sizes, 256, NUMPY_S))
+        benches.append(synthetic.entry("step", "torch-cpu", "torch", "cpu", sizes, 256,
+                                       NUMPY_S / speedups[h][k]))
+    return synthetic.run_doc(benches, **doc)
+
+
+def _path(tmp_path, docs, name="run.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(runfile.merge_launches(docs) if len(docs) > 1 else docs[0]))
+    return path
+
+
+def _analysed(*paths):
+    runs, table = load_runs(paths)
+    table = analysis.add_metrics(table, runs)
+    return runs, table, analysis.crossover_table(table, analysis.fit_table(table))
+
+
+def test_the_crossover_names_the_sizes_where_the_launches_disagree(tmp_path):
+    """Ranges 0.90-1.10 (784-100-10) and 0.98-1.20 (784-300-10) straddle 1: the launches
+    disagree there; the median launch's speedups (0.55, 0.95, 1.05, 1.50) cross between
+    them, at exp(log 79,510 + 0.5 * log(238,510 / 79,510)) ~ 137.7k (log-linear: -log 0.95 =
+    log 1.05 to 4 digits: 0.0513 vs 0.0488, so frac = 0.0513 / 0.1001)."""
+    _, _, cross = _analysed(_path(tmp_path, [_launch(k) for k in range(3)]))
+    c = cross.iloc[0]
+    assert (c["launches"], c["n_disagree"]) == (3, 2)
+    assert (c["disagree_p_min"], c["disagree_p_max"]) == (79_510, 238_510)
+    frac = 0.05129329 / (0.05129329 + 0.04879016)
+    expected = 79_510 * (238_510 / 79_510) ** frac
+    assert c["measured_kind"] == "crossover"
+    assert c["measured_p"] == pytest.approx(expected, rel=1e-6)
+    said = render.crossover_sentence(next(cross.itertuples()))
+    assert ("; the 3 launches disagree on who is ahead at 2 sizes from 79.5k to 239k "
+            "parameters;") in said
+
+
+def test_launches_that_agree_say_so_and_one_launch_says_nothing(tmp_path):
+    agree = {h: tuple(s + 0.5 if s > 0.8 else s for s in v) for h, v in SPEEDUPS.items()}
+    _, _, cross = _analysed(_path(tmp_path, [_launch(k, agree) for k in range(3)]))
+    c = next(cross.itertuples())
+    assert c.n_disagree == 0
+    assert "; all 3 launches agree on who is ahead at every size;" in \
+        render.crossover_sentence(c)
+    _, _, cross = _analysed(_path(tmp_path, [_launch(1)], "one.json"))
+    c = next(cross.itertuples())
+    assert c.launches == 1 and "launch" not in render.crossover_sentence(c)
+
+
+@pytest.mark.parametrize("speedup, lo, hi, launches, trusted, disturbed, cell", [
+    (1.29, 1.26, 1.32, 5, True, False, "1.29x (1.26-1.32)"),
+    (0.5, 0.5, 0.5, 1, True, False, "0.50x (1 launch)"),
+    (0.5, 0.5, 0.5, 1, False, True, "disturbed"),
+    (0.5, 0.5, 0.5, 1, False, False, "NumPy disturbed"),
+    (float("nan"), float("nan"), float("nan"), 1, True, False, ""),
+])
+def test_a_ratio_cell_carries_its_range_or_says_it_has_none(speedup, lo, hi, launches, trusted,
+                                                            disturbed, cell):
+    class R:
+        pass
+
+    r = R()
+    r.speedup, r.speedup_lo, r.speedup_hi, r.launches = speedup, lo, hi, launches
+    r.trusted, r.disturbed = trusted, disturbed
+    assert render.ratio_cell(r) == cell
+
+
+def test_the_report_tables_every_speedup_with_its_range(tmp_path):
+    runs, table, _ = _analysed(_path(tmp_path, [_launch(k) for k in range(3)]))
+    lines = render.speedup_tables(table, runs[0].label)
+    assert "range over 3 launches" in lines[0]
+    row = next(line for line in lines if line.startswith("| 784-100-10 |"))
+    assert row == "| 784-100-10 | 79,510 | 0.95x (0.90-1.10) |"
+
+
+def test_the_readme_answer_table_gives_each_machine_its_ranges(tmp_path):
+    """Two machines (another CPU name): a row per machine, the launched one with ranges, the
+    one-launch one saying so once in its machine cell; torch-cpu overtakes from the median
+    crossover, with the sizes the launches disagree on."""
+    launched = _path(tmp_path, [_launch(k) for k in range(3)], "a.json")
+    single = _path(tmp_path, [_launch(1, cpu_model="Other CPU", node="other")], "b.json")
+    runs, table, cross = _analysed(launched, single)
+    lines = readme.answer_table(runs, table, cross)
+    assert lines[0].startswith("| machine | threads | torch-cpu at 79.5k | torch-cpu at 1.63M |")
+    a, b = lines[2], lines[3]
+    kind = "(Synthetic 0/0), OpenBLAS kernel Haswell, 2 cores"
+    assert a == (f"| Synthetic CPU {kind}, 3 launches | 2 | 0.95x (0.90-1.10) | "
+                 "1.50x (1.40-1.60) | from ~140k; launches disagree at 79.5k-239k |")
+    assert b == f"| Other CPU {kind}, 1 launch, so no range | 2 | 1.10x | 1.60x | from ~59.6k |"
+
+
+def test_the_readme_says_why_machines_differ_from_their_calibrations(tmp_path):
+    a = _path(tmp_path, [_launch(0, gemm={"numpy": 50.0, "torch": 80.0})], "a.json")
+    b = _path(tmp_path, [_launch(0, gemm={"numpy": 90.0, "torch": 70.0}, cpu_model="Other",
+                                 node="other")], "b.json")
+    runs, _, _ = _analysed(a, b)
+    said = " ".join(readme.why_they_differ(runs))
+    assert "50 vs 80 GFLOP/s" in said and "90 vs 70 GFLOP/s" in said
+    assert readme.why_they_differ(runs[:1]) == []
+
+
+def test_holds_compares_each_ratio_with_the_reference_range(tmp_path, capsys):
+    """Reference ranges from SPEEDUPS; a fresh run whose every median lies inside holds
+    (exit 0); one whose 784-100-10 median is 1.2 (above 0.90-1.10) does not (exit 1)."""
+    ref = _path(tmp_path, [_launch(k) for k in range(3)], "ref.json")
+    inside = {h: (v[2],) * 3 for h, v in SPEEDUPS.items()}
+    fresh = _path(tmp_path, [_launch(k, inside) for k in range(3)], "fresh.json")
+    assert holds.main([str(ref), str(fresh)]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 ratios hold" in out and "Not the same machine" not in out
+    outside = {**inside, 100: (1.2, 1.2, 1.2)}
+    fresh = _path(tmp_path, [_launch(k, outside) for k in range(3)], "out.json")
+    assert holds.main([str(ref), str(fresh)]) == 1
+    out = capsys.readouterr().out
+    assert "| 2 | torch-cpu at 79.5k | 0.95x (0.90-1.10) | 1.20x (1.20-1.20) | outside | " \
+           "0.90-1.20 |" in out
+    assert holds.main([str(ref), str(tmp_path / "absent.json")]) == 2
+
+
+def test_a_benchmark_missing_from_every_launch_is_listed_once():
+    missing = [{"test": "t", "reason": "no CUDA", "launch": k} for k in range(3)]
+    missing.append({"test": "u", "reason": "cut short", "launch": 2})
+    assert render.missing_by_test(missing) == {("t", "no CUDA"): {0, 1, 2},
+                                               ("u", "cut short"): {2}}
+
+
+def test_the_one_off_table_shows_the_median_launch_and_the_range():
+    rows = compiled.pd.DataFrame([
+        {"run": "r", "backend": "torch-cpu-compile", "layers": "784-100-10", "n_params": 79510,
+         "dtype": "float32", "threads": 1, "batch": 256, "kind": "compile", "one_off_s": s,
+         "cache_hit": False, "eager_step_s": 1e-3, "variant_step_s": 0.9e-3,
+         "break_even_steps": s / 1e-4, "launch": k} for k, s in enumerate((3.0, 1.0, 2.0))],
+        columns=compiled.COLUMNS)
+    (line,) = compiled.table_lines(rows)[2:-1]
+    assert "| 2.0 compile (1.0-3.0 over 3 launches) |" in line
+    assert line.endswith("| 20,000 (10,000-30,000 over 3 launches) |")
+
+
+@pytest.mark.parametrize("ranges, words", [
+    ({1}, "Each point is one launch"),
+    ({3}, "Points are the median of 3 launches (fresh processes), bars the range over them."),
+    ({3, 1}, "(points without a bar: one launch)"),
+    ({2, 3}, "median of 2-3 launches"),
+])
+def test_the_speedup_figure_says_what_its_points_and_bars_are(ranges, words):
+    assert words in _launch_words(ranges)
+
+
+def test_two_runs_of_one_machine_are_told_apart_by_date(tmp_path):
+    a, b = _launch(0), _launch(1)
+    a["datetime"], b["datetime"] = "2026-11-28T10:00:00", "2026-12-03T10:00:00"
+    runs, _ = load_runs([_path(tmp_path, [a], "a.json"), _path(tmp_path, [b], "b.json")])
+    assert [r.label for r in runs] == ["synth (Synthetic CPU), 2026-11-28",
+                                       "synth (Synthetic CPU), 2026-12-03"]
