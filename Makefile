@@ -18,6 +18,7 @@ STAMP      := $(VENV)/.installed
 
 REPORT_DIR ?= reports/out
 LAUNCHES   ?= 1
+REFERENCE_LAUNCHES ?= 3
 GPU_OUT    ?= results/gpu
 BASELINE_REPEATS ?= 4
 TEST_WORKERS ?= auto
@@ -32,7 +33,7 @@ GATE_FORMAT ?= text
 GATE_KEEP  ?=
 AB_ARGS    ?=
 
-.PHONY: help install test report docs bench bench-full check-perf baseline gate-proof gate-power drill gpu-check gpu-dry twins-diff mutation lint torch-spec clean
+.PHONY: help install test report reference docs bench bench-full check-perf baseline gate-proof gate-power drill gpu-check gpu-dry twins-diff mutation lint torch-spec clean
 
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
@@ -40,6 +41,8 @@ help:
 	@echo "  report      quick benchmark sweep (~3 min on 2 cores) + report in $(REPORT_DIR)/;"
 	@echo "              LAUNCHES=3: three fresh processes, each ratio with its range"
 	@echo "  test        the tests, plus a smoke pass over every benchmark"
+	@echo "  reference   this machine's reference run for results/reference/: the full profile in"
+	@echo "              $(REFERENCE_LAUNCHES) fresh processes (~45 min on 2 cores, quiet machine), then make docs"
 	@echo "  docs        docs/report/ (REPORT.md, index.html, figures) and README's results from results/reference/"
 	@echo "  bench       the quick sweep alone; JSON in results/runs/"
 	@echo "  bench-full  the whole grid (~15 min on 2 cores)"
@@ -87,6 +90,17 @@ else
 	@status=0; $(PY) -m bench.suite.launch --launches $(LAUNCHES) || status=$$?; \
 	$(PY) -m reports --out $(REPORT_DIR) && exit $$status
 endif
+
+# A reference run (results/reference/README.md): the full profile in REFERENCE_LAUNCHES fresh
+# processes, written to results/runs/ and moved to results/reference/cpu-<machine id>-<date>.json
+# only when every launch completed (a partial run is no reference). Then: make docs.
+reference: $(STAMP)
+	@id=$$($(PY) -c "from gate import machine; print(machine.machine_id(machine.this_machine()))") \
+	&& name=cpu-$$id-$$(date -u +%Y%m%d).json \
+	&& $(PY) -m bench.suite.launch --launches $(REFERENCE_LAUNCHES) --out results/runs/$$name \
+		-- --profile full \
+	&& mv results/runs/$$name results/reference/$$name \
+	&& echo "results/reference/$$name: read it with make docs (results/reference/README.md)"
 
 # The committed report: docs/report/ and the README's first-screen block, rendered from the runs in
 # results/reference/ (reports/readme.py; same runs, same bytes). Runs nothing timed.

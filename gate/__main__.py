@@ -191,6 +191,9 @@ def judge_run(args, path: Path, baseline: dict, run: Run, tmp: Path, rerun: bool
     with stdout_to_stderr(args.format == "markdown"):
         print(f"gate: {whose}'s baseline: {shown(path)} ({baseline['machine']['label']}; "
               f"{baseline['runs']} runs of {commit_words(baseline)})")
+        if run.launches > 1:
+            print(f"gate: the run has {run.launches} launches: each benchmark is judged by its "
+                  "median launch (of those undisturbed)")
         mode = args.mode or cmp.choose_mode(baseline, run)
         print_environment(baseline, run, mode)
         rows = cmp.compare(baseline, run, mode)

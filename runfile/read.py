@@ -12,6 +12,7 @@ and the field. Files are data: parsed as JSON, never executed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,26 @@ class Run:
         others = self.twins.get("launch_calibrations") or []
         cal = others[launch - 1] if launch - 1 < len(others) else None
         return list((cal or {}).get("gemm") or [])
+
+    def median_launch(self) -> Run:
+        """This run with one entry per benchmark, as a run of one launch reads: of the
+        launches that measured it undisturbed (all of them, when none did, so that it stays
+        disturbed), the one with the median ``stats.median`` (the lower median for an even
+        count); it keeps its ``extra_info.launch``. A run of one launch is returned as it
+        is. The gate judges a launched run this way: the median of several processes moves
+        less than one process, so a threshold from single-launch noise stays on the safe
+        side."""
+        if self.launches <= 1:
+            return self
+        by_name: dict = {}
+        for bench in self.benchmarks:
+            by_name.setdefault(bench.get("name"), []).append(bench)
+        kept = []
+        for entries in by_name.values():
+            clean = [b for b in entries if b["extra_info"].get("disturbed") is not True]
+            use = sorted(clean or entries, key=lambda b: float(b["stats"]["median"]))
+            kept.append(use[(len(use) - 1) // 2])
+        return dataclasses.replace(self, benchmarks=kept)
 
     def skipped(self) -> dict:
         """``{benchmark name: reason}`` for the missing benchmarks the run skipped on purpose

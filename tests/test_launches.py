@@ -212,13 +212,48 @@ def test_the_launcher_refuses_bad_arguments_in_one_line(tmp_path):
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
 
 
-def test_the_gate_refuses_a_run_of_several_launches_in_one_line(tmp_path, capsys):
-    """Until the gate compares launch by launch, a launched run is refused (exit 2), never
-    judged as if its launches were one measurement."""
-    from gate.__main__ import main as gate_main
+def test_the_gate_judges_each_benchmark_by_its_median_undisturbed_launch():
+    """Launches with torch at 0.8, 1.25 and 1.0 ms: the gate reads one entry per benchmark,
+    the median launch (1.0 ms, launch 2); a disturbed launch is passed over; all disturbed
+    keeps the median of all, still disturbed."""
+    run = runfile.parse(runfile.merge_launches([_launch(t) for t in TORCH_S]), "r.json")
+    view = run.median_launch()
+    torch = [b for b in view.benchmarks if b["extra_info"]["backend"] == "torch-cpu"]
+    assert len(view.benchmarks) == 2 and len(torch) == 1
+    assert torch[0]["stats"]["median"] == pytest.approx(1.0e-3)
+    assert torch[0]["extra_info"]["launch"] == 2 and len(run.benchmarks) == 6
+    docs = [_launch(0.8e-3), _launch(1.25e-3), _launch(1.0e-3, torch_disturbed=True)]
+    view = runfile.parse(runfile.merge_launches(docs), "r.json").median_launch()
+    torch = next(b for b in view.benchmarks if b["extra_info"]["backend"] == "torch-cpu")
+    assert torch["stats"]["median"] == pytest.approx(0.8e-3)  # lower median of 0.8, 1.25
+    docs = [_launch(t, torch_disturbed=True) for t in TORCH_S]
+    view = runfile.parse(runfile.merge_launches(docs), "r.json").median_launch()
+    torch = next(b for b in view.benchmarks if b["extra_info"]["backend"] == "torch-cpu")
+    assert torch["extra_info"]["disturbed"] is True and torch["extra_info"]["launch"] == 2
+    one = runfile.parse(_launch(0.8e-3), "one.json")
+    assert one.median_launch() is one
 
-    path = tmp_path / "run.json"
-    path.write_text(json.dumps(runfile.merge_launches([_launch(t) for t in TORCH_S])))
-    code = gate_main(["check", "--run", str(path), "--no-rerun"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "a run of 3 launches" in err, err
+
+def test_the_gate_checks_a_launched_run_against_its_baseline(tmp_path, capsys):
+    """A launched run of unchanged code passes the gate and says how it was read; one whose
+    median launch is NumPy 1.5x slower fails naming NumPy (the other launches fast)."""
+    from gate.__main__ import main as gate_main
+    from tests import gate_runs
+
+    baseline = gate_runs.steps_baseline()
+    baseline["pytest_args"] = []
+    (tmp_path / "bl.json").write_text(json.dumps(baseline))
+    ok = [gate_runs.steps_doc(gate_runs.BASE, seed=s) for s in (5, 6, 7)]
+    slow = [gate_runs.steps_doc({"numpy": 0.010 * f, "torch-cpu": 0.008}, seed=s)
+            for s, f in ((5, 1.0), (6, 1.5), (7, 1.6))]
+    for name, docs, code in (("ok.json", ok, 0), ("slow.json", slow, 1)):
+        path = tmp_path / name
+        path.write_text(json.dumps(runfile.merge_launches(docs)))
+        got = gate_main(["check", "--baseline", str(tmp_path / "bl.json"), "--no-rerun",
+                         "--run", str(path)])
+        out = capsys.readouterr().out
+        assert got == code, out
+        assert "the run has 3 launches: each benchmark is judged by its median launch" in out
+    failed = out.split("FAIL", 1)[1]
+    assert "test_step[numpy-h1024-b256-f32-t1]" in failed
+    assert "test_step[torch-cpu-h1024-b256-f32-t1]" not in failed
