@@ -117,6 +117,33 @@ def answer_table(runs, table, crossovers) -> list[str]:
     return out + [""]
 
 
+def in_short(runs, table) -> list[str]:
+    """The answer in one sentence: eager torch-cpu against NumPy at the headline MLP's size,
+    over every machine, thread count and launch of the table (its trusted ratios only)."""
+    lo, hi, n = [], [], 0
+    for run in runs:
+        for sl in render.headline_slices(table, run.label):
+            rows = analysis.select(table, sl)
+            hit = rows[(rows["series"] == CROSSOVER_SERIES) & (rows["n_params"] == ANSWER_SIZES[0])
+                       & rows["trusted"] & rows["speedup"].notna()]
+            lo += list(hit["speedup_lo"])
+            hi += list(hit["speedup_hi"])
+            n += len(hit)
+    if not n:
+        return []
+    a, b = min(lo), max(hi)
+    if b < 1:
+        verdict = (f"NumPy is faster: eager PyTorch takes {1 / b:.2f}-{1 / a:.2f}x NumPy's time")
+    elif a >= 1:
+        verdict = f"PyTorch is faster: {a:.2f}-{b:.2f}x NumPy's speed"
+    else:
+        verdict = (f"neither library is always faster: eager PyTorch runs at {a:.2f}-{b:.2f}x "
+                   "NumPy's speed")
+    return [f"**In short**: at the headline MLP's {ANSWER_SIZES[0]:,} parameters (784-100-10, "
+            f"one CPU training step), {verdict} on the machines, thread counts and launches "
+            "below.", ""]
+
+
 def _best(run, kind: str, lib: str, threads: int) -> float | None:
     """The run's best calibrated float32 GEMM GFLOP/s (kind "gemm") or copy GB/s ("copy")
     of ``lib`` at ``threads``."""
@@ -167,6 +194,7 @@ def block(paths, docs: Path = DOCS_DIR, base: Path = Path(".")) -> str:
               f"step of the MLP (NumPy's time / torch's: below 1x NumPy is faster), {where}; "
               "in brackets the range over independent launches (fresh processes; "
               "docs/reading-the-report.md, \"Launches\").", ""]
+    lines = lines[:2] + in_short(runs, table) + lines[2:]
     lines += answer_table(runs, table, crossovers)
     lines += why_they_differ(runs)
     if (docs / FIGURE).is_file():

@@ -180,3 +180,16 @@ def test_two_runs_of_one_machine_are_told_apart_by_date(tmp_path):
     runs, _ = load_runs([_path(tmp_path, [a], "a.json"), _path(tmp_path, [b], "b.json")])
     assert [r.label for r in runs] == ["synth (Synthetic CPU), 2026-11-28",
                                        "synth (Synthetic CPU), 2026-12-03"]
+
+
+@pytest.mark.parametrize("speedups, words", [
+    (SPEEDUPS, "neither library is always faster: eager PyTorch runs at 0.90-1.10x NumPy's "
+               "speed"),
+    ({**SPEEDUPS, 100: (0.5, 0.8, 0.625)}, "NumPy is faster: eager PyTorch takes 1.25-2.00x "
+                                            "NumPy's time"),
+    ({**SPEEDUPS, 100: (1.5, 1.2, 1.25)}, "PyTorch is faster: 1.20-1.50x NumPy's speed"),
+])
+def test_in_short_spans_every_launch_at_the_headline_size(tmp_path, speedups, words):
+    runs, table, _ = _analysed(_path(tmp_path, [_launch(k, speedups) for k in range(3)]))
+    (line, _) = readme.in_short(runs, table)
+    assert words in line and "79,510 parameters" in line
