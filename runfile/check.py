@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 
+from core.flops import forward_flops, step_flops
 from core.spec import n_params
 from runfile.schema import (
     ACTIVATION_KINDS,
@@ -28,6 +29,10 @@ from runfile.schema import (
 
 MODES = ("relative", "absolute", "normalised")  # the gate's metrics (``gate/compare.py``)
 REL_TOL = 1e-9  # a statistic recomputed from stats.data agrees to this relative tolerance
+# extra_info's derived numbers, recomputed (flops from the group, layer_sizes and batch;
+# samples_per_s as samples / stats.median), agree to this relative tolerance: the bench
+# computes them from the same numbers (runfile/write.py make_record), off by rounding only
+DERIVED_REL_TOL = 1e-9
 CPU_ONLY_BACKENDS = ("numpy", "numpy-mp")  # NumPy runs on the CPU only
 
 
@@ -90,8 +95,8 @@ LAUNCH_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool)
                 and 1 <= v <= MAX_LAUNCHES, f"an integer from 1 to {MAX_LAUNCHES}")
 
 
-def _close(a, b) -> bool:
-    return abs(a - b) <= REL_TOL * max(abs(a), abs(b))
+def _close(a, b, tol=REL_TOL) -> bool:
+    return abs(a - b) <= tol * max(abs(a), abs(b))
 
 
 def one_of(words):
@@ -169,6 +174,48 @@ def check_record(problem, info: dict, stats) -> None:
                     f"the median of stats.data / extra_info.probe_data ({want!r})")
     _check_disturbed(problem, info)
     _check_vocabulary(problem, info)
+    _check_flops(problem, "extra_info.", info)  # derived numbers last: their inputs are right
+    samples = _samples(info)
+    rate = info.get("samples_per_s")
+    if rate is not None and samples is not None:
+        want = samples / stats["median"]
+        if not _close(rate, want, DERIVED_REL_TOL):
+            problem("extra_info.samples_per_s", rate,
+                    f"{'extra_info.n_samples' if info['group'] == 'epoch' else 'batch'} / "
+                    f"stats.median ({want!r}) within {DERIVED_REL_TOL:g}")
+
+
+def _samples(info: dict):
+    """The samples one timed call processes (``make_record``'s ``samples``): the epoch's
+    ``n_samples`` (None if not recorded), else the ``batch``."""
+    return info.get("n_samples") if info["group"] == "epoch" else info["batch"]
+
+
+def expected_flops(info: dict):
+    """The FLOPs the bench records for ``info`` (``bench/bench_*.py``): a training step's
+    (``core.flops.step_flops``), a forward's, an epoch's (its full batches and the short last
+    one), none for an activation; ``None`` where it cannot be known (an epoch without
+    ``n_samples``)."""
+    group, sizes, batch = info["group"], info["layer_sizes"], info["batch"]
+    if group == "activation" or not sizes:
+        return 0
+    if group == "forward":
+        return forward_flops(sizes, batch)
+    if group == "epoch":
+        n = info.get("n_samples")
+        if n is None:
+            return None
+        full, rest = divmod(n, batch)
+        return full * step_flops(sizes, batch) + (step_flops(sizes, rest) if rest else 0)
+    return step_flops(sizes, batch)
+
+
+def _check_flops(problem, prefix: str, info: dict) -> None:
+    want = expected_flops(info)
+    if want is not None and not _close(info["flops"], want, DERIVED_REL_TOL):
+        problem(f"{prefix}flops", info["flops"],
+                f"{want:,}, the {info['group']} FLOPs of layer_sizes {info['layer_sizes']} at "
+                f"batch {info['batch']}")
 
 
 def _check_stats_data(problem, stats: dict, data: list) -> None:
@@ -245,8 +292,39 @@ def check_calibration(problem, prefix: str, cal) -> None:
     if not isinstance(cal, dict):
         problem(prefix, cal, "an object with 'gemm' and 'copy_gbps' lists")
     _entries(problem, f"{prefix}.gemm", cal.get("gemm"), GEMM, GEMM_OPTIONAL)
+    if not cal["gemm"]:
+        problem(f"{prefix}.gemm", cal["gemm"], "at least one calibrated GEMM rate")
+    _unique(problem, f"{prefix}.gemm", cal["gemm"], GEMM_KEY)
     if cal.get("copy_gbps") is not None:
         _entries(problem, f"{prefix}.copy_gbps", cal["copy_gbps"], COPY)
+        _unique(problem, f"{prefix}.copy_gbps", cal["copy_gbps"], COPY_KEY)
+
+
+GEMM_KEY = ("lib", "device", "dtype", "threads", "m", "k", "n", "variant")  # one probe
+COPY_KEY = ("lib", "device", "threads")
+
+
+def _unique(problem, prefix: str, entries: list, key: tuple) -> None:
+    """Each probe once: two rates for one probe would leave the reader to pick one."""
+    seen = {}
+    for i, entry in enumerate(entries):
+        k = tuple(entry.get(name) for name in key)
+        if k in seen:
+            problem(f"{prefix}[{i}]", {n: v for n, v in zip(key, k) if v is not None},
+                    f"a probe not measured before ({prefix}[{seen[k]}] is the same probe)")
+        seen[k] = i
+
+
+def check_calibrated(problem, prefix: str, cal, records: list) -> None:
+    """Every record of a launch with a calibration (``cal``, not null) has a GEMM rate of its
+    library (``gate/compare.py`` normalises by the closest one, on another device, thread
+    count or dtype if it must, never by another library's)."""
+    have = {(g["lib"],) for g in cal["gemm"]}
+    for name, info in records:
+        want = (info["lib"],)
+        if info["group"] != "activation" and want not in have:
+            problem(f"{prefix}.gemm", f"{len(cal['gemm'])} rates",
+                    f"a {'/'.join(want)} rate, for benchmark {name!r}")
 
 
 def _object(problem, field: str, value, allow_none=True) -> dict:
@@ -272,8 +350,10 @@ def check_machine(problem, prefix: str, twins: dict) -> None:
     if blas is not None and not (isinstance(blas, list)
                                  and all(isinstance(b, dict) for b in blas)):
         problem(f"{prefix}.blas", blas, "a list of objects (threadpoolctl's)")
-    gpu = _object(problem, f"{prefix}.gpu", twins.get("gpu"))
-    check_fields(problem, f"{prefix}.gpu.", gpu, {}, {"name": null_or(TEXT)})
+    gpu = twins.get("gpu")
+    if gpu is not None:  # null: no GPU; an object names it
+        _object(problem, f"{prefix}.gpu", gpu, allow_none=False)
+        check_fields(problem, f"{prefix}.gpu.", gpu, {"name": TEXT}, {})
 
 
 def check_run_meta(problem, doc: dict) -> None:
@@ -298,6 +378,45 @@ def check_run_meta(problem, doc: dict) -> None:
     check_fields(problem, "mlp_twins.", extra, {}, {"complete": null_or(BOOL),
                                                       "stopped_at": null_or(TEXT),
                                                       "launches": null_or(LAUNCH_COUNT)})
+
+
+def check_run_records(problem, doc: dict, records: list) -> None:
+    """What the run-level blocks say about its records (``records``: ``(name, extra_info)``,
+    validated): no benchmark both missing and present in one launch, none missing twice;
+    ``complete`` only without a stop and with nothing missing but skips (``runfile/schema.py``);
+    each launch's calibration covers its records."""
+    extra = doc.get("mlp_twins") or {}
+    launches = extra.get("launches") or 1
+    present = {(name, info.get("launch", 0)) for name, info in records}
+    seen = {}
+    for i, m in enumerate(extra.get("missing") or []):
+        at = f"mlp_twins.missing[{i}]"
+        launch = m.get("launch", 0)
+        if not (isinstance(launch, int) and not isinstance(launch, bool)
+                and 0 <= launch < launches):
+            problem(f"{at}.launch", launch, f"a launch from 0 to {launches - 1}")
+        key = (m["test"].rpartition("::")[2], launch)
+        if key in present:
+            problem(f"{at}.test", m["test"], f"a benchmark without a record (launch {launch} "
+                    f"has a record of {key[0]!r})")
+        if key in seen:
+            problem(f"{at}.test", m["test"], f"a benchmark missing once (mlp_twins.missing"
+                    f"[{seen[key]}] names it in launch {launch})")
+        seen[key] = i
+        if extra.get("complete") is True and not m["reason"].startswith("skipped"):
+            problem("mlp_twins.complete", True, f"false: {at}.reason is {m['reason']!r}, "
+                    f"not a skip")
+    if extra.get("complete") is True and extra.get("stopped_at") is not None:
+        problem("mlp_twins.complete", True,
+                f"false: the run was stopped (mlp_twins.stopped_at {extra['stopped_at']!r})")
+    twins = (doc.get("machine_info") or {}).get("mlp_twins") or {}
+    cals = [("machine_info.mlp_twins.calibration", twins.get("calibration"))]
+    cals += [(f"machine_info.mlp_twins.launch_calibrations[{k}]", cal)
+             for k, cal in enumerate(twins.get("launch_calibrations") or [])]
+    for launch, (prefix, cal) in enumerate(cals):
+        if cal is not None:
+            check_calibrated(problem, prefix, cal, [(name, info) for name, info in records
+                                                    if info.get("launch", 0) == launch])
 
 
 # ---------------------------------------------------------------------- the baseline
@@ -340,6 +459,7 @@ def check_baseline(problem, doc: dict) -> None:
             if set(got) != set(metric):
                 problem(f"{at}.{key}", sorted(got), f"the modes of its metric {sorted(metric)}")
         check_fields(problem, f"{at}.extra_info.", ref["extra_info"], RECORD, RECORD_OPTIONAL)
+        _check_flops(problem, f"{at}.extra_info.", ref["extra_info"])
     aggregates = _object(problem, "aggregates", doc["aggregates"], allow_none=False)
     for name, ref in aggregates.items():
         at = f"aggregates[{name!r}]"

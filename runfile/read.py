@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runfile.check import RECORD, check_record, check_run_meta
+from runfile.check import RECORD, check_record, check_run_meta, check_run_records
 from runfile.schema import SCHEMA_VERSION, SUITE
 
 REQUIRED_KEYS = tuple(RECORD)  # extra_info keys without which a record cannot be read
@@ -200,6 +200,7 @@ def parse(doc, path: str | Path = "<run>") -> Run:
                 raise RunFileError(f"{path}: benchmark {key[0]!r} appears twice in launch "
                                    f"{launch}")
             seen.add(key)
+    check_run_records(problem_at(path), doc, [(b.get("name"), b["extra_info"]) for b in ours])
     return Run(path=path, schema=ours[0]["extra_info"].get("schema"), machine=machine,
                twins=twins, missing=missing, complete=extra.get("complete"),
                stopped_at=extra.get("stopped_at"),

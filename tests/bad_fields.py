@@ -68,6 +68,81 @@ def _set_stats(key, of_data):
     return change
 
 
+def _scale_info(key, factor):
+    def change(doc):
+        info = _bench0(doc)["extra_info"]
+        info[key] = info[key] * factor
+    return change
+
+
+def _missing(entries, complete=None, stopped_at=None):
+    """The run's missing list (``{name}``: the first benchmark's name), and its verdict."""
+    def change(doc):
+        name = _bench0(doc)["name"]
+        doc["mlp_twins"]["missing"] = [{**m, "test": m["test"].format(name=name)}
+                                       for m in entries]
+        doc["mlp_twins"]["complete"] = complete if complete is not None else not entries
+        doc["mlp_twins"]["stopped_at"] = stopped_at
+    return change
+
+
+def _calibration(change_gemm):
+    def change(doc):
+        cal = doc["machine_info"]["mlp_twins"]["calibration"]
+        cal["gemm"] = change_gemm(cal["gemm"])
+    return change
+
+
+def _gpu(value):
+    return _twins("gpu", value)
+
+
+SKIP = "skipped: no CUDA"
+# derived numbers against their inputs, the missing list against the records, the calibration
+# against itself and the records, the gpu block (runfile/check.py, round 3)
+DERIVED_BAD_RUNS = [
+    ("flops of another batch", _scale_info("flops", 2), "extra_info.flops is"),
+    ("flops 1 % off", _scale_info("flops", 1.01), "the step FLOPs of layer_sizes"),
+    ("flops 0 for a step", _info("flops", 0), "extra_info.flops is 0; expected"),
+    ("samples_per_s 2x", _scale_info("samples_per_s", 2), "extra_info.samples_per_s is"),
+    ("samples_per_s 1e-6 off", _scale_info("samples_per_s", 1 + 1e-6),
+     "batch / stats.median"),
+    ("samples_per_s of the fastest round", lambda doc: _bench0(doc)["extra_info"].update(
+        samples_per_s=_bench0(doc)["extra_info"]["batch"] / min(_bench0(doc)["stats"]["data"])),
+     "extra_info.samples_per_s is"),
+    ("missing names a present benchmark", _missing([{"test": "b/x.py::{name}",
+                                                     "reason": SKIP}]),
+     "mlp_twins.missing[0].test is 'b/x.py::test_step"),
+    ("missing names a benchmark twice", _missing([{"test": "b/x.py::test_gone", "reason": SKIP},
+                                                  {"test": "b/y.py::test_gone",
+                                                   "reason": "interrupted"}], complete=False),
+     "mlp_twins.missing[1].test is 'b/y.py::test_gone'; expected a benchmark missing once"),
+    ("missing of a launch the run lacks", _missing([{"test": "t", "reason": SKIP,
+                                                     "launch": 1}]),
+     "mlp_twins.missing[0].launch is 1"),
+    ("complete with a failure missing", _missing([{"test": "t", "reason": "failed in call: x"}],
+                                                 complete=True),
+     "mlp_twins.complete is True; expected false: mlp_twins.missing[0].reason is 'failed"),
+    ("complete though stopped", _missing([], complete=True, stopped_at="calibration"),
+     "mlp_twins.complete is True; expected false: the run was stopped"),
+    ("a gemm probe twice", _calibration(lambda g: [*g, dict(g[0], gflops=1.0)]),
+     "machine_info.mlp_twins.calibration.gemm[3] is"),
+    ("a copy probe twice", lambda doc: doc["machine_info"]["mlp_twins"]["calibration"].update(
+        copy_gbps=[{"lib": "numpy", "device": "cpu", "threads": 1, "gbps": 5.0}] * 2),
+     "machine_info.mlp_twins.calibration.copy_gbps[1] is"),
+    ("no gemm probe", _calibration(lambda g: []),
+     "machine_info.mlp_twins.calibration.gemm is []; expected at least one"),
+    ("no torch gemm probe", _calibration(lambda g: [x for x in g if x["lib"] != "torch"]),
+     "machine_info.mlp_twins.calibration.gemm is '2 rates'; expected a torch rate"),
+    ("gpu an empty object", _gpu({}), "machine_info.mlp_twins.gpu.name is absent"),
+    ("gpu name false", _gpu({"name": False}), "machine_info.mlp_twins.gpu.name is False"),
+    ("gpu name a number", _gpu({"name": 100}), "machine_info.mlp_twins.gpu.name is 100"),
+    ("gpu name empty", _gpu({"name": ""}), "machine_info.mlp_twins.gpu.name is ''"),
+    ("gpu a string", _gpu("H100"), "machine_info.mlp_twins.gpu is 'H100'"),
+    ("gpu false", _gpu(False), "machine_info.mlp_twins.gpu is False"),
+]
+
+
 # a record or the run around it; the error names the field ("extra_info.batch") and the value
 BAD_RUN_FIELDS = [
     # the statistics are those of the rounds (pytest-benchmark computes them from stats.data)
@@ -234,6 +309,7 @@ BAD_RUN_FIELDS = [
      "mlp_twins.missing[0].reason is absent"),
     ("complete a string", _run("complete", "yes"), "mlp_twins.complete is 'yes'"),
     ("stopped_at a number", _run("stopped_at", 3), "mlp_twins.stopped_at is 3"),
+    *DERIVED_BAD_RUNS,
 ]
 
 
@@ -264,6 +340,13 @@ BAD_BASELINE_FIELDS = [
     ("no calibration", _drop("machine_info", "calibration"),
      "machine_info.calibration is None"),
     ("no extra_info", _drop("benchmarks", "*", "extra_info"), ".extra_info is absent"),
+    ("flops of another case", lambda doc: next(iter(doc["benchmarks"].values()))[
+        "extra_info"].update(flops=12345), ".extra_info.flops is 12345; expected"),
+    ("a gemm probe twice", lambda doc: doc["machine_info"]["calibration"]["gemm"].append(
+        dict(doc["machine_info"]["calibration"]["gemm"][0])),
+     "machine_info.calibration.gemm["),
+    ("gpu name false", lambda doc: doc["machine_info"].update(gpu={"name": False}),
+     "machine_info.gpu.name is False"),
     ("metric 0", _ref("metric", "absolute", 0), ".metric.absolute is 0"),
     ("metric negative", _ref("metric", "absolute", -1), ".metric.absolute is -1"),
     ("metric NaN", _ref("metric", "absolute", NAN), ".metric.absolute is nan"),

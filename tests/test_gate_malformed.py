@@ -8,6 +8,7 @@ import json
 import pytest
 
 from gate.__main__ import main as gate_main
+from runfile.check import expected_flops
 
 from .bad_fields import BAD_BASELINE_FIELDS, BAD_RUN_FIELDS
 from .gate_runs import BASE, steps_baseline, steps_doc
@@ -58,16 +59,20 @@ def _twice(which):
         copy["stats"]["q3"] *= 3
         copy["stats"]["iqr"] *= 3
         copy["extra_info"]["relative"] *= 3
+        copy["extra_info"]["samples_per_s"] /= 3
         doc["benchmarks"].insert(0 if which == 0 else len(doc["benchmarks"]), copy)
     return apply
 
 
 def _other_case(**changes):
     def apply(info):
+        median = info["batch"] / info["samples_per_s"]
         info.update(changes)
         if "layer_sizes" in changes:
             from core.spec import n_params
             info["n_params"] = n_params(changes["layer_sizes"])
+        info["flops"] = expected_flops(info)  # a self-consistent record of another case
+        info["samples_per_s"] = info["batch"] / median
     return _record(apply)
 
 

@@ -26,6 +26,7 @@ def _disturbed_run(name=CHAPTER, threads=2):
     for key in ("median", "q1", "q3", "iqr"):
         bench["stats"][key] *= SLOWDOWN
     bench["stats"]["data"] = [t * SLOWDOWN for t in bench["stats"]["data"]]  # its rounds too
+    bench["extra_info"]["samples_per_s"] /= SLOWDOWN  # and its rate
     synthetic.disturb(bench)
     return doc
 
