@@ -24,14 +24,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from core.spec import HEADLINE_N_PARAMS
+from runfile.schema import STEP_VARIANTS
 
 from .analysis import human
 from .style import Skip
 
-EAGER = {"torch-cpu-compile": "torch-cpu", "torch-cuda-compile": "torch-cuda",
-         "torch-cuda-graphs": "torch-cuda"}  # each variant and the eager backend it replaces
+EAGER = STEP_VARIANTS  # each variant and the eager backend it replaces
 COLORS = {"torch-cpu": "tab:orange", "torch-cpu-compile": "tab:red", "torch-cuda": "tab:green",
-          "torch-cuda-compile": "tab:cyan", "torch-cuda-graphs": "tab:purple"}
+          "torch-cuda-compile": "tab:cyan", "torch-cuda-graphs": "tab:purple",
+          "numpy-fused": "tab:blue", "torch-cpu-aot": "tab:brown"}
 LINES = ("-", "--", "-.", ":")  # one style per (run, threads) slice
 STEM, TITLE = "fig7_compiled", "Eager, compiled and CUDA-graph steps against NumPy"
 COLUMNS = ["run", "backend", "layers", "n_params", "dtype", "threads", "batch", "kind",
@@ -76,7 +77,7 @@ def fig_variants(table):
         raise Skip("no compiled or CUDA-graph variant was measured")
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax, ys = fig.add_subplot(), []
-    wanted = set(EAGER) | set(EAGER.values())
+    wanted = (set(EAGER) | set(EAGER.values())) - {"numpy"}  # NumPy: the 1x line
     for i, (run, dtype, threads, batch) in enumerate(slices):
         rows = table[(table["run"] == run) & (table["dtype"] == dtype) & (table["group"] == "step")
                      & (table["threads"] == threads) & (table["batch"] == batch)

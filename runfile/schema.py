@@ -15,7 +15,7 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
                      "forward" (inference), "epoch" (one epoch, input pipeline included),
                      "activation" (one elementwise activation over a large array)
     ``backend``      "numpy", "torch-cpu", "torch-cuda", "torch-cuda-tf32", "torch-ddp",
-                     "numpy-mp", "sklearn", ...
+                     "numpy-mp", "sklearn", the step-only variants (``STEP_VARIANTS``), ...
     ``lib``          "numpy" or "torch": whose calibrated GEMM rate is the ceiling
     ``device``       "cpu", "cuda", ...
     ``dtype``        "float32" or "float64"
@@ -61,8 +61,8 @@ seconds of the step's own matrix products timed alone, same library and layouts,
 ``n_samples`` and ``data`` ("epoch": epoch size and "synthetic" or "mnist"); ``probe_data``
 and ``relative`` (single-process "step", "forward" and "activation": the seconds of the
 untimed probe run before each timed round, aligned with ``stats.data``, and the median of
-round / probe; ``bench/quiet/probe.py``); ``ONE_OFF_KEYS`` (compiled / captured variants: compile or
-capture seconds, paired eager and variant step medians, ``break_even_steps`` = one_off_s /
+round / probe; ``bench/quiet/probe.py``); ``ONE_OFF_KEYS`` (the step-only variants: compile, capture
+or prepare seconds, ``one_off_kind`` one of ``ONE_OFF_KINDS``, paired eager and variant step medians, ``break_even_steps`` = one_off_s /
 (eager_step_s - variant_step_s) or null if not faster; ``bench/backends/variants.py``);
 ``launch`` (a run of several launches: which one measured the record, 0-based).
 
@@ -116,6 +116,13 @@ RECORD_KEYS = ("suite", "schema", "group", "backend", "lib", "device", "dtype", 
                "variant", "busy_other", "disturbance", "disturbed", "reruns")
 ONE_OFF_KEYS = ("one_off_s", "one_off_kind", "one_off_cache_hit", "eager_step_s",
                 "variant_step_s", "break_even_steps")
+# the step-only variants, each with the backend whose step it replaces: compiled, captured,
+# and each library at its best (issue 24: numpy-fused, torch-cpu-aot); and what their one-off
+# cost paid for (compile: trace + codegen + build; capture: CUDA graph; prepare: bind + buffers)
+STEP_VARIANTS = {"torch-cpu-compile": "torch-cpu", "torch-cuda-compile": "torch-cuda",
+                 "torch-cuda-graphs": "torch-cuda", "numpy-fused": "numpy",
+                 "torch-cpu-aot": "torch-cpu"}
+ONE_OFF_KINDS = ("compile", "capture", "prepare")
 OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative", "launch",
                         *ONE_OFF_KEYS)
 MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cpu_id", "cpu_flags",

@@ -48,11 +48,11 @@ def batches_for(backend, prof):
 
 def step_cases(config, sizes_of, step_only=False):
     """``sizes_of(profile)`` gives ``[(layer_sizes, dtypes)]``; ``step_only``: the grid of the
-    step-only variants (``grid.variant_step_sizes``)."""
+    step-only variants (``grid.variant_step_sizes(profile, backend)``)."""
     prof = twins(config).profile
     out = []
     for b in _single_process_backends(config, step_only):
-        for sizes, dtypes in sizes_of(prof):
+        for sizes, dtypes in (sizes_of(prof, b.name) if step_only else sizes_of(prof)):
             for batch in batches_for(b, prof):
                 for dtype in dtypes:
                     for t in _threads_for(b, prof):

@@ -17,7 +17,8 @@ The step-only variants (``torch-cpu-compile``, ``torch-cuda-compile``, ``torch-c
 pay a compile (4-17 s on this 2-core machine) per (size, dtype, batch, threads), so they run a
 grid of their own (``variant_step_sizes``, float32): smoke one tiny size (one compile), quick
 the headline MLP 784-100-10 at 1 and all threads (two compiles, ~30 s), full every width at batch
-256, gpu 784-100-10 and 784-2048-10 at batch 256.
+256, gpu 784-100-10 and 784-2048-10 at batch 256. Each library at its best (``BEST_VARIANTS``:
+``numpy-fused``, ``torch-cpu-aot``) also runs 784-2048-10 in the quick profile (``best_widths``).
 
 Ids read like ``numpy-h1024-b256-f32-t2`` (one hidden layer of 1024) or
 ``torch-cpu-h256x3-b256-f32-t1`` (three hidden layers of 256).
@@ -35,6 +36,9 @@ EPOCH_SAMPLES = 60_000
 EPOCH_HIDDEN, EPOCH_BATCH = HEADLINE_SIZES[1], 100  # the headline MLP at batch 100
 ACTIVATION_ELEMENTS = 2**24  # 64 MiB in float32: far beyond the caches
 QUICK_VARIANT_WIDTHS = (HEADLINE_SIZES[1],)  # the headline MLP 784-100-10 (79,510 params)
+# each library at its best (issue 24): these variants also run the quick profile's 784-2048-10
+BEST_VARIANTS = ("numpy-fused", "torch-cpu-aot")
+QUICK_BEST_WIDTHS = (HEADLINE_SIZES[1], 2048)
 # the full profile's width sweep: powers of two, and the headline MLP's 100 (a full run holds
 # every row the quick profile's headline is made of)
 FULL_WIDTHS = (16, 32, 64, 100, 128, 256, 512, 1024, 2048, 4096, 8192)
@@ -61,6 +65,7 @@ class Profile:
     cpu_batches: tuple | None = None  # batches of the CPU backends where not ``batches``
     variant_widths: tuple = ()  # 784-H-10 sizes of the step-only (compiled) variants
     variant_batches: tuple = (256,)  # their batches, float32 only
+    best_widths: tuple = ()  # widths of BEST_VARIANTS where not variant_widths
 
 
 def _threads():
@@ -86,7 +91,8 @@ def profile(name: str) -> Profile:
                        forward_widths=(100, 2048), parallel_widths=(2048,),
                        world_sizes=_world_sizes(), epoch_samples=EPOCH_SAMPLES,
                        epoch_dtypes=("float32",), activation_elements=ACTIVATION_ELEMENTS,
-                       max_time=1.0, min_rounds=5, variant_widths=QUICK_VARIANT_WIDTHS)
+                       max_time=1.0, min_rounds=5, variant_widths=QUICK_VARIANT_WIDTHS,
+                       best_widths=QUICK_BEST_WIDTHS)
     if name == "full":
         return Profile("full", widths=FULL_WIDTHS,
                        depths=(1, 2, 3, 4, 6), depth_width=512,
@@ -146,6 +152,8 @@ def step_sizes(p: Profile):
     return sizes
 
 
-def variant_step_sizes(p: Profile):
-    """``[(layer_sizes, dtypes)]`` of the step-only variants: 784-H-10, float32."""
-    return [((N_IN, h, N_OUT), ("float32",)) for h in p.variant_widths]
+def variant_step_sizes(p: Profile, backend: str | None = None):
+    """``[(layer_sizes, dtypes)]`` of the step-only variants: 784-H-10, float32 (``backend``
+    one of ``BEST_VARIANTS``: its ``best_widths`` where the profile has them)."""
+    widths = p.best_widths if backend in BEST_VARIANTS and p.best_widths else p.variant_widths
+    return [((N_IN, h, N_OUT), ("float32",)) for h in widths]
