@@ -21,7 +21,8 @@ def test_one_size_per_backend_writes_a_report(tmp_path):
     ratio = (a_np + b_np * p) / (a_t + b_t * p)  # the synthetic costs are exact: no noise
     assert f"at {p:,} parameters" in md and f"torch-cpu is {ratio:.1f}x faster" in md, md
     crossovers = (tmp_path / "out" / "crossovers.csv").read_text().splitlines()
-    assert crossovers[0].split(",")[-8:] == ["measured_kind", "measured_p", "predicted_kind",
-                                             "predicted_p", "p_min", "p_max", "n_sizes",
-                                             "n_clean"]
+    assert crossovers[0].split(",")[-12:] == ["measured_kind", "measured_p", "predicted_kind",
+                                              "predicted_p", "p_min", "p_max", "n_sizes",
+                                              "n_clean", "launches", "n_disagree",
+                                              "disagree_p_min", "disagree_p_max"]
     assert len(crossovers) == 1  # the header alone: nothing to cross over with one size
