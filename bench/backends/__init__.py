@@ -58,7 +58,8 @@ class Backend:
 
 _MODULES = ["bench.backends.numpy_backend", "bench.backends.torch_backend",
             "bench.backends.parallel_backend", "bench.backends.compile_backend",
-            "bench.backends.graphs_backend", "bench.backends.fused_backend"]
+            "bench.backends.graphs_backend", "bench.backends.fused_backend",
+            "bench.backends.aot_backend"]
 REGISTRY: dict = {}
 
 
