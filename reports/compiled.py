@@ -32,7 +32,7 @@ from .style import Skip
 EAGER = STEP_VARIANTS  # each variant and the eager backend it replaces
 COLORS = {"torch-cpu": "tab:orange", "torch-cpu-compile": "tab:red", "torch-cuda": "tab:green",
           "torch-cuda-compile": "tab:cyan", "torch-cuda-graphs": "tab:purple",
-          "numpy-fused": "tab:blue", "torch-cpu-aot": "tab:brown"}
+          "numpy-fused": "navy", "torch-cpu-aot": "tab:brown"}
 LINES = ("-", "--", "-.", ":")  # one style per (run, threads) slice
 STEM, TITLE = "fig7_compiled", "Eager, compiled and CUDA-graph steps against NumPy"
 COLUMNS = ["run", "backend", "layers", "n_params", "dtype", "threads", "batch", "kind",

@@ -21,6 +21,9 @@ from core.spec import HEADLINE_N_PARAMS, HEADLINE_SIZES
 from .activation_figure import fig_activations
 from .analysis import REFERENCE, human, select
 from .bars import fig_epoch, fig_scaling
+from .best import STEM as BEST_STEM
+from .best import TITLE as BEST_TITLE
+from .best import fig_best
 from .compiled import STEM as COMPILED_STEM
 from .compiled import TITLE as COMPILED_TITLE
 from .compiled import fig_variants
@@ -294,7 +297,8 @@ def plan(table, fits, crossovers, slices) -> list:
             ("fig5_scaling", "Thread and process scaling", True,
              lambda: fig_scaling(table, slices)),
             ("fig6_activations", "Activations and their derivatives", False, fig_activations),
-            (COMPILED_STEM, COMPILED_TITLE, False, lambda: fig_variants(table))]
+            (COMPILED_STEM, COMPILED_TITLE, False, lambda: fig_variants(table)),
+            (BEST_STEM, BEST_TITLE, True, lambda: fig_best(table, slices))]
 
 
 def draw_all(table, fits, crossovers, slices, out_dir: Path) -> list[Drawn]:

@@ -18,7 +18,7 @@ from runfile import REQUIRED_KEYS, Run, check_versions, load
 from runfile.schema import RESULTS_DIR
 
 OPTIONAL_KEYS = ("bytes", "samples_per_s", "peak_mem_bytes", "pipeline", "input_s",
-                 "activation", "variant")
+                 "activation", "variant", "gemm_s")
 # the disturbance evidence (``runfile/schema.py``); older runs lack it: "not measured", and
 # their rows count as not disturbed
 QUALITY_KEYS = ("busy_other", "disturbance", "reruns")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.spec import HEADLINE_N_PARAMS
 
-from . import compiled
+from . import best, compiled
 from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human, select
 from .quality import quality_section
 
@@ -365,6 +365,7 @@ def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) ->
     out += ([] if chapter_md.startswith("## ") else ["## From the chapter", ""]) + [chapter_md, ""]
     out += figure_block(by_stem["fig6_activations"])
     out += compiled.section(runs, by_stem.get(compiled.STEM))
+    out += best.section(table, slices, by_stem.get(best.STEM))
     out += ["## Measurement quality", ""] + quality_section(table, runs)
     out += ["## What is missing", ""] + missing_section(runs)
     out += ["Every benchmark, with GFLOP/s, efficiency and speedup: `results.csv`; the fits: "

@@ -57,7 +57,7 @@ def oracle(name, params, X, y):
     return model.loss_and_grads(X, y)
 
 
-@pytest.fixture(params=["numpy", "torch-cpu", "numpy-mp", "torch-ddp"])
+@pytest.fixture(params=["numpy", "torch-cpu", "numpy-mp", "torch-ddp", "numpy-fused"])
 def runner(request):
     name = request.param
     case = PARALLEL_CASE if REGISTRY[name].parallel else CASE
