@@ -61,9 +61,10 @@ seconds of the step's own matrix products timed alone, same library and layouts,
 ``n_samples`` and ``data`` ("epoch": epoch size and "synthetic" or "mnist"); ``probe_data``
 and ``relative`` (single-process "step", "forward" and "activation": the seconds of the
 untimed probe run before each timed round, aligned with ``stats.data``, and the median of
-round / probe; ``bench/quiet/probe.py``); ``ONE_OFF_KEYS`` (the step-only variants: compile, capture
-or prepare seconds, ``one_off_kind`` one of ``ONE_OFF_KINDS``, paired eager and variant step medians, ``break_even_steps`` = one_off_s /
-(eager_step_s - variant_step_s) or null if not faster; ``bench/backends/variants.py``);
+round / probe; ``bench/quiet/probe.py``); ``ONE_OFF_KEYS`` (the step-only variants: compile,
+capture or prepare seconds, ``one_off_kind`` one of ``ONE_OFF_KINDS``, paired eager and variant
+step medians, ``break_even_steps`` = one_off_s / (eager_step_s - variant_step_s) or null if not
+faster; ``bench/backends/variants.py``);
 ``launch`` (a run of several launches: which one measured the record, 0-based).
 
 ``machine_info["mlp_twins"]`` (once per run, ``MACHINE_KEYS``; ``bench/measure/environment.py``)

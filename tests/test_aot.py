@@ -60,7 +60,7 @@ def test_float32_steps_are_the_twins_and_another_shape_is_refused(tmp_path):
                 (*params[:-1], X, y)):
         with pytest.raises(ValueError, match="input|inputs"):
             ab.BoundStep(step.fn, program, bad)
-    with pytest.raises(Exception):  # why it binds: the package itself fails half-way
+    with pytest.raises(RuntimeError):  # why it binds: the package itself fails half-way
         step.fn(*params, X[:4], y[:4])
     X.resize_(4, SIZES[0])  # an input changed behind the binding: verify says so
     with pytest.raises(AssertionError, match="changed since binding"):

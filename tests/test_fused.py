@@ -13,8 +13,7 @@ import pytest
 import threadpoolctl
 
 import impl_numpy
-from bench.backends import REGISTRY, Case, load_all
-from bench.backends import cblas
+from bench.backends import REGISTRY, Case, cblas, load_all
 from bench.backends import fused_backend as fb
 from bench.backends.common import LR, make_batch
 from bench.backends.variants import STRICT_RTOL, STRICT_STEPS

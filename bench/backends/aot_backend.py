@@ -22,12 +22,11 @@ NOT check its inputs (another batch size fails half-way, after part of the updat
 and verifies after timing that they are unchanged (``tests/test_aot.py``).
 
 Why this, not ``torch.compiler.set_stance(skip_guard_eval_unsafe=True)`` on the compiled step:
-measured at 784-100-10, float32, batch 256, 1 thread (2 shared cores, indicative), per step:
-eager 1.06 ms, torch.compile 1.00 ms, the same without guard evaluation 0.97 ms, this package
-0.89-0.90 ms; and skipping guards would also skip the check that makes a recompile fail the
-benchmark. ``one_off_s`` is trace + export + AOT compile + load + the first step (~23 s on 2
-cores at 784-100-10). ``AotRunner`` checks ``STRICT_STEPS`` steps against the eager twin
-(float64 1e-12) before timing, like every variant (``bench/backends/variants.py``).
+it had the lower per-step time at 784-100-10, and skipping guards would also skip the check
+that makes a recompile fail the benchmark (the measurements: docs/methodology.md, 'The AOT
+step'). ``one_off_s`` is trace + export + AOT compile + load + the first step; ``AotRunner``
+checks ``STRICT_STEPS`` steps against the eager twin (float64 1e-12) before timing, like every
+variant (``bench/backends/variants.py``).
 """
 
 from __future__ import annotations
@@ -41,8 +40,11 @@ import torch
 from torch import nn
 
 from bench.backends import Backend, register
-from bench.backends.compile_backend import (INDUCTOR_IMPORT_WARNING, functional_step,
-                                            inductor_missing)
+from bench.backends.compile_backend import (
+    INDUCTOR_IMPORT_WARNING,
+    functional_step,
+    inductor_missing,
+)
 from bench.backends.variants import STRICT_RTOL, STRICT_STEPS, VariantRunner
 
 # FutureWarnings torch's own packaging raises (pytree's LeafSpec, seen with torch 2.13)

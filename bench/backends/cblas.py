@@ -15,8 +15,8 @@ with ``op(A)`` of shape (M, K), ``op(B)`` (K, N) and ``C`` (M, N), every operand
 A transposed operand is read in place (its leading dimension is its own row length): no copy.
 
 Why ctypes to NumPy's own library, not ``scipy.linalg.blas``: SciPy's wheel ships its OWN
-OpenBLAS with its own thread pool; with both pools threaded they fight for the cores (10-30x
-slower at 2 threads, measured), and the suite pins NumPy's. Calling the library NumPy itself
+OpenBLAS with its own thread pool; with both pools threaded they fight for the cores (the
+measurement: docs/methodology.md, 'The fused NumPy step'), and the suite pins NumPy's. Calling the library NumPy itself
 loaded keeps one pool, the one ``core.threads.pinned`` sets and reads back.
 
 Finding it: ``threadpoolctl.threadpool_info()`` lists the BLAS libraries loaded in this

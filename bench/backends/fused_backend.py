@@ -33,6 +33,8 @@ are buffers made once. Differences from the twin are rounding only (a fused
 ``W + (-eta) G`` instead of ``W - eta G``; the bias added before the GEMM's sum, not after):
 ``FusedRunner`` checks ``STRICT_STEPS`` steps against the twin before anything is timed.
 
+Why each of these choices, and what they measured: docs/methodology.md, 'The fused NumPy step'.
+
 Refused (``ValueError``): momentum, dampening, weight decay or Nesterov (an SGD with state or
 another update), params of the optimizer that are not the model's, a dtype without a cblas
 GEMM. Unavailable (skipped with the reason): NumPy's BLAS is not OpenBLAS or exposes no cblas
