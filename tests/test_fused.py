@@ -171,3 +171,25 @@ def test_the_runner_records_its_one_off_and_is_registered():
             runner.forward()
     finally:
         runner.close()
+
+
+def test_each_library_at_its_best_runs_the_quick_pair_and_every_full_width():
+    from bench.suite import grid
+
+    quick, full, smoke = (grid.profile(n) for n in ("quick", "full", "smoke"))
+    for name in grid.BEST_VARIANTS:
+        assert [s[1] for s, _ in grid.variant_step_sizes(quick, name)] == [100, 2048]
+        assert [s[1] for s, _ in grid.variant_step_sizes(full, name)] == list(full.widths)
+        assert len(grid.variant_step_sizes(smoke, name)) == 1  # one compile in make test
+    assert [s[1] for s, _ in grid.variant_step_sizes(quick, "torch-cpu-compile")] == [100]
+
+
+def test_the_schema_names_every_step_only_variant_and_its_eager_backend():
+    from runfile import schema
+
+    load_all()
+    step_only = {n for n, b in REGISTRY.items() if b.step_only}
+    assert set(schema.STEP_VARIANTS) == step_only
+    assert set(schema.STEP_VARIANTS.values()) <= set(REGISTRY)
+    assert {"numpy-fused", "torch-cpu-aot"} <= step_only
+    assert fb.FusedRunner.kind in schema.ONE_OFF_KINDS
