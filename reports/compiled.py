@@ -157,8 +157,10 @@ def section(runs, drawn) -> list[str]:
         out += ([f"Not drawn: {drawn.skipped}.", ""] if drawn.skipped else
                 [f"![{drawn.title}]({drawn.stem}.png)", "",
                  f"{drawn.caption} ([SVG]({drawn.stem}.svg))", ""])
-    return out + ["One-off cost (untimed: compile, or warm-up + capture) and the steps it takes "
+    return out + ["One-off cost (untimed: compile, warm-up + capture, or numpy-fused's "
+                  "prepare: buffers and GEMM bindings) and the steps it takes "
                   "to pay back: one-off / (eager step - variant step), both steps medians "
-                  "timed alternately beside each other; every variant was checked equal to the "
-                  "eager twin (float32 1e-4, float64 1e-9) before it was timed.", ""] \
+                  "timed alternately beside each other; every variant was checked equal to its "
+                  "eager twin (float32 1e-4, float64 1e-9 after 3 steps; numpy-fused and "
+                  "torch-cpu-aot float64 1e-12 after 10) before it was timed.", ""] \
         + table_lines(rows)
