@@ -30,15 +30,16 @@ one the suite pins), on C-contiguous operands read in place (a transposed operan
 transpose flag, never a copy), bound and checked once. A warm step allocates no array: the
 twin's temporaries (``np.exp(out - m)``, the ReLU mask ``A > 0``, the gradients, ``lr * g``)
 are buffers made once. Differences from the twin are rounding only (a fused
-``W + (-eta) G`` instead of ``W - eta G``; the bias added before the GEMM's sum, not after):
-``FusedRunner`` checks ``STRICT_STEPS`` steps against the twin before anything is timed.
+``W + (-eta) G`` instead of ``W - eta G``; the bias added before the GEMM's sum, not after),
+and the ReLU backward ``dA * sign(A)``: a NaN activation gives a NaN gradient where the
+twin's mask gives 0 (the loss is NaN then anyway). ``FusedRunner`` checks ``STRICT_STEPS``
+steps against the twin before anything is timed.
 
 Why each of these choices, and what they measured: docs/methodology.md, 'The fused NumPy step'.
 
 Refused (``ValueError``): momentum, dampening, weight decay or Nesterov (an SGD with state or
-another update), params of the optimizer that are not the model's, a dtype without a cblas
-GEMM. Unavailable (skipped with the reason): NumPy's BLAS is not OpenBLAS or exposes no cblas
-GEMM (``cblas.GemmUnavailable``).
+another update), params of the optimizer that are not the model's. Unavailable (skipped with
+the reason, ``cblas.GemmUnavailable``): NumPy's BLAS is not OpenBLAS or exposes no cblas GEMM.
 """
 
 from __future__ import annotations
