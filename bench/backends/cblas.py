@@ -16,8 +16,9 @@ A transposed operand is read in place (its leading dimension is its own row leng
 
 Why ctypes to NumPy's own library, not ``scipy.linalg.blas``: SciPy's wheel ships its OWN
 OpenBLAS with its own thread pool; with both pools threaded they fight for the cores (the
-measurement: docs/methodology.md, 'The fused NumPy step'), and the suite pins NumPy's. Calling the library NumPy itself
-loaded keeps one pool, the one ``core.threads.pinned`` sets and reads back.
+measurement: docs/methodology.md, 'The fused NumPy step'), and the suite pins NumPy's.
+Calling the library NumPy itself loaded keeps one pool, the one ``core.threads.pinned`` sets
+and reads back.
 
 Finding it: ``threadpoolctl.threadpool_info()`` lists the BLAS libraries loaded in this
 process; NumPy's is the one whose file lies in NumPy's own folders (``numpy.libs``,
