@@ -140,6 +140,15 @@ def test_a_warm_step_allocates_no_array():
     assert peaks[0] < smallest_array < peaks[1], peaks
 
 
+def test_verify_sees_a_replaced_param():
+    step, m, _ = _pair((20, 16, 5), "float64")
+    step()
+    step.verify()
+    m.params[0] = m.params[0].copy()
+    with pytest.raises(AssertionError, match="params were replaced"):
+        step.verify()
+
+
 @pytest.mark.parametrize("kw", [{"momentum": 0.9}, {"weight_decay": 1e-4},
                                 {"momentum": 0.9, "nesterov": True}, {"dampening": 0.5}])
 def test_anything_but_plain_sgd_is_refused(kw):

@@ -72,6 +72,7 @@ class FusedStep:
         self.gemm = numpy_gemm(s.dtype) if gemm is None else gemm
         dt, B, sizes = model.dtype, len(X), s.layer_sizes
         self.params, self.lr, self.B = model.params, opt.lr, B
+        self._bound = list(self.params)  # the arrays the GEMMs update
         self.activation, self.loss_kind = s.activation, s.loss
         self.X, self.y = X, y
         L = len(sizes) - 1
@@ -109,6 +110,14 @@ class FusedStep:
 
     def calls(self) -> list:
         return [c for c in (*self.fwd, *self.back, *self.upd) if c is not None]
+
+    def verify(self) -> None:
+        """AssertionError unless every GEMM's arrays are as bound and the model's params are
+        still the arrays the step updates (a replaced array would no longer be trained)."""
+        for call in self.calls():
+            call.verify()
+        assert all(a is b for a, b in zip(self.params, self._bound, strict=True)), \
+            "the model's params were replaced since the fused step was bound"
 
     # ------------------------------------------------------------ in place activations
     def _act(self, l, Z):
