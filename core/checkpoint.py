@@ -51,6 +51,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import stat
 import struct
 import warnings
 import zipfile
@@ -115,6 +116,10 @@ def read_checkpoint(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
+        kind = os.stat(path).st_mode
+        if not stat.S_ISREG(kind):  # a FIFO blocks the first read; a device may never end
+            what = "a folder" if stat.S_ISDIR(kind) else "a FIFO, device or socket"
+            raise Refused(f"not a checkpoint: {what}, not a regular file")
         if not zipfile.is_zipfile(path):
             raise Refused("not a checkpoint (neither .npz nor torch.save zip)")
         with zipfile.ZipFile(path) as zf:

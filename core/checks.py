@@ -107,18 +107,44 @@ def check_data(a, name: str) -> None:
                          f"pass the data in parts")
 
 
-def early_activations(n_features: int, dtype, layer_sizes):
-    """``check_X``'s activation cap (``core.spec.check_activations``) as an ``early`` check on
-    X's shape, run before X is copied or converted (``None`` without ``layer_sizes``). Only for
-    an X that passes the checks made before it (real numbers, 2-D, samples, ``n_features``
-    columns), so that a bad X of any size gets the same error in both twins."""
-    if layer_sizes is None:
-        return None
+def check_X_shape(shape, n_features: int) -> None:
+    """The shape rules of a batch X, one message each in both twins: 2-D, at least one
+    sample, ``n_features`` columns."""
+    if len(shape) != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(shape)}")
+    if shape[0] == 0:
+        raise ValueError("X is an empty batch (0 samples)")
+    if shape[1] != n_features:
+        raise ValueError(f"X has {shape[1]} features but the network expects {n_features}")
 
+
+def check_y_shape(shape, n_samples: int) -> None:
+    """The shape rules of labels y, both twins: 1-D, one label per sample of X."""
+    if len(shape) != 1:
+        raise ValueError(f"y must be 1-D (n_samples,), got shape {tuple(shape)}")
+    if shape[0] != n_samples:
+        raise ValueError(f"len(y) = {shape[0]} does not match len(X) = {n_samples}")
+
+
+def early_X(n_features: int, dtype, layer_sizes=None):
+    """``check_X``'s shape rules and activation cap (``core.spec.check_activations``) as an
+    ``early`` check, run on X's shape before X is copied or converted: a broadcast view of
+    2**40 rows or columns is refused on its shape, never copied. Only for real numbers (the
+    kind is checked first, after conversion), so that a bad X gets the same error in both
+    twins whatever its size."""
     def early(a):
-        if (dtype_kind(a) in "fiu" and a.ndim == 2 and a.shape[0]
-                and a.shape[1] == n_features):
-            check_activations(a.shape[0], layer_sizes, dtype)
+        if dtype_kind(a) in "fiu":
+            check_X_shape(tuple(a.shape), n_features)
+            if layer_sizes is not None:
+                check_activations(a.shape[0], layer_sizes, dtype)
+    return early
+
+
+def early_y(n_samples: int):
+    """``check_y``'s shape rules as an ``early`` check on integer labels, before any copy."""
+    def early(a):
+        if dtype_kind(a) in "iu":
+            check_y_shape(tuple(a.shape), n_samples)
     return early
 
 
@@ -147,6 +173,19 @@ def overlaps_itself(shape, strides) -> bool:
             return True
         span = max(span, st * (n - 1))
     return False
+
+
+def byte_span(start: int, shape, strides, itemsize: int) -> tuple[int, int]:
+    """The bytes ``[lo, hi)`` a view starting at address ``start`` can reach (``strides`` in
+    bytes, any sign); empty for a view with no element. Two views whose spans do not meet
+    share no memory (what ``np.may_share_memory`` tests)."""
+    if any(int(n) == 0 for n in shape):
+        return start, start
+    lo = hi = start
+    for n, st in zip(shape, strides):
+        reach = (int(n) - 1) * int(st)
+        lo, hi = (lo + reach, hi) if reach < 0 else (lo, hi + reach)
+    return lo, hi + itemsize
 
 
 def _real(value, name: str, dtype) -> float:

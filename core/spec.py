@@ -86,7 +86,7 @@ def check_layer_sizes(layer_sizes) -> tuple:
         if isinstance(s, (bool, np.timedelta64)) or not isinstance(s, numbers.Integral):
             raise TypeError(f"layer_sizes must hold ints, got {_short(s, 40)} in {_show(sizes)}")
         if s <= 0:
-            raise ValueError(f"every layer width must be positive, got {_num(s)} in "
+            raise ValueError(f"layer_sizes: every layer width must be positive, got {_num(s)} in "
                              f"{_show(sizes)}")
     sizes = tuple(int(s) for s in sizes)  # Python ints from here on: no int64 overflow
     for i, s in enumerate(sizes):  # a layer this wide has more than s params on its own

@@ -100,8 +100,12 @@ class _Tensor:
         return f"<tensor {self.size} of storage {self.storage.key}>"
 
 
+INDEX_LIMIT = 2**63  # torch stores sizes, strides and offsets as int64: at or past it, refused
+
+
 def _is_index(v) -> bool:
-    return type(v) is int and v >= 0  # not bool, not float, not negative
+    """A size, stride or offset torch can hold: an int (not bool, not float) in 0..2**63-1."""
+    return type(v) is int and 0 <= v < INDEX_LIMIT
 
 
 def _rebuild_tensor(args) -> _Tensor:

@@ -16,7 +16,10 @@ import numpy as np
 
 from core.checks import (
     check_tensor_data,
-    early_activations,
+    check_X_shape,
+    check_y_shape,
+    early_X,
+    early_y,
     is_tensor,
     overlaps_itself,
     refuse_non_finite,
@@ -53,15 +56,10 @@ def check_X(X, n_features: int, dtype, layer_sizes=None) -> np.ndarray:
     """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on the host;
     with ``layer_sizes``, at most ``MAX_ACTIVATION_BYTES`` of activations at ``dtype``
     (checked on the shape, before ``X`` is converted or copied)."""
-    X = _convert(X, "X", early_activations(n_features, dtype, layer_sizes))
+    X = _convert(X, "X", early_X(n_features, dtype, layer_sizes))
     if X.dtype.kind not in "fiu":
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
-    if X.shape[0] == 0:
-        raise ValueError("X is an empty batch (0 samples)")
-    if X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features but the network expects {n_features}")
+    check_X_shape(tuple(X.shape), n_features)
     if layer_sizes is not None:
         check_activations(X.shape[0], layer_sizes, np.dtype(dtype).name)
     with np.errstate(over="ignore"):  # beyond dtype's range: inf, refused below
@@ -74,13 +72,10 @@ def check_X(X, n_features: int, dtype, layer_sizes=None) -> np.ndarray:
 
 def check_y(y, n_samples: int, n_classes: int) -> np.ndarray:
     """1-D integer class labels in ``[0, n_classes)``, one per sample, on the host."""
-    y = _convert(y, "y")
+    y = _convert(y, "y", early_y(n_samples))
     if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {tuple(y.shape)}")
-    if len(y) != n_samples:
-        raise ValueError(f"len(y) = {len(y)} does not match len(X) = {n_samples}")
+    check_y_shape(tuple(y.shape), n_samples)
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or hi >= n_classes:
         raise ValueError(f"y: labels must lie in [0, {n_classes}), got values in [{lo}, {hi}]")
@@ -151,6 +146,10 @@ def check_out(out, params) -> list:
         if overlaps_itself(o.shape, o.strides):
             raise ValueError(f"out[{i}] is read-only: its elements may overlap in memory (an "
                              f"expanded or strided view)")
+        for j in range(i):
+            if np.may_share_memory(o, out[j]):
+                raise ValueError(f"out[{i}] shares memory with out[{j}]: one gradient would "
+                                 f"overwrite the other")
     return out
 
 

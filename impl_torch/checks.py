@@ -17,9 +17,13 @@ import numpy as np
 import torch
 
 from core.checks import (
+    byte_span,
     check_tensor_data,
+    check_X_shape,
+    check_y_shape,
     dtype_name,
-    early_activations,
+    early_X,
+    early_y,
     overlaps_itself,
     refuse_non_finite,
 )
@@ -57,15 +61,10 @@ def check_X(X, n_features: int, dtype, device, layer_sizes=None) -> torch.Tensor
     """A 2-D, finite, non-empty batch of ``n_features`` columns, as ``dtype`` on ``device``;
     with ``layer_sizes``, at most ``MAX_ACTIVATION_BYTES`` of activations at ``dtype``
     (checked on the shape, before ``X`` is converted or copied)."""
-    X = _convert(X, "X", early_activations(n_features, dtype, layer_sizes))
+    X = _convert(X, "X", early_X(n_features, dtype, layer_sizes))
     if X.dtype.is_complex or X.dtype == torch.bool:
         raise TypeError(f"X must hold real numbers, got dtype {dtype_name(X)}")
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
-    if X.shape[0] == 0:
-        raise ValueError("X is an empty batch (0 samples)")
-    if X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features but the network expects {n_features}")
+    check_X_shape(tuple(X.shape), n_features)
     if layer_sizes is not None:
         check_activations(X.shape[0], layer_sizes, dtype)
     X = X.to(device=device, dtype=dtype)
@@ -79,13 +78,10 @@ def check_X(X, n_features: int, dtype, device, layer_sizes=None) -> torch.Tensor
 
 def check_y(y, n_samples: int, n_classes: int, device) -> torch.Tensor:
     """1-D integer class labels in ``[0, n_classes)``, one per sample, on ``device``."""
-    y = _convert(y, "y")
+    y = _convert(y, "y", early_y(n_samples))
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise TypeError(f"y must hold integer class labels, got dtype {dtype_name(y)}")
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {tuple(y.shape)}")
-    if len(y) != n_samples:
-        raise ValueError(f"len(y) = {len(y)} does not match len(X) = {n_samples}")
+    check_y_shape(tuple(y.shape), n_samples)
     y = y.to(device=device, dtype=torch.long)
     lo, hi = (int(v) for v in torch.aminmax(y))
     if lo < 0 or hi >= n_classes:
@@ -107,9 +103,12 @@ def check_like(arrays, reference, what: str) -> list:
         if tuple(a.shape) != tuple(r.shape):
             raise ValueError(f"{what}[{i}] has shape {tuple(a.shape)}, expected "
                              f"{tuple(r.shape)}")
-        a = a if isinstance(a, torch.Tensor) else _from_numpy(a)
+        if not isinstance(a, torch.Tensor):  # the dtype before converting (torch has no
+            if a.dtype != np.dtype(dtype_name(r)):  # longdouble), as the NumPy twin compares
+                raise TypeError(f"{what}[{i}] has dtype {a.dtype}, expected {dtype_name(r)}")
+            a = _from_numpy(a)
         if a.dtype != r.dtype:
-            raise TypeError(f"{what}[{i}] has dtype {a.dtype}, expected {r.dtype}")
+            raise TypeError(f"{what}[{i}] has dtype {dtype_name(a)}, expected {dtype_name(r)}")
         out.append(a)
     return out
 
@@ -154,6 +153,7 @@ def check_out(out, params) -> list:
             raise TypeError(f"out[{i}] must be a torch tensor, got {type(o).__name__}")
     out = check_like(out, params, "out")
     storages = {p.untyped_storage().data_ptr() for p in params}
+    spans: list = []  # each out's bytes, byte_span
     for i, o in enumerate(out):
         if o.untyped_storage().data_ptr() in storages:
             raise ValueError(f"out[{i}] shares memory with the params: the gradients would "
@@ -163,6 +163,12 @@ def check_out(out, params) -> list:
         if overlaps_itself(o.shape, o.stride()):
             raise ValueError(f"out[{i}] is read-only: its elements may overlap in memory (an "
                              f"expanded or strided view)")
+        spans.append(byte_span(o.data_ptr(), o.shape, [st * o.element_size()
+                                                       for st in o.stride()], o.element_size()))
+        for j in range(i):  # the bounds test np.may_share_memory makes in the NumPy twin
+            if spans[j][0] < spans[i][1] and spans[i][0] < spans[j][1]:
+                raise ValueError(f"out[{i}] shares memory with out[{j}]: one gradient would "
+                                 f"overwrite the other")
     return out
 
 
@@ -193,7 +199,10 @@ def check_device(device) -> torch.device:
 def _from_numpy(a: np.ndarray) -> torch.Tensor:
     """``torch.as_tensor(a)``, sharing memory where torch can: a read-only array is copied
     (torch would warn that it cannot be read-only, and share it anyway), and so is one with
-    a negative stride (torch refuses it; ``X[::-1]`` is fine in the NumPy twin)."""
-    if not a.flags.writeable or any(s < 0 for s in a.strides):
+    a negative stride (torch refuses it; ``X[::-1]`` is fine in the NumPy twin) or in the
+    other byte order (``'>f4'``: torch has no big-endian tensors, the NumPy twin reads them)."""
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    elif not a.flags.writeable or any(s < 0 for s in a.strides):
         a = np.array(a)
     return torch.as_tensor(a)

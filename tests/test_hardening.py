@@ -111,7 +111,8 @@ def test_size_messages_name_the_size(twin):
         ([4096] * 20, "layer_sizes [4096, 4096, 4096, ..., 4096, 4096] (20 sizes) declare "
                       "318,844,928 params, more than the cap MAX_PARAMS = 268,435,456"),
         ([I64(2**32 - 1), I64(2**32)], "layer_sizes[0] = 4,294,967,295 units"),
-        ([3, -10**5000], "every layer width must be positive, got -~2**16609 in [3, -~2**16609]"),
+        ([3, -10**5000], "layer_sizes: every layer width must be positive, got -~2**16609 in "
+                         "[3, -~2**16609]"),
     ]:
         with pytest.raises(ValueError) as info:
             tw.MLP(sizes)
