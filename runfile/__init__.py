@@ -7,6 +7,8 @@ here, so a run means one thing to all three. This package imports ``core`` only.
     schema.py     the keys and what they mean (the contract)
     read.py       ``load`` / ``parse`` a run into a validated ``Run``; ``RunFileError``
     check.py      field-level checks of a run and of the gate's baseline
+    ids.py        a benchmark's names (the suite's case id) and its backend's words, checked
+                  against its record
     write.py      ``make_record`` (one benchmark's record), ``merge_launches`` (a run of
                   several launches), ``write_json`` (atomic)
     baseline.py   the gate's baseline document: format version, keys, ``load_baseline``

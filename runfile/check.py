@@ -15,8 +15,10 @@ import statistics
 
 from core.flops import forward_flops, step_flops
 from core.spec import n_params
+from runfile.ids import check_backend
 from runfile.schema import (
     ACTIVATION_KINDS,
+    BACKENDS,
     BUSY_OTHER_MAX,
     DATA_KINDS,
     DEVICES,
@@ -24,6 +26,7 @@ from runfile.schema import (
     GROUPS,
     LIBS,
     PIPELINES,
+    PROFILES,
     RECORD_DTYPES,
 )
 
@@ -90,6 +93,7 @@ def list_of(spec, non_empty=False):
 
 
 OBJECT = (lambda v: isinstance(v, dict), "an object")
+STRING = (lambda v: isinstance(v, str) and _unicode(v), "a string (UTF-8 text)")  # may be ""
 MAX_LAUNCHES = 1000  # far above any run's launches; a reader loops over them
 LAUNCH_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool)
                 and 1 <= v <= MAX_LAUNCHES, f"an integer from 1 to {MAX_LAUNCHES}")
@@ -104,7 +108,7 @@ def one_of(words):
 
 
 # extra_info: required keys, then optional ones (absent is fine; present must be right)
-RECORD = {"group": one_of(GROUPS), "backend": TEXT, "lib": one_of(LIBS),
+RECORD = {"group": one_of(GROUPS), "backend": one_of(BACKENDS), "lib": one_of(LIBS),
           "device": one_of(DEVICES), "dtype": one_of(RECORD_DTYPES),
           "threads": COUNT, "world_size": COUNT, "batch": COUNT, "n_params": NON_NEG_INT,
           "flops": NON_NEGATIVE, "layer_sizes": list_of(COUNT)}
@@ -121,6 +125,7 @@ RECORD_OPTIONAL = {
 STATS = {"median": POSITIVE}
 STATS_OPTIONAL = {"iqr": NON_NEGATIVE, "q1": NON_NEGATIVE, "q3": NON_NEGATIVE,
                   "min": POSITIVE, "max": POSITIVE, "rounds": COUNT,
+                  "mean": POSITIVE, "stddev": NON_NEGATIVE, "ops": POSITIVE, "total": POSITIVE,
                   "data": list_of(POSITIVE, non_empty=True)}
 
 
@@ -236,6 +241,31 @@ def _check_stats_data(problem, stats: dict, data: list) -> None:
         want = stats["q3"] - stats["q1"]
         if abs(stats["iqr"] - want) > REL_TOL * stats["q3"]:
             problem("stats.iqr", stats["iqr"], f"q3 - q1 ({want!r})")
+    _check_moments(problem, stats, data)
+
+
+def _check_moments(problem, stats: dict, data: list) -> None:
+    """mean, stddev, total and ops, where present, as pytest-benchmark computes them from
+    ``data`` (mean, sample standard deviation (0 for one round), sum, rounds / sum), within
+    ``REL_TOL`` (a standard deviation within ``REL_TOL`` of the mean); recomputed with
+    ``math.fsum``, a rounding away from ``statistics``' exact sums and far faster."""
+    if not any(k in stats for k in ("mean", "stddev", "total", "ops")):
+        return
+    n = len(data)
+    try:
+        total = math.fsum(data)
+        mean = total / n
+        squares = math.fsum((x - mean) * (x - mean) for x in data)
+    except OverflowError:  # seconds no clock measures
+        problem("stats.data", f"{n} rounds", "times whose sums a float can hold")
+    for key, want, what in (("mean", mean, "the mean"), ("total", total, "the sum"),
+                            ("ops", n / total, "the rounds per second (rounds / sum)")):
+        if key in stats and not _close(stats[key], want):
+            problem(f"stats.{key}", stats[key], f"{what} of stats.data ({want!r})")
+    stddev = math.sqrt(squares / (n - 1)) if n > 1 else 0.0
+    if "stddev" in stats and abs(stats["stddev"] - stddev) > REL_TOL * max(stddev, mean):
+        problem("stats.stddev", stats["stddev"],
+                f"the standard deviation of stats.data ({stddev!r})")
 
 
 def _check_disturbed(problem, info: dict) -> None:
@@ -268,6 +298,7 @@ def _check_vocabulary(problem, info: dict) -> None:
     if info["device"] == "cuda" and info["backend"] in CPU_ONLY_BACKENDS:
         problem("extra_info.device", info["device"],
                 f"cpu for backend {info['backend']!r} (NumPy runs on the CPU)")
+    check_backend(problem, info)
 
 
 # ---------------------------------------------------------------- run-level metadata
@@ -287,8 +318,9 @@ def _entries(problem, prefix: str, value, spec: dict, optional=None) -> None:
         check_fields(problem, f"{prefix}[{i}].", entry, spec, optional or {})
 
 
-def check_calibration(problem, prefix: str, cal) -> None:
-    """``{"gemm": [...], "copy_gbps": [...]}`` (null is allowed by the caller)."""
+def check_calibration(problem, prefix: str, cal, cores=None) -> None:
+    """``{"gemm": [...], "copy_gbps": [...]}`` (null is allowed by the caller); no probe at
+    more threads than the machine's ``cores`` (where known)."""
     if not isinstance(cal, dict):
         problem(prefix, cal, "an object with 'gemm' and 'copy_gbps' lists")
     _entries(problem, f"{prefix}.gemm", cal.get("gemm"), GEMM, GEMM_OPTIONAL)
@@ -298,6 +330,11 @@ def check_calibration(problem, prefix: str, cal) -> None:
     if cal.get("copy_gbps") is not None:
         _entries(problem, f"{prefix}.copy_gbps", cal["copy_gbps"], COPY)
         _unique(problem, f"{prefix}.copy_gbps", cal["copy_gbps"], COPY_KEY)
+    for key in ("gemm", "copy_gbps") if cores is not None else ():
+        for i, entry in enumerate(cal.get(key) or []):
+            if entry["threads"] > cores:
+                problem(f"{prefix}.{key}[{i}].threads", entry["threads"],
+                        f"at most {cores}, the machine's cores (mlp_twins.cores)")
 
 
 GEMM_KEY = ("lib", "device", "dtype", "threads", "m", "k", "n", "variant")  # one probe
@@ -344,25 +381,49 @@ MACHINE_FACTS = {"cpu_model": null_or(TEXT), "cpu_id": null_or(TEXT),
 
 
 def check_machine(problem, prefix: str, twins: dict) -> None:
-    """The facts of a machine description: ``MACHINE_FACTS``, BLAS pools, GPU."""
+    """The facts of a machine description: ``MACHINE_FACTS``, BLAS pools (each at >= 1
+    thread), GPU."""
     check_fields(problem, prefix + ".", twins, {}, MACHINE_FACTS)
     blas = twins.get("blas")
     if blas is not None and not (isinstance(blas, list)
                                  and all(isinstance(b, dict) for b in blas)):
         problem(f"{prefix}.blas", blas, "a list of objects (threadpoolctl's)")
+    for i, pool in enumerate(blas or []):
+        check_fields(problem, f"{prefix}.blas[{i}].", pool, {}, {"num_threads": COUNT})
     gpu = twins.get("gpu")
     if gpu is not None:  # null: no GPU; an object names it
         _object(problem, f"{prefix}.gpu", gpu, allow_none=False)
         check_fields(problem, f"{prefix}.gpu.", gpu, {"name": TEXT}, {})
 
 
+def _check_cores(problem, machine: dict, twins: dict) -> None:
+    """The cores the run could use (``mlp_twins.cores``, its affinity mask: a cgroup may give
+    fewer) are at most the machine's (``machine_info.cpu.count``)."""
+    cpu = machine.get("cpu")
+    count = cpu.get("count") if isinstance(cpu, dict) else None
+    if count is not None and not COUNT[0](count):
+        problem("machine_info.cpu.count", count, COUNT[1])
+    cores = twins.get("cores")
+    if cores is not None and count is not None and cores > count:
+        problem("machine_info.mlp_twins.cores", cores,
+                f"at most machine_info.cpu.count ({count}), the machine's logical CPUs")
+
+
+PROFILE = null_or(one_of(PROFILES))
+
+
 def check_run_meta(problem, doc: dict) -> None:
-    """``machine_info``, its ``mlp_twins`` (calibration, blas, gpu) and the run's own
-    ``mlp_twins`` block (missing, complete, stopped_at)."""
+    """``machine_info``, its ``mlp_twins`` (facts, calibration, blas, gpu) and the run's own
+    ``mlp_twins`` block (profile, missing, complete, stopped_at, launches)."""
     machine = _object(problem, "machine_info", doc.get("machine_info"))
     twins = _object(problem, "machine_info.mlp_twins", machine.get("mlp_twins"))
+    check_machine(problem, "machine_info.mlp_twins", twins)
+    _check_cores(problem, machine, twins)
+    check_fields(problem, "machine_info.", machine, {}, {"node": null_or(STRING)})
+    check_fields(problem, "machine_info.mlp_twins.", twins, {}, {"profile": PROFILE})
     if twins.get("calibration") is not None:
-        check_calibration(problem, "machine_info.mlp_twins.calibration", twins["calibration"])
+        check_calibration(problem, "machine_info.mlp_twins.calibration", twins["calibration"],
+                          twins.get("cores"))
     others = twins.get("launch_calibrations")
     if others is not None:
         if not isinstance(others, list):
@@ -370,12 +431,12 @@ def check_run_meta(problem, doc: dict) -> None:
         for i, cal in enumerate(others):
             if cal is not None:
                 check_calibration(problem, f"machine_info.mlp_twins.launch_calibrations[{i}]",
-                                  cal)
-    check_machine(problem, "machine_info.mlp_twins", twins)
+                                  cal, twins.get("cores"))
     extra = _object(problem, "mlp_twins", doc.get("mlp_twins"))
     if extra.get("missing") is not None:
         _entries(problem, "mlp_twins.missing", extra["missing"], MISSING)
-    check_fields(problem, "mlp_twins.", extra, {}, {"complete": null_or(BOOL),
+    check_fields(problem, "mlp_twins.", extra, {}, {"profile": PROFILE,
+                                                      "complete": null_or(BOOL),
                                                       "stopped_at": null_or(TEXT),
                                                       "launches": null_or(LAUNCH_COUNT)})
 
@@ -410,6 +471,8 @@ def check_run_records(problem, doc: dict, records: list) -> None:
         problem("mlp_twins.complete", True,
                 f"false: the run was stopped (mlp_twins.stopped_at {extra['stopped_at']!r})")
     twins = (doc.get("machine_info") or {}).get("mlp_twins") or {}
+    _check_launches(problem, extra, twins.get("launch_calibrations"),
+                    {launch for _, launch in [*present, *seen]})
     cals = [("machine_info.mlp_twins.calibration", twins.get("calibration"))]
     cals += [(f"machine_info.mlp_twins.launch_calibrations[{k}]", cal)
              for k, cal in enumerate(twins.get("launch_calibrations") or [])]
@@ -417,6 +480,25 @@ def check_run_records(problem, doc: dict, records: list) -> None:
         if cal is not None:
             check_calibrated(problem, prefix, cal, [(name, info) for name, info in records
                                                     if info.get("launch", 0) == launch])
+
+
+def _check_launches(problem, extra: dict, others, measured: set) -> None:
+    """A run of ``launches`` launches: ``launch_calibrations`` (``others``) only with it, one
+    per launch after the first; every launch has a record or a missing entry (``measured``:
+    the launches that have either), unless the run was stopped."""
+    count = extra.get("launches")
+    at = "machine_info.mlp_twins.launch_calibrations"
+    if others is not None and count is None:
+        problem(at, f"{len(others)} calibrations", "absent: the run has no mlp_twins.launches")
+    if others is not None and len(others) != count - 1:
+        problem(at, f"{len(others)} calibrations", f"{count - 1}, one per launch after the "
+                f"first (mlp_twins.launches is {count})")
+    if extra.get("stopped_at") is not None:
+        return  # a launch the stop cut off before any benchmark left nothing to say
+    for k in range(count or 1):
+        if k not in measured:
+            problem("mlp_twins.launches", count, f"a benchmark or a mlp_twins.missing entry in "
+                    f"every launch (launch {k} has no benchmark)")
 
 
 # ---------------------------------------------------------------------- the baseline
@@ -442,8 +524,9 @@ def check_baseline(problem, doc: dict) -> None:
     check_fields(problem, "commit.", commit, {"id": null_or(COMMIT), "dirty": null_or(BOOL)},
                  {"note": TEXT})
     machine = _object(problem, "machine_info", doc["machine_info"], allow_none=False)
-    check_calibration(problem, "machine_info.calibration", machine.get("calibration"))
     check_machine(problem, "machine_info", machine)
+    check_calibration(problem, "machine_info.calibration", machine.get("calibration"),
+                      machine.get("cores"))
     check_fields(problem, "", doc, {"pytest_args": list_of(TEXT), "runs": COUNT}, {})
     benches = _object(problem, "benchmarks", doc["benchmarks"], allow_none=False)
     if not benches:

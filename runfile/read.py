@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runfile.check import RECORD, check_record, check_run_meta, check_run_records
+from runfile.ids import check_names
 from runfile.schema import SCHEMA_VERSION, SUITE
 
 REQUIRED_KEYS = tuple(RECORD)  # extra_info keys without which a record cannot be read
@@ -143,10 +144,12 @@ def problem_at(path, where: str = ""):
 
 def check_benchmark(path, bench: dict) -> None:
     """The fields every reader relies on (``runfile/check.py``): the required extra_info keys
-    with possible values, a finite positive ``stats.median``, consistent counts."""
+    with possible values, a finite positive ``stats.median``, consistent counts; then its
+    names against the record (``runfile/ids.py``)."""
     name = bench.get("name") or bench.get("fullname") or "?"
-    check_record(problem_at(path, f"benchmark {name!r}: "), bench["extra_info"],
-                 bench.get("stats", "absent"))
+    problem = problem_at(path, f"benchmark {name!r}: ")
+    check_record(problem, bench["extra_info"], bench.get("stats", "absent"))
+    check_names(problem, bench)
 
 
 def machine_label(machine: dict, twins: dict) -> str:
@@ -175,6 +178,11 @@ def parse(doc, path: str | Path = "<run>") -> Run:
     if not ours:
         raise RunFileError(f"{path}: no benchmark of the {SUITE!r} suite (extra_info.suite); "
                            "is it another project's JSON?")
+    for i, b in enumerate(doc["benchmarks"]):  # a record marked for another suite
+        info = b.get("extra_info") if isinstance(b, dict) else None
+        if isinstance(info, dict) and info.get("suite", SUITE) != SUITE:
+            problem_at(path)(f"benchmarks[{i}].extra_info.suite", info["suite"],
+                             f"{SUITE!r}, the suite of this run's other records")
     versions = sorted({repr(b["extra_info"].get("schema")) for b in ours})
     if len(versions) > 1:
         raise RunFileError(f"{path}: records mix schema versions {', '.join(versions)}")

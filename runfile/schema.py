@@ -14,13 +14,14 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
     ``group``        "step" (forward + backward + SGD update on a resident batch),
                      "forward" (inference), "epoch" (one epoch, input pipeline included),
                      "activation" (one elementwise activation over a large array)
-    ``backend``      "numpy", "torch-cpu", "torch-cuda", "torch-cuda-tf32", "torch-ddp",
-                     "numpy-mp", "sklearn", the step-only variants (``STEP_VARIANTS``), ...
+    ``backend``      one of ``BACKENDS``: "numpy", "torch-cpu", "torch-cuda", "torch-cuda-tf32",
+                     "torch-ddp", "numpy-mp" (``PARALLEL_BACKENDS``), "sklearn", the step-only
+                     variants (``STEP_VARIANTS``)
     ``lib``          "numpy" or "torch": whose calibrated GEMM rate is the ceiling
     ``device``       "cpu", "cuda", ...
     ``dtype``        "float32" or "float64"
     ``threads``      BLAS / intra-op threads per process, as read back before timing
-    ``world_size``   processes (1 except for the parallel backends)
+    ``world_size``   processes (1 except for the parallel backends, which may also run 1)
     ``batch``        samples per step (global batch for parallel backends)
     ``layer_sizes``  e.g. [784, 100, 10]; [] for "activation"
     ``n_params``     weights + biases
@@ -37,7 +38,8 @@ A run is one pytest-benchmark JSON file (``results/runs/<UTC time>-<profile>.jso
                      "torch-pinned" (CUDA: pinned host memory); else null
     ``input_s``      "epoch" only: seconds to iterate the pipeline alone, no compute; else null
     ``activation``   "activation" only: "relu", "tanh", "sigmoid", "copy"; else null
-    ``variant``      free-form note ("tf32", "compile", ...) or null
+    ``variant``      "tf32" (torch-cuda-tf32, ``BACKEND_VARIANTS``), "w<world_size>" (a
+                     parallel backend, or null) or null
     ``busy_other``   share (0..1) of the machine's CPU time used by processes outside the
                      benchmark's own process tree (its workers count as its own) during its
                      timed rounds, from /proc/stat and /proc/PID/stat (``bench/quiet/cpuload.py``);
@@ -98,7 +100,9 @@ Every benchmark entry of launch ``k`` carries ``extra_info["launch"] = k`` (0-ba
 appears once per launch), ``mlp_twins.launches`` is their number, ``missing`` entries carry
 their ``launch``, ``complete`` holds only when every launch is complete, ``stopped_at`` is the
 first launch's stop, and ``machine_info`` is launch 0's (each launch calibrates again; the
-others' calibrations are ``machine_info["mlp_twins"]["launch_calibrations"]``). A run without
+others' calibrations are ``machine_info["mlp_twins"]["launch_calibrations"]``, ``launches`` - 1
+of them, present only with ``launches``). Every launch has a benchmark or a ``missing`` entry,
+or the run was stopped. A run without
 ``launches`` is one launch.
 
 Reading and validating a run: ``runfile/``.
@@ -124,6 +128,17 @@ STEP_VARIANTS = {"torch-cpu-compile": "torch-cpu", "torch-cuda-compile": "torch-
                  "torch-cuda-graphs": "torch-cuda", "numpy-fused": "numpy",
                  "torch-cpu-aot": "torch-cpu"}
 ONE_OFF_KINDS = ("compile", "capture", "prepare")
+# every backend the bench registers (``bench.backends.load_all()``; tests/test_schema.py keeps
+# the two equal), and the epoch-only peer it times without registering it
+PARALLEL_BACKENDS = ("numpy-mp", "torch-ddp")  # world_size processes, group "step" only
+REGISTERED_BACKENDS = ("numpy", "torch-cpu", "torch-cuda", "torch-cuda-tf32",
+                       *PARALLEL_BACKENDS, *STEP_VARIANTS)
+BACKENDS = (*REGISTERED_BACKENDS, "sklearn")
+# ``variant``: a single-process backend's own (``Backend.variant``; null for the others), and a
+# parallel backend's "w<world_size>" (``bench/bench_step.py``; null in older synthetic runs)
+BACKEND_VARIANTS = {"torch-cuda-tf32": "tf32"}
+# ``profile``: the bench's profiles (``bench/suite/grid.py`` PROFILES) and synthetic runs'
+PROFILES = ("smoke", "quick", "full", "gpu", "gpu-dry", "synthetic")
 OPTIONAL_RECORD_KEYS = ("gemm_s", "n_samples", "data", "probe_data", "relative", "launch",
                         *ONE_OFF_KEYS)
 MACHINE_KEYS = ("profile", "python", "numpy", "torch", "cpu_model", "cpu_id", "cpu_flags",

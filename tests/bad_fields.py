@@ -143,6 +143,236 @@ DERIVED_BAD_RUNS = [
 ]
 
 
+def _bench(key, value, at=0):
+    def change(doc):
+        doc["benchmarks"][at][key] = value
+    return change
+
+
+def _drop_name(at):
+    def change(doc):
+        doc["benchmarks"][at].pop("name")
+    return change
+
+
+def _moments(change_stats):
+    """``change_stats`` applied to a first record whose stats carry pytest-benchmark's mean,
+    stddev, total and ops, computed from its rounds as pytest-benchmark does."""
+    def change(doc):
+        stats = _bench0(doc)["stats"]
+        data = stats["data"]
+        stats.update(mean=statistics.mean(data), stddev=statistics.stdev(data),
+                     total=sum(data), ops=len(data) / sum(data))
+        change_stats(stats)
+    return change
+
+
+def named(test=None, **fields):
+    """The first record under the name the suite would give it (``runfile.ids.case_id``),
+    with ``fields`` (and ``test``, the test function) in the name changed."""
+    from runfile.ids import case_id
+
+    def change(doc):
+        bench = _bench0(doc)
+        info = bench["extra_info"]
+        spec = {k: info[k] for k in ("backend", "layer_sizes", "batch", "dtype", "threads",
+                                      "world_size")}
+        param = case_id(**{**spec, **fields})
+        bench.update(name=f"{test or 'test_' + info['group']}[{param}]", param=param)
+        bench["fullname"] = f"bench/bench_step.py::{bench['name']}"
+    return change
+
+
+def _blas(key, value):
+    def change(doc):
+        doc["machine_info"]["mlp_twins"]["blas"][0][key] = value
+    return change
+
+
+def _unique_names(doc):
+    """Synthetic names made unique (a launched run holds each name once per launch)."""
+    seen = set()
+    for i, bench in enumerate(doc["benchmarks"]):
+        if bench["name"] in seen:
+            bench["name"] = bench["name"][:-1] + f"-dup{i}]"
+            bench["fullname"] = f"bench/bench_x.py::{bench['name']}"
+        seen.add(bench["name"])
+
+
+def _launched(n, cals=None, last=None, drop_launches=False):
+    """The run as ``n`` launches (``launch_calibrations``: ``cals``, default one null per
+    launch after the first); the last record measured by launch ``last``."""
+    def change(doc):
+        _unique_names(doc)
+        doc["mlp_twins"]["launches"] = n
+        if drop_launches:
+            del doc["mlp_twins"]["launches"]
+        twins = doc["machine_info"]["mlp_twins"]
+        twins["launch_calibrations"] = [None] * (n - 1) if cals is None else cals
+        if last is not None:
+            doc["benchmarks"][-1]["extra_info"]["launch"] = last
+    return change
+
+
+def _other_suite(value):
+    def change(doc):
+        doc["benchmarks"][-1]["extra_info"]["suite"] = value
+    return change
+
+
+# round 4 (runfile/check.py, runfile/ids.py): names, the moments of stats.data, machine facts,
+# the backend's words, the profile, launched runs
+NAME_BAD_RUNS = [
+    ("a benchmark without its name", _drop_name(0), "name is absent; expected the benchmark's"),
+    ("a later benchmark without its name", _drop_name(-1), "name is absent"),
+    ("name null", _bench("name", None), "name is None; expected the benchmark's name"),
+    ("name empty", _bench("name", ""), "name is ''"),
+    ("name a number", _bench("name", 7), "name is 7"),
+    ("name a lone surrogate", _bench("name", "test_\ud800"), "name is 'test_\\ud800'"),
+    ("fullname a lone surrogate", lambda doc: _bench0(doc).update(
+        fullname="\ud800::" + _bench0(doc)["name"]), "fullname is '\\ud800::"),
+    ("param not the name's", _bench("param", "numpy-h1-b1-f32-t1"),
+     "param is 'numpy-h1-b1-f32-t1'; expected what the name"),
+    ("param a number", _bench("param", 5), "param is 5"),
+    ("fullname of another benchmark", _bench("fullname", "bench/b.py::test_step[other]"),
+     "fullname is 'bench/b.py::test_step[other]'; expected a node id ending with"),
+    ("fullname without its node path", lambda doc: _bench0(doc).update(
+        fullname=_bench0(doc)["name"]), "fullname is"),
+    ("fullname null", _bench("fullname", None), "fullname is None"),
+    ("a record of another suite", _other_suite("mlp-twins-2"),
+     "extra_info.suite is 'mlp-twins-2'; expected 'mlp-twins'"),
+    ("a record of the suite in capitals", _other_suite("MLP-TWINS"),
+     "extra_info.suite is 'MLP-TWINS'"),
+    ("a record of suite null", _other_suite(None), "extra_info.suite is None"),
+    # the suite's case id in a name spells the record's fields (bench/suite/grid.py)
+    ("name says float64 over float32", named(dtype="float64"),
+     "extra_info.dtype is 'float32'; expected 'float64', as the name"),
+    ("name says 99 threads", named(threads=99), "expected 99, as the name"),
+    ("name says another batch", named(batch=7), "extra_info.batch is"),
+    ("name says another size", named(layer_sizes=[784, 5, 10]),
+     "expected layer sizes whose hidden layers read 'h5'"),
+    ("name says two hidden layers", named(layer_sizes=[784, 16, 16, 10]),
+     "hidden layers read 'h16x2'"),
+    ("name says another backend", named(backend="torch-cpu"),
+     "extra_info.backend is 'numpy'; expected 'torch-cpu', as the name"),
+    ("name says 2 processes", named(world_size=2), "extra_info.world_size is 1; expected 2"),
+    ("name of another group", named(test="test_forward"),
+     "extra_info.group is 'step'; expected 'forward', as the name"),
+]
+
+MOMENT_BAD_RUNS = [  # pytest-benchmark's mean, stddev, total, ops: those of stats.data
+    ("mean negative", _moments(lambda s: s.update(mean=-s["mean"])), "stats.mean is -"),
+    ("mean 10x the rounds'", _moments(lambda s: s.update(mean=10 * s["mean"])),
+     "expected the mean of stats.data"),
+    ("mean 1e-6 off", _moments(lambda s: s.update(mean=s["mean"] * (1 + 1e-6))), "stats.mean"),
+    ("stddev -1", _moments(lambda s: s.update(stddev=-1)), "stats.stddev is -1"),
+    ("stddev 2x the rounds'", _moments(lambda s: s.update(stddev=2 * s["stddev"])),
+     "expected the standard deviation of stats.data"),
+    ("stddev 0 over spread rounds", _moments(lambda s: s.update(stddev=0.0)),
+     "stats.stddev is 0.0"),
+    ("ops 1e9", _moments(lambda s: s.update(ops=1e9)),
+     "stats.ops is 1000000000.0; expected the rounds per second"),
+    ("ops 1/median", _moments(lambda s: s.update(ops=1 / s["median"] * 1.01)), "stats.ops is"),
+    ("total 1e-9", _moments(lambda s: s.update(total=1e-9)),
+     "stats.total is 1e-09; expected the sum of stats.data"),
+    ("total 0", _moments(lambda s: s.update(total=0.0)), "stats.total is 0.0"),
+    ("mean a string", _moments(lambda s: s.update(mean="1 ms")), "stats.mean is '1 ms'"),
+    # the derived numbers of round 3, at the tester's values
+    ("samples_per_s x1000", _scale_info("samples_per_s", 1000), "extra_info.samples_per_s is"),
+    ("samples_per_s 0", _info("samples_per_s", 0), "extra_info.samples_per_s is 0; expected"),
+    ("flops x1000 + 7", lambda doc: _bench0(doc)["extra_info"].update(
+        flops=_bench0(doc)["extra_info"]["flops"] * 1000 + 7), "extra_info.flops is"),
+]
+
+FACT_BAD_RUNS = [  # the machine's facts against each other
+    ("blas num_threads 0", _blas("num_threads", 0),
+     "machine_info.mlp_twins.blas[0].num_threads is 0; expected an integer >= 1"),
+    ("blas num_threads -1", _blas("num_threads", -1), "blas[0].num_threads is -1"),
+    ("blas num_threads a string", _blas("num_threads", "2"), "blas[0].num_threads is '2'"),
+    ("cores above the CPU count", _twins("cores", 64),
+     "machine_info.mlp_twins.cores is 64; expected at most machine_info.cpu.count"),
+    ("cpu count 0", lambda doc: doc["machine_info"]["cpu"].update(count=0),
+     "machine_info.cpu.count is 0"),
+    ("node a lone surrogate", lambda doc: doc["machine_info"].update(node="n\ud800"),
+     "machine_info.node is 'n\\ud800'"),
+    ("node a number", lambda doc: doc["machine_info"].update(node=5), "machine_info.node is 5"),
+    ("a gemm probe at more threads than cores", _gemm("threads", 64),
+     "calibration.gemm[0].threads is 64; expected at most"),
+    ("a copy probe at more threads than cores", lambda doc: doc["machine_info"]["mlp_twins"][
+        "calibration"].update(copy_gbps=[{"lib": "numpy", "device": "cpu", "threads": 64,
+                                          "gbps": 5.0}]),
+     "calibration.copy_gbps[0].threads is 64"),
+    ("a gemm probe twice, variant null and absent",
+     _calibration(lambda g: [*g, dict(g[0], variant=None, gflops=1.0)]),
+     "machine_info.mlp_twins.calibration.gemm[3] is"),
+    ("a gemm probe twice at twice the rate",
+     _calibration(lambda g: [dict(g[0], gflops=2 * g[0]["gflops"]), *g]),
+     "machine_info.mlp_twins.calibration.gemm[1] is"),
+    ("missing names a present benchmark, interrupted",
+     _missing([{"test": "bench/bench_step.py::{name}", "reason": "interrupted"}],
+              complete=False), "mlp_twins.missing[0].test is 'bench/bench_step.py::test_step"),
+    ("complete with an interrupted benchmark missing",
+     _missing([{"test": "t", "reason": "interrupted"}], complete=True),
+     "mlp_twins.complete is True; expected false"),
+    ("complete though stopped at a benchmark",
+     _missing([], complete=True, stopped_at="bench/x.py::test_y"),
+     "mlp_twins.complete is True; expected false: the run was stopped"),
+]
+
+VOCABULARY_BAD_RUNS = [  # the backend, its variant and world size; the profile
+    ("backend unknown", _info("backend", "jax"), "extra_info.backend is 'jax'; expected one of"),
+    ("backend in capitals", _info("backend", "NUMPY"), "extra_info.backend is 'NUMPY'"),
+    ("backend with markup", _info("backend", "numpy<b>"), "extra_info.backend is 'numpy<b>'"),
+    ("backend with a newline", _info("backend", "numpy\n# x"), "extra_info.backend is"),
+    ("backend with a pipe", _info("backend", "numpy|torch"), "extra_info.backend is"),
+    ("variant free text", _info("variant", "compile"),
+     "extra_info.variant is 'compile'; expected null for backend 'numpy'"),
+    ("variant tf32 on numpy", _info("variant", "tf32"), "extra_info.variant is 'tf32'"),
+    ("variant markup", _info("variant", "<script>"), "extra_info.variant is '<script>'"),
+    ("a tf32 backend without its variant", lambda doc: _bench0(doc)["extra_info"].update(
+        backend="torch-cuda-tf32", lib="torch", device="cuda", variant=None),
+     "extra_info.variant is None; expected 'tf32' for backend 'torch-cuda-tf32'"),
+    ("a parallel variant of another world size", lambda doc: _bench0(doc)["extra_info"].update(
+        backend="numpy-mp", world_size=2, variant="w3"),
+     "extra_info.variant is 'w3'; expected null or 'w2'"),
+    ("numpy over 2 processes", _info("world_size", 2),
+     "extra_info.world_size is 2; expected 1 for the single-process backend 'numpy'"),
+    ("torch-cpu over 4 processes", lambda doc: _bench0(doc)["extra_info"].update(
+        backend="torch-cpu", lib="torch", world_size=4), "extra_info.world_size is 4"),
+    ("a parallel forward", lambda doc: _bench0(doc)["extra_info"].update(
+        backend="torch-ddp", lib="torch", group="forward"),
+     "extra_info.group is 'forward'; expected 'step' for the parallel backend"),
+    ("profile unknown", _twins("profile", "turbo"),
+     "machine_info.mlp_twins.profile is 'turbo'; expected null or one of"),
+    ("profile a number", _twins("profile", 3), "machine_info.mlp_twins.profile is 3"),
+    ("run profile unknown", _run("profile", "nightly"), "mlp_twins.profile is 'nightly'"),
+    ("run profile markup", _run("profile", "<b>quick</b>"), "mlp_twins.profile is '<b>"),
+]
+
+LAUNCH_BAD_RUNS = [  # a run of several launches adds up
+    ("2 launches, launch 1 without a benchmark", _launched(2),
+     "mlp_twins.launches is 2; expected a benchmark or a mlp_twins.missing entry in every "
+     "launch (launch 1 has no benchmark)"),
+    ("3 launches, launch 2 without a benchmark", _launched(3, last=1),
+     "(launch 2 has no benchmark)"),
+    ("launch_calibrations without launches", _launched(2, drop_launches=True),
+     "machine_info.mlp_twins.launch_calibrations is '1 calibrations'; expected absent"),
+    ("launch_calibrations in a run of one launch", _launched(1, cals=[None]),
+     "launch_calibrations is '1 calibrations'; expected 0, one per launch after the first"),
+    ("launch_calibrations one short", _launched(3, cals=[None], last=1),
+     "launch_calibrations is '1 calibrations'; expected 2"),
+    ("missing launch a string", _missing([{"test": "t", "reason": SKIP, "launch": "0"}]),
+     "mlp_twins.missing[0].launch is '0'"),
+    ("missing launch negative", _missing([{"test": "t", "reason": SKIP, "launch": -1}]),
+     "mlp_twins.missing[0].launch is -1"),
+    ("missing launch true", _missing([{"test": "t", "reason": SKIP, "launch": True}]),
+     "mlp_twins.missing[0].launch is True"),
+    ("missing launch 0.0", _missing([{"test": "t", "reason": SKIP, "launch": 0.0}]),
+     "mlp_twins.missing[0].launch is 0.0"),
+]
+
+ROUND4_BAD_RUNS = [*NAME_BAD_RUNS, *MOMENT_BAD_RUNS, *FACT_BAD_RUNS, *VOCABULARY_BAD_RUNS,
+                   *LAUNCH_BAD_RUNS]
 # a record or the run around it; the error names the field ("extra_info.batch") and the value
 BAD_RUN_FIELDS = [
     # the statistics are those of the rounds (pytest-benchmark computes them from stats.data)
@@ -310,6 +540,7 @@ BAD_RUN_FIELDS = [
     ("complete a string", _run("complete", "yes"), "mlp_twins.complete is 'yes'"),
     ("stopped_at a number", _run("stopped_at", 3), "mlp_twins.stopped_at is 3"),
     *DERIVED_BAD_RUNS,
+    *ROUND4_BAD_RUNS,
 ]
 
 

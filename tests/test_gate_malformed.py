@@ -87,7 +87,7 @@ GATE_ONLY_BAD_RUNS = [
     ("no evidence at all", _record(lambda e: [e.pop(k) for k in (
         "disturbed", "reruns", "busy_other", "disturbance")]), "extra_info.disturbed is absent"),
     ("another backend under the name", _other_case(backend="torch-cpu", lib="torch"),
-     "extra_info.backend is 'torch-cpu'; expected 'numpy', the baseline's"),
+     "extra_info.backend is 'torch-cpu'; expected 'numpy'"),
     ("other threads under the name", _other_case(threads=2), "extra_info.threads is 2"),
     ("another size under the name", _other_case(layer_sizes=[784, 16, 10]),
      "extra_info.layer_sizes is [784, 16, 10]"),

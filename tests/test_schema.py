@@ -126,3 +126,43 @@ def test_the_disturbance_thresholds_are_the_schemas():
     from bench.quiet import disturbance
     assert (disturbance.BUSY_OTHER_MAX, disturbance.DISTURBANCE_MAX) == (
         schema.BUSY_OTHER_MAX, schema.DISTURBANCE_MAX)
+
+
+def test_the_backends_the_bench_registers_are_the_schemas_and_no_more():
+    """``extra_info.backend`` is refused outside ``schema.BACKENDS``: a backend registered
+    but not in it would make its runs unreadable, one in it but never registered (other than
+    the epoch-only sklearn) would let a typo through. Each registered backend's variant and
+    parallelism are the schema's too."""
+    from bench.backends import load_all
+    from bench.suite.cases import EPOCH_PIPELINES
+
+    registry = load_all()
+    assert set(registry) == set(schema.REGISTERED_BACKENDS)
+    assert len(schema.BACKENDS) == len(set(schema.BACKENDS))
+    unregistered = {b for _, b in EPOCH_PIPELINES} - set(registry)
+    assert set(schema.BACKENDS) - set(registry) == unregistered == {"sklearn"}
+    assert {n for n, b in registry.items() if b.parallel} == set(schema.PARALLEL_BACKENDS)
+    assert {n: b.variant for n, b in registry.items() if b.variant} == schema.BACKEND_VARIANTS
+
+
+def test_the_profiles_are_the_benchs_and_synthetic_runs():
+    from bench.suite import grid
+    from runfile import synthetic
+
+    assert set(schema.PROFILES) == {*grid.PROFILES, "synthetic"}
+    assert synthetic.make_run()["machine_info"]["mlp_twins"]["profile"] in schema.PROFILES
+
+
+@pytest.mark.parametrize("sizes, batch, dtype, threads, world", [
+    ((784, 1024, 10), 256, "float32", 2, 1), ((784, 256, 256, 256, 10), 32, "float64", 1, 1),
+    ((784, 512, 128, 10), 1024, "float32", 16, 1), ((784, 2048, 10), 256, "float32", 1, 2),
+    ((784, 10), 8, "float64", 4, 8)])
+def test_runfiles_case_id_is_the_benchs(sizes, batch, dtype, threads, world):
+    """runfile reads the case id in a benchmark's name with its own copy of the bench's."""
+    from bench.suite import grid
+    from runfile import ids
+
+    for backend in ("numpy", "torch-cuda-tf32", "numpy-mp"):
+        want = grid.case_id(backend, sizes, batch, dtype, threads, world)
+        assert ids.case_id(backend, sizes, batch, dtype, threads, world) == want
+        assert ids.STEP_ID.fullmatch(want)["prefix"] == backend
