@@ -16,6 +16,7 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -83,8 +84,33 @@ def _rows(pairs: dict) -> list:
     return [f"| {name} | {w:.6f} | {b:.6f} |" for name, (w, b) in pairs.items()]
 
 
+def _control(text: str) -> bool:
+    """A control character (a newline, a tab, C1): no file name to print or link."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
 def _link(target: Path, out_dir: Path) -> str:
-    return Path(os.path.relpath(target, out_dir)).as_posix()
+    """``target`` relative to ``out_dir``, percent-encoded for a Markdown link target (a ``)``,
+    ``]``, ``<`` or space in a file name would end or break the link)."""
+    if _control(str(target)):
+        raise ValueError(f"{str(target)!r}: a file name with a control character")
+    return quote(Path(os.path.relpath(target, out_dir)).as_posix(), safe="/")
+
+
+def out_folder(text: str) -> Path:
+    """``OUT_DIR``: not empty (that would be the current folder, unasked), a folder that exists
+    or can be made."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty folder name (say '.' for this folder)")
+    return Path(os.path.normpath(cli.folder_out(text)))  # ".." resolved before any mkdir
+
+
+def figure_file(text: str) -> str:
+    """``--activation-figure``: an existing file whose name holds no control character (a
+    newline would end the Markdown link; the rest is percent-encoded in it, ``_link``)."""
+    if _control(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: a file name with a control character")
+    return cli.existing_file(text)
 
 
 def compute(mnist_dir=None, mnist_epochs=mnist_mlp.DEFAULT_EPOCHS) -> dict:
@@ -114,10 +140,10 @@ def build(out_dir: Path, mnist_dir=None, activation_figure=None,
           mnist_epochs=mnist_mlp.DEFAULT_EPOCHS) -> str:
     """Write the chapter's figures into ``out_dir`` and return the Markdown section."""
     out_dir = Path(out_dir)
+    link = None if activation_figure is None else _link(Path(activation_figure), out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = compute(mnist_dir, mnist_epochs)
     draw(results, out_dir)
-    link = None if activation_figure is None else _link(Path(activation_figure), out_dir)
     return markdown(results, link)
 
 
@@ -191,10 +217,10 @@ def markdown(results: dict, activation_link: str | None = None) -> str:
 def main(argv=None) -> int:
     parser = cli.Parser(prog="python -m chapter.section", description=__doc__,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir", type=lambda s: Path(cli.folder_out(s)),
+    parser.add_argument("out_dir", type=out_folder,
                         help="folder for section.md and the PNGs")
     parser.add_argument("--mnist", metavar="DIR", help="MNIST IDX folder (default: digits)")
-    parser.add_argument("--activation-figure", metavar="PNG", type=cli.existing_file,
+    parser.add_argument("--activation-figure", metavar="PNG", type=figure_file,
                         help="link this figure")
     args = parser.parse_args(argv)
     try:

@@ -30,6 +30,15 @@ MARKER = ".mlp-twins-report"  # marks a folder this tool may replace
 PROG = "python -m reports"
 
 
+def out_folder(text: str) -> Path:
+    """``--out``: not empty, a folder that exists or can be made, as an absolute path with
+    ``..`` resolved, so that every check and the replacement look at one folder (a path through
+    a folder that does not exist yet would otherwise name another one once it is made)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty folder name (say '.' for this folder)")
+    return Path(os.path.abspath(cli.folder_out(text)))
+
+
 def parse_args(argv):
     p = cli.Parser(
         prog=PROG, description=__doc__,
@@ -41,7 +50,7 @@ def parse_args(argv):
     p.add_argument("runs", nargs="*", metavar="RUN.json",
                    help=f"benchmark runs to report on (default: the newest *.json in "
                         f"{RESULTS_DIR}/, relative to the current directory)")
-    p.add_argument("--out", type=lambda s: Path(cli.folder_out(s)), default=DEFAULT_OUT,
+    p.add_argument("--out", type=out_folder, default=DEFAULT_OUT,
                    metavar="DIR",
                    help=f"folder for the report (default: {DEFAULT_OUT}/); replaced as a whole, "
                         "so it must be empty, new, or an earlier report")
@@ -121,7 +130,7 @@ def main(argv=None) -> int:
     try:
         paths = args.runs or [newest_run(RESULTS_DIR)]
         runs, table = load_runs(paths)
-        out = args.out
+        out = Path(os.path.abspath(args.out))  # the default too: one folder for all checks
         check_out(out, paths)
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))

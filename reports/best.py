@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 
 from core.spec import HEADLINE_N_PARAMS
 
+from . import md
 from .analysis import human, select
 from .compiled import COLORS as VARIANT_COLORS
 from .style import Skip, color
@@ -88,7 +89,8 @@ def fig_best(table: pd.DataFrame, slices):
            ylabel="GEMM share of the step (gemm_s / step median)",
            title="Each library at its best: how much of a step is GEMM")
     ax.legend(fontsize=7)
-    where = "; ".join(f"{s['run']}: {s['dtype']}, {s['threads']} threads, batch {s['batch']}"
+    where = "; ".join(f"{md.text(s['run'])}: {s['dtype']}, {s['threads']} threads, "
+                      f"batch {s['batch']}"
                       if many else f"{s['dtype']}, {s['threads']} threads, batch {s['batch']}"
                       for s in slices)
     return fig, (f"The step's own matrix products timed alone (gemm_s, same library and "
@@ -113,7 +115,7 @@ def table_lines(rows: pd.DataFrame) -> list[str]:
             cells.append("" if r.empty else f"{r.iloc[0]['gemm_share']:.2f} "
                          f"({r.iloc[0]['median_s'] * 1e3:,.3f})"
                          + (" disturbed" if bool(r.iloc[0]["disturbed"]) else ""))
-        out.append(f"| {run} | {series}{' (best)' if series in BEST else ''} | "
+        out.append(f"| {md.text(run)} | {md.text(series)}{' (best)' if series in BEST else ''} | "
                    + " | ".join(cells) + " |")
     return out + [""]
 

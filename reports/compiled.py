@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from core.spec import HEADLINE_N_PARAMS
 from runfile.schema import STEP_VARIANTS
 
+from . import md
 from .analysis import human
 from .style import Skip
 
@@ -100,7 +101,7 @@ def fig_variants(table):
            ylabel="speedup over NumPy (NumPy time / time)",
            title="Eager vs compiled vs CUDA graphs, per step")
     ax.legend(fontsize=7)
-    where = "; ".join(f"{r}: {d}, {t} threads, batch {b}" for r, d, t, b in slices)
+    where = "; ".join(f"{md.text(r)}: {d}, {t} threads, batch {b}" for r, d, t, b in slices)
     return fig, (f"NumPy's step time divided by each backend's, eager torch beside its "
                  f"torch.compile / CUDA-graph variants ({where}); above 1 beats NumPy; dotted: "
                  f"the headline MLP's {HEADLINE_N_PARAMS:,} parameters.")
@@ -138,7 +139,8 @@ def table_lines(rows: pd.DataFrame) -> list[str]:
         cached = " (cache hit)" if r.cache_hit is True else ""
         one_off = _launch_range(g, "one_off_s", lambda v: f"{v:,.1f}")
         steps = _launch_range(g, "break_even_steps", lambda v: f"{v:,.0f}")
-        out.append(f"| {r.run} | {r.backend} | {r.layers} | {human(r.n_params)} | {r.threads} "
+        out.append(f"| {md.text(r.run)} | {md.text(r.backend)} | {r.layers} | {human(r.n_params)} "
+                   f"| {r.threads} "
                    f"| {r.batch} | {r.one_off_s:,.1f} {what}{cached}{one_off} "
                    f"| {_seconds(r.eager_step_s)} | {_seconds(r.variant_step_s)} "
                    f"| {_steps(r.break_even_steps)}{steps} |")

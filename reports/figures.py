@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter
 
 from core.spec import HEADLINE_N_PARAMS, HEADLINE_SIZES
 
+from . import md
 from .activation_figure import fig_activations
 from .analysis import REFERENCE, human, select
 from .bars import fig_epoch, fig_scaling
@@ -106,7 +107,7 @@ HOLLOW = " Hollow markers: rows measured on a disturbed machine, left out of lin
 
 
 def _where(sl: dict, many_runs: bool) -> str:
-    run = f"{sl['run']}, " if many_runs else ""
+    run = f"{md.text(sl['run'])}, " if many_runs else ""  # in the caption's Markdown
     return f"{run}{sl['dtype']}, {sl['threads']} threads, batch {sl['batch']}"
 
 

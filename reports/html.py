@@ -60,7 +60,7 @@ def inline(text: str, base: Path) -> str:
     text = LINK.sub(lambda m: keep(f'<a href="{html.escape(m[2], quote=True)}">'
                                    f"{html.escape(m[1])}</a>"), text)
     text = BOLD.sub(lambda m: keep(f"<strong>{html.escape(m[1])}</strong>"), text)
-    text = html.escape(text)
+    text = html.escape(html.unescape(text))  # its character references are text
     return re.sub("\x00(\\d+)\x00", lambda m: spans[int(m[1])], text)
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from . import md
+
 MAX_ROWS = 150  # rows listed per run (disturbed first); results.csv has them all
 NOT_MEASURED = "not measured"
 
@@ -56,7 +58,7 @@ def quality_section(table, runs) -> list[str]:
         rows = table[table["run"] == run.label]
         n_bad = int(rows["disturbed"].sum())
         unknown = int((~rows["evidence"]).sum())
-        out += [f"### {run.label}", "",
+        out += [f"### {md.text(run.label)}", "",
                 f"{n_bad} of {len(rows)} rows measured on a disturbed machine"
                 + (f"; {unknown} rows carry no disturbance evidence (an older run): "
                    f"{NOT_MEASURED}, counted as undisturbed" if unknown else "") + ".", ""]
@@ -66,7 +68,8 @@ def quality_section(table, runs) -> list[str]:
                 "|---|---:|---:|---:|---:|---:|---|"]
         for r in rows.head(MAX_ROWS).itertuples():
             reruns = NOT_MEASURED if math.isnan(r.reruns) else f"{int(r.reruns)}"
-            out.append(f"| `{r.name}` | {r.rounds} | {r.rel_iqr:.1%} | {_share(r.busy_other)} "
+            out.append(f"| {md.code(r.name)} | {r.rounds} | {r.rel_iqr:.1%} "
+                       f"| {_share(r.busy_other)} "
                        f"| {_ratio(r.disturbance) if r.evidence else NOT_MEASURED} | {reruns} "
                        f"| {use_of(r)} |")
         if len(rows) > MAX_ROWS:

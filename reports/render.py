@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.spec import HEADLINE_N_PARAMS
 
-from . import best, compiled
+from . import best, compiled, md
 from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human, select
 from .quality import quality_section
 
@@ -68,12 +68,12 @@ def headline(table, crossovers, sl, label: str) -> str:
     """One paragraph in plain words for one slice, from undisturbed rows only: where the
     evidence at the headline MLP's size is disturbed it says so instead of giving a number."""
     if sl is None:
-        return f"{label}: no single-process training-step records, so no headline."
+        return f"{md.text(label)}: no single-process training-step records, so no headline."
     rows = table[(table["group"] == "step") & (table["world_size"] == 1)]
     for k, v in sl.items():
         rows = rows[rows[k] == v]
     others = rows[(rows["series"] != REFERENCE) & rows["speedup"].notna()]
-    lead = f"On {sl['run']} ({_where(sl)}):"
+    lead = f"On {md.text(sl['run'])} ({_where(sl)}):"
     if others.empty:
         return f"{lead} no backend was measured beside NumPy, so there is no speedup to report."
     sizes = sorted(others["n_params"].unique())
@@ -167,8 +167,8 @@ def environment(run) -> list[str]:
                      f"{float(c.get('gbps') or 0):.1f}"
                      for c in (tw.get("calibration") or {}).get("copy_gbps") or [])
     cpu = tw.get("cpu_model") or (m.get("cpu") or {}).get("brand_raw") or "unknown"
-    rows = [("file", f"`{run.path.name}` ({run.datetime or 'no date'}, profile "
-                     f"{tw.get('profile', '?')})"),
+    rows = [("file", f"{md.code(run.path.name)} ({md.text(run.datetime or 'no date')}, profile "
+                     f"{md.text(tw.get('profile', '?'))})"),
             ("machine", ", ".join(str(m[k]) for k in ("node", "system", "release", "machine")
                                   if m.get(k))),
             ("CPU", f"{cpu}, {tw.get('cores') or (m.get('cpu') or {}).get('count', '?')} cores"),
@@ -183,8 +183,8 @@ def environment(run) -> list[str]:
              f"{tw.get('float32_matmul_precision', 'not recorded')}"),
             ("GEMM ceiling, best calibrated shape (GFLOP/s)", gemm),
             ("copy bandwidth (GB/s)", copy or "not recorded")]
-    return [f"### {run.label}", "", "| | |", "|---|---|",
-            *(f"| {k} | {str(v).replace('|', '/')} |" for k, v in rows), ""]
+    return [f"### {md.text(run.label)}", "", "| | |", "|---|---|",
+            *(f"| {k} | {v if k == 'file' else md.text(v)} |" for k, v in rows), ""]
 
 
 def _unit(seconds_min: float):
@@ -207,7 +207,7 @@ def compare_tables(table, run: str, default) -> list[str]:
         scale, short, long = _unit(g["median_s"].min())
         cols = sorted(g["series"].unique(), key=lambda s: (s != REFERENCE, s))
         out += [f"**{dtype}, batch {batch}** (times in {long}, {short})", "",
-                "| threads | layers | params | " + " | ".join(cols) + " |",
+                "| threads | layers | params | " + " | ".join(map(md.text, cols)) + " |",
                 "|---:|---|---:|" + "---:|" * len(cols)]
         for (threads, p, layers), row in g.groupby(["threads", "n_params", "layers"]):  # blocks
             cells = []
@@ -266,7 +266,7 @@ def speedup_tables(table, run: str) -> list[str]:
                 f"brackets the range over {n} launches)" if n > 1 else
                 f"**Speedup over NumPy, {_where(sl)}** (NumPy's time / the backend's; one "
                 "launch, so no range)", "",
-                "| layers | params | " + " | ".join(cols) + " |",
+                "| layers | params | " + " | ".join(map(md.text, cols)) + " |",
                 "|---|---:|" + "---:|" * len(cols)]
         for (p, layers), g in rows.groupby(["n_params", "layers"]):
             cells = [next((ratio_cell(r) for r in g[g["series"] == c].itertuples()), "")
@@ -291,11 +291,12 @@ def fits_section(fits: pd.DataFrame, crossovers: pd.DataFrame) -> list[str]:
                  f"{f.max_resid:.1%}, {f.rms_resid:.1%}"
                  + (" (poor fit)" if f.max_resid > POOR_FIT else ""))
         left = f" ({f.n_left_out} disturbed left out)" if f.n_left_out else ""
-        out.append(f"| {f.run} | {_where(f._asdict())} | {f.series} | {a} | {f.b_ns:.3g} | "
+        out.append(f"| {md.text(f.run)} | {_where(f._asdict())} | {md.text(f.series)} | {a} | "
+                   f"{f.b_ns:.3g} | "
                    f"{resid} | {f.n_sizes}{left} |")
     out.append("")
     for c in crossovers.itertuples():
-        out.append(f"- {c.run}, {_where(c._asdict())}: {crossover_sentence(c)}.")
+        out.append(f"- {md.text(c.run)}, {_where(c._asdict())}: {crossover_sentence(c)}.")
     return out + [""]
 
 
@@ -303,16 +304,18 @@ def missing_section(runs) -> list[str]:
     out = []
     for run in runs:
         if run.stopped_at:
-            out.append(f"- {run.label}: the run was cut short; it stopped at "
-                       f"`{run.stopped_at}`.")
+            out.append(f"- {md.text(run.label)}: the run was cut short; it stopped at "
+                       f"{md.code(run.stopped_at)}.")
         if run.missing is None:
-            out.append(f"- {run.label}: the run does not say (no `mlp_twins.missing` in it).")
+            out.append(f"- {md.text(run.label)}: the run does not say (no `mlp_twins.missing` in "
+                       "it).")
         elif not run.missing:
             done = "complete" if run.complete else "marked incomplete"
-            out.append(f"- {run.label}: nothing; every selected benchmark left a record ({done}).")
+            out.append(f"- {md.text(run.label)}: nothing; every selected benchmark left a record "
+                       f"({done}).")
         else:
             missing = missing_by_test(run.missing)
-            out.append(f"- {run.label}: {len(missing)} selected benchmarks left no record"
+            out.append(f"- {md.text(run.label)}: {len(missing)} selected benchmarks left no record"
                        + (" (in the launches named)" if run.launches > 1 else "") + ":")
             for (test, reason), launches in list(missing.items())[:MAX_MISSING]:
                 where = ""
@@ -320,7 +323,7 @@ def missing_section(runs) -> list[str]:
                     where = (" (every launch)" if len(launches) == run.launches else
                              f" (launch{'es' * (len(launches) > 1)} "
                              f"{', '.join(map(str, sorted(launches)))})")
-                out.append(f"  - `{test}`: {reason}{where}")
+                out.append(f"  - {md.code(test)}: {md.text(reason)}{where}")
             if len(missing) > MAX_MISSING:
                 out.append(f"  - ... and {len(missing) - MAX_MISSING} more")
     return out + [""]
@@ -355,7 +358,7 @@ def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) ->
         out += environment(run)
     out += ["## Time per step, backends by sizes", ""]
     for run, sl in zip(runs, slices):
-        out += [f"### {run.label}", ""] + compare_tables(table, run.label, sl or {
+        out += [f"### {md.text(run.label)}", ""] + compare_tables(table, run.label, sl or {
             "dtype": "float32", "batch": 0}) + speedup_tables(table, run.label)
     out += ["## Cost model and crossover", ""] + fits_section(fits, crossovers)
     out += ["## Figures", ""]

@@ -121,3 +121,47 @@ def test_links_planted_in_the_out_folder_are_replaced_not_written_through(tmp_pa
         assert (victims / name).read_text() == "precious", name
         assert not (out / name).is_symlink() and (out / name).stat().st_size > 100, name
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+@pytest.mark.parametrize("name", ["a)b.png", "a]b.png", "x<y>.png", "with space.png",
+                                  "100%.png", "q?x#y.png", "ü.png"])
+def test_the_activation_link_is_percent_encoded(tmp_path, name):
+    """A ``)``, ``]``, ``<``, space, ``%``, ``?`` or ``#`` in the figure's name cannot end or
+    break the Markdown link: the target is percent-encoded and decodes to the file."""
+    from urllib.parse import unquote
+
+    figure = tmp_path / "figures" / name
+    link = section._link(figure, tmp_path / "out")
+    assert not set(link) & set(")]<> %?#ü") - {"%"} and unquote(link) == f"../figures/{name}"
+    text = section.markdown({"fits": {}, "replay": {}, "w0": 0.25, "predicted": (1.0, 2.0),
+                             "softmax": [0.5, 0.25, 0.25], "tanh_saturated": [0.0, 0.0],
+                             "relu_saturated": [1.0, 1.0],
+                             "parity": {"acc_numpy": 0.9, "acc_torch": 0.9, "n_in": 64,
+                                        "data": "d", "epochs": 1, "dtype": "float64",
+                                        "max_param_diff": 0.0}}, link)
+    assert _links(text)[1] == link
+
+
+@pytest.mark.parametrize("name", ["a\nb.png", "tab\there.png", "cr\r.png", "del\x7f.png"])
+def test_an_activation_figure_with_a_control_character_is_refused(tmp_path, capsys, name):
+    figure = tmp_path / name
+    figure.write_bytes(PNG_SIGNATURE)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as info:
+        section.main([str(out), "--activation-figure", str(figure)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and "control character" in err, err
+    assert not out.exists()
+    with pytest.raises(ValueError, match="control character"):
+        section._link(figure, out)
+
+
+@pytest.mark.parametrize("empty", ["", " ", "\t"])
+def test_an_empty_out_dir_is_refused(tmp_path, capsys, monkeypatch, empty):
+    """An empty OUT_DIR would write into the current folder, unasked."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        section.main([empty])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and "empty folder name" in err, err
+    assert list(tmp_path.iterdir()) == []

@@ -238,6 +238,8 @@ def test_real_pytest_usage_errors_are_one_line_and_exit_4(options, problem):
     ("reports", ["--mnist-dir", "README.md"], "README.md: is not a folder"),
     ("reports", ["--mnist-dir", ""], "no such folder"),
     ("chapter.section", ["README.md"], "exists and is not a folder"),
+    ("chapter.section", [""], "empty folder name"),
+    ("reports", ["--out", ""], "empty folder name"),
 ])
 def test_real_command_prints_one_line_and_exits_2(module, argv, problem):
     command = [module] if module.endswith(".py") else ["-m", module]
