@@ -49,10 +49,11 @@ def reference_runs(folder: Path = REFERENCE_DIR) -> list[Path]:
     return sorted(Path(folder).glob("*.json"))
 
 
-def machine_words(run, short: bool = False) -> str:
+def machine_words(run, short: bool = False, used=None) -> str:
     """The machine of a run as the README's table names it: CPU model and id, NumPy's BLAS
-    kernel (OpenBLAS picks one per CPU, and it moves NumPy's speed), cores, launches;
-    ``short``: the CPU and kernel alone."""
+    kernel (OpenBLAS picks one per CPU, and it moves NumPy's speed), cores, launches (``used``:
+    the launch counts behind the table's ratios, where they differ from the run's, as in a
+    reference widened by a later run's launches); ``short``: the CPU and kernel alone."""
     tw = run.twins
     cpu = tw.get("cpu_model") or "unknown CPU"
     cpu += f" ({tw['cpu_id']})" if tw.get("cpu_id") else ""
@@ -63,6 +64,9 @@ def machine_words(run, short: bool = False) -> str:
         return f"{cpu}{kernel}"
     launches = (f"{run.launches} launches" if run.launches > 1 else
                 "1 launch, so no range")
+    if run.launches > 1 and used:
+        lo, hi = min(used), max(used)
+        launches = f"{lo} launches" if lo == hi else f"{lo}-{hi} launches"
     return f"{cpu}{kernel}, {tw.get('cores', '?')} cores, {launches}"
 
 
@@ -106,14 +110,17 @@ def answer_table(runs, table, crossovers) -> list[str]:
     out = ["| machine | threads | " + " | ".join(heads) + f" | {CROSSOVER_SERIES} overtakes "
            "NumPy |", "|---|---:|" + "---:|" * len(heads) + "---|"]
     for run in runs:
-        first = True
+        lines, used = [], []
         for sl in render.headline_slices(table, run.label):
             rows = analysis.select(table, sl)
             cells = [_at(rows, s, p, run.launches) for s in series for p in ANSWER_SIZES]
-            who = machine_words(run) if first else ""
-            out.append(f"| {who} | {sl['threads']} | " + " | ".join(cells)
-                       + f" | {overtakes(crossovers, sl, CROSSOVER_SERIES)} |")
-            first = False
+            shown = rows[rows["series"].isin(series) & rows["n_params"].isin(ANSWER_SIZES)
+                         & rows["trusted"]]
+            used += [int(n) for n in shown["launches"]]
+            lines.append(f" | {sl['threads']} | " + " | ".join(cells)
+                         + f" | {overtakes(crossovers, sl, CROSSOVER_SERIES)} |")
+        out += [("| " + machine_words(run, used=used) if k == 0 else "| ") + line
+                for k, line in enumerate(lines)]
     return out + [""]
 
 

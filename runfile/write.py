@@ -108,3 +108,43 @@ def merge_launches(docs: list) -> dict:
     twins["launch_calibrations"] = [((doc.get("machine_info") or {}).get("mlp_twins") or {})
                                     .get("calibration") for doc in docs[1:]]
     return out
+
+
+def split_launches(doc: dict) -> list:
+    """The runs each launch of ``doc`` wrote, as ``merge_launches`` takes them (a run of one
+    launch: ``[doc]``): launch ``k``'s entries without their ``launch``, its missing entries,
+    its calibration (launch 0's is the run's, the others' ``launch_calibrations``)."""
+    blocks = doc.get("mlp_twins") or {}
+    launches = blocks.get("launches") or 1
+    if launches == 1:
+        return [copy.deepcopy(doc)]
+    twins = (doc.get("machine_info") or {}).get("mlp_twins") or {}
+    others = twins.get("launch_calibrations") or []
+    out = []
+    for k in range(launches):
+        one = copy.deepcopy({key: v for key, v in doc.items() if key != "benchmarks"})
+        one["benchmarks"] = []
+        for bench in doc.get("benchmarks") or []:
+            if (bench.get("extra_info") or {}).get("launch", 0) == k:
+                bench = copy.deepcopy(bench)
+                del bench["extra_info"]["launch"]
+                one["benchmarks"].append(bench)
+        one["mlp_twins"] = {"profile": blocks.get("profile"),
+                            "missing": [{m_k: v for m_k, v in m.items() if m_k != "launch"}
+                                        for m in blocks.get("missing") or []
+                                        if m.get("launch", 0) == k],
+                            "complete": blocks.get("complete"),
+                            "stopped_at": blocks.get("stopped_at")}
+        mine = one["machine_info"]["mlp_twins"]
+        mine.pop("launch_calibrations", None)
+        if k:
+            mine["calibration"] = others[k - 1] if k - 1 < len(others) else None
+        out.append(one)
+    return out
+
+
+def combine_runs(docs: list) -> dict:
+    """One run of every launch of ``docs`` (runs of one machine, code and profile, each of
+    one launch or several), in the order given: how a reference is widened with the launches
+    of a later run (``python -m runfile.combine``). ``ValueError`` as ``merge_launches``."""
+    return merge_launches([one for doc in docs for one in split_launches(doc)])

@@ -193,3 +193,37 @@ def test_in_short_spans_every_launch_at_the_headline_size(tmp_path, speedups, wo
     runs, table, _ = _analysed(_path(tmp_path, [_launch(k, speedups) for k in range(3)]))
     (line, _) = readme.in_short(runs, table)
     assert words in line and "79,510 parameters" in line
+
+
+def test_combining_runs_widens_every_ratio_they_share(tmp_path, capsys):
+    """A reference of 3 launches and a later run of 2 (speedups 1.3 at 784-100-10, outside the
+    reference's 0.90-1.10): the combined run has 5 launches and the range 0.90-1.30 there;
+    sizes only the reference measured keep its 3 launches. Runs of another commit, an input
+    given as the output, or a single run are refused in one line (exit 2)."""
+    from runfile import combine
+
+    ref = _path(tmp_path, [_launch(k) for k in range(3)], "ref.json")
+    later = {**SPEEDUPS, 100: (1.3, 1.3, 1.3)}
+    docs = [_launch(k, later) for k in range(2)]
+    for doc in docs:
+        doc["benchmarks"] = [b for b in doc["benchmarks"]
+                             if list(b["extra_info"]["layer_sizes"]) == [784, 100, 10]]
+    fresh = _path(tmp_path, docs, "fresh.json")
+    out = tmp_path / "combined.json"
+    assert combine.main([str(ref), str(fresh), "--out", str(out)]) == 0
+    assert "5 launches from 2 runs" in capsys.readouterr().out
+    runs, table, _ = _analysed(out)
+    torch = table[table["backend"] == "torch-cpu"].set_index("n_params")
+    assert (torch.loc[79_510, "launches"], torch.loc[12_730, "launches"]) == (5, 3)
+    assert (torch.loc[79_510, "speedup_lo"], torch.loc[79_510, "speedup_hi"]) == (
+        pytest.approx(0.9), pytest.approx(1.3))
+    assert runs[0].launches == 5 and len(runs[0].twins["launch_calibrations"]) == 4
+    other = json.loads(fresh.read_text())
+    other["commit_info"] = {"id": "1" * 40, "dirty": False}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    for argv in ([str(ref), str(tmp_path / "other.json"), "--out", str(tmp_path / "x.json")],
+                 [str(ref), str(fresh), "--out", str(ref)], [str(ref), "--out", str(out)]):
+        assert combine.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+    assert not (tmp_path / "x.json").exists()
