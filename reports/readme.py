@@ -26,7 +26,7 @@ from core import cli
 from core.spec import HEADLINE_N_PARAMS, n_params
 from runfile import RunFileError
 
-from . import analysis, render
+from . import analysis, md, render
 from .load import ReportError, load_runs
 
 REFERENCE_DIR = Path("results/reference")
@@ -60,6 +60,7 @@ def machine_words(run, short: bool = False, used=None) -> str:
     kernels = sorted({str(b.get("architecture")) for b in tw.get("blas") or []
                       if b.get("internal_api") == "openblas" and b.get("architecture")})
     kernel = f", OpenBLAS kernel {'/'.join(kernels)}" if kernels else ""
+    cpu, kernel = md.text(cpu), md.text(kernel)  # a run file's words, not markup
     if short:
         return f"{cpu}{kernel}"
     launches = (f"{run.launches} launches" if run.launches > 1 else
