@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -27,6 +28,9 @@ from .load import ReportError, load_runs, newest_run
 
 DEFAULT_OUT = Path("reports/out")
 MARKER = ".mlp-twins-report"  # marks a folder this tool may replace
+# what a report folder holds: the marker, REPORT.md, index.html, the CSVs, the figures
+REPORT_FILE = re.compile(r"\.mlp-twins-report|REPORT\.md|index\.html|(results|fits|crossovers)"
+                         r"\.csv|(fig\d+_\w+|linreg|parity)\.(png|svg)")
 PROG = "python -m reports"
 
 
@@ -72,6 +76,12 @@ def check_out(out: Path, inputs=()) -> None:
                               "move the run or choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
         raise ReportError(f"{out}: not empty and not an earlier report; choose another --out")
+    if (out / MARKER).exists():  # an earlier report: replaced whole, so only a report's files
+        foreign = sorted(p.name for p in out.iterdir() if not REPORT_FILE.fullmatch(p.name))
+        if foreign:
+            raise ReportError(f"{out}: an earlier report that also holds {foreign[0]!r}"
+                              f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''},"
+                              " which replacing it would delete; move it or choose another --out")
 
 
 def chapter_markdown(out: Path, enabled: bool, mnist_dir) -> str:

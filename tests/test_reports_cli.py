@@ -189,3 +189,21 @@ def test_missing_groups_skip_figures_and_say_so(tmp_path, capsys):
     assert "no 'epoch' records" in report
     assert "no backend was measured beside NumPy" in report
     assert (out / "fig1_step_time.png").exists() and (out / "fig6_activations.png").exists()
+
+
+@pytest.mark.parametrize("names", [["my_notes.txt"], ["notes.md", "data"], ["fig1_step_time.pdf"]])
+def test_an_earlier_report_holding_other_files_is_not_replaced(tmp_path, out, capsys, names):
+    """Replacing a report deletes it whole: a folder that also holds the user's files (a
+    note, a folder, another format) is refused, one line, everything left in place."""
+    for name in names:
+        if "." in name:
+            (out / name).write_text("mine\n")
+        else:
+            (out / name).mkdir()
+    before = snapshot(out)
+    run = _write(tmp_path / "run.json", synthetic.make_run())
+    assert main([str(run), "--out", str(out), "--no-chapter"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"holds {sorted(names)[0]!r}" in err, err
+    assert snapshot(out) == before and sorted(p.name for p in out.iterdir()) == sorted(
+        [MARKER, "REPORT.md", *names])
