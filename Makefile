@@ -38,14 +38,14 @@ AB_ARGS    ?=
 help:
 	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile
 	@echo "targets:"
-	@echo "  report      quick benchmark sweep (~3 min on 2 cores) + report in $(REPORT_DIR)/;"
+	@echo "  report      quick benchmark sweep (~3-4 min on 2 cores) + report in $(REPORT_DIR)/;"
 	@echo "              LAUNCHES=3: three fresh processes, each ratio with its range"
 	@echo "  test        the tests, plus a smoke pass over every benchmark"
 	@echo "  reference   this machine's reference run for results/reference/: the full profile in"
 	@echo "              $(REFERENCE_LAUNCHES) fresh processes (~45 min on 2 cores, quiet machine), then make docs"
 	@echo "  docs        docs/report/ (REPORT.md, index.html, figures) and README's results from results/reference/"
 	@echo "  bench       the quick sweep alone; JSON in results/runs/"
-	@echo "  bench-full  the whole grid (~15 min on 2 cores)"
+	@echo "  bench-full  the whole grid (~19 min on 2 cores)"
 	@echo "  check-perf  quick sweep compared with this machine's baseline in gate/baselines/;"
 	@echo "              without one, an A/B against the commit a committed baseline measured"
 	@echo "              exit 0 pass, 1 regression, 2 malformed input, 3 could not judge"
