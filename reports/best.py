@@ -30,7 +30,7 @@ from core.spec import HEADLINE_N_PARAMS
 from . import md
 from .analysis import human, select
 from .compiled import COLORS as VARIANT_COLORS
-from .style import Skip, color
+from .style import Skip, color, figure_block
 
 STEM, TITLE = "fig8_best", "Each library at its best: the GEMM share of a step"
 BEST = ("numpy-fused", "torch-cpu-aot")
@@ -129,10 +129,7 @@ def section(table: pd.DataFrame, slices, drawn) -> list[str]:
         return out + ["No step record in these runs carries `gemm_s` (the step's GEMMs timed "
                       "alone), so there is no GEMM share to draw.", ""]
     if drawn is not None:
-        out += [f"### {drawn.title}", ""]
-        out += ([f"Not drawn: {drawn.skipped}.", ""] if drawn.skipped else
-                [f"![{drawn.title}]({drawn.stem}.png)", "",
-                 f"{drawn.caption} ([SVG]({drawn.stem}.svg))", ""])
+        out += figure_block(drawn)
     return out + ["`numpy-fused`: NumPy's own BLAS through ctypes, the weight update fused into "
                   "the weight-gradient GEMM, no allocation; `torch-cpu-aot`: the step compiled "
                   "ahead of time, no per-call guards (docs/methodology.md, 'Each library at "

@@ -28,7 +28,7 @@ from runfile.schema import STEP_VARIANTS
 
 from . import md
 from .analysis import human
-from .style import Skip
+from .style import Skip, figure_block
 
 EAGER = STEP_VARIANTS  # each variant and the eager backend it replaces
 COLORS = {"torch-cpu": "tab:orange", "torch-cpu-compile": "tab:red", "torch-cuda": "tab:green",
@@ -155,10 +155,7 @@ def section(runs, drawn) -> list[str]:
         return out + ["No compiled or CUDA-graph variant was measured in these runs "
                       "(`--backends torch-cpu-compile,...`).", ""]
     if drawn is not None:
-        out += [f"### {drawn.title}", ""]
-        out += ([f"Not drawn: {drawn.skipped}.", ""] if drawn.skipped else
-                [f"![{drawn.title}]({drawn.stem}.png)", "",
-                 f"{drawn.caption} ([SVG]({drawn.stem}.svg))", ""])
+        out += figure_block(drawn)
     return out + ["One-off cost (untimed: compile, warm-up + capture, or numpy-fused's "
                   "prepare: buffers and GEMM bindings) and the steps it takes "
                   "to pay back: one-off / (eager step - variant step), both steps medians "

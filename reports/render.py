@@ -16,6 +16,7 @@ from core.spec import HEADLINE_N_PARAMS
 from . import best, compiled, md
 from .analysis import HIGH_VARIANCE, POOR_FIT, REFERENCE, Crossover, default_slice, human, select
 from .quality import quality_section
+from .style import figure_block
 
 UNITS = ((1.0, "s", "seconds"), (1e-3, "ms", "milliseconds"), (1e-6, "us", "microseconds"),
          (1e-9, "ns", "nanoseconds"))
@@ -338,13 +339,6 @@ def missing_by_test(missing) -> dict:
         key = (m.get("test", "?"), m.get("reason", "no reason given"))
         out.setdefault(key, set()).add(int(m.get("launch", 0)))
     return out
-
-
-def figure_block(d) -> list[str]:
-    if d.skipped:
-        return [f"### {d.title}", "", f"Not drawn: {d.skipped}.", ""]
-    return [f"### {d.title}", "", f"![{d.title}]({d.stem}.png)", "",
-            f"{d.caption} ([SVG]({d.stem}.svg))", ""]
 
 
 def report_markdown(runs, table, fits, crossovers, slices, drawn, chapter_md) -> str:

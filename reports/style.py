@@ -1,6 +1,7 @@
-"""What every report figure shares: the colour of each backend and the ``Skip`` signal.
+"""What every report figure shares: the colour of each backend, the ``Skip`` signal and the
+REPORT.md block that shows a figure (or says why it was not drawn).
 
-    from reports.style import Skip, color
+    from reports.style import Skip, color, figure_block
 """
 
 from __future__ import annotations
@@ -18,3 +19,12 @@ class Skip(Exception):
 
 def color(series: str) -> str:
     return COLORS.get(series.split(" ")[0], "tab:gray")
+
+
+def figure_block(d) -> list[str]:
+    """REPORT.md lines for a drawn figure ``d`` (``figures.Drawn``): title, image, caption
+    and SVG link, or the reason it was not drawn."""
+    if d.skipped:
+        return [f"### {d.title}", "", f"Not drawn: {d.skipped}.", ""]
+    return [f"### {d.title}", "", f"![{d.title}]({d.stem}.png)", "",
+            f"{d.caption} ([SVG]({d.stem}.svg))", ""]

@@ -10,8 +10,9 @@ with ``"::" + name``). The suite's PARAM is the case id of ``bench/suite/grid.py
 (``in-memory-torch-cpu-h100-b100-f32-t2``), an activation's ``numpy-relu-f32-t2``. Where the
 name holds such an id, every field it spells must be the record's: the gate matches rows by
 name, so a name that says float32 over a float64 record would compare another case. Names
-in another form (synthetic runs) are not read. ``case_id`` mirrors ``bench.suite.grid``'s
-(runfile imports core only; tests/test_schema.py keeps the two equal).
+in another form (synthetic runs) are not read. ``case_id`` and ``size_id`` are defined here
+only: the bench's grid names its benchmarks with them (runfile imports core only, so the
+format's owner holds the names and the bench imports them).
 """
 
 from __future__ import annotations

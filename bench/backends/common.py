@@ -9,6 +9,8 @@ times the twin's ``checked_step``: no timed step holds validation, in either twi
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 
 import impl_numpy
@@ -47,3 +49,14 @@ def setup_numpy(runner, case: Case) -> None:
     runner.X, runner.y = runner.model.check_batch(*make_batch(case))  # once, untimed
     runner.shapes = [p.shape for p in runner.model.params]
     runner.loss = runner.out = None
+
+
+def host_peak_memory(step) -> int:
+    """Peak bytes the host allocates (tracemalloc: NumPy's arrays, Python objects) in one
+    ``step()``; the NumPy runners' ``peak_memory``."""
+    tracemalloc.start()
+    try:
+        step()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -16,12 +16,18 @@ cblas GEMM to call (``fused_unavailable``).
 from __future__ import annotations
 
 import time
-import tracemalloc
 
 import impl_numpy
 from bench.backends import Backend, Case, register
 from bench.backends.cblas import GemmUnavailable, numpy_gemm
-from bench.backends.common import LR, WARMUP, check_finite, make_batch, setup_numpy
+from bench.backends.common import (
+    LR,
+    WARMUP,
+    check_finite,
+    host_peak_memory,
+    make_batch,
+    setup_numpy,
+)
 from bench.backends.fused_step import FusedStep, check_plain_sgd
 from bench.backends.variants import STRICT_RTOL, STRICT_STEPS, break_even, paired_seconds
 from core.close import assert_params_close
@@ -88,12 +94,7 @@ class FusedRunner:
                 "break_even_steps": break_even(self.one_off_s, self.eager_s, self.variant_s)}
 
     def peak_memory(self):
-        tracemalloc.start()
-        try:
-            self.step()
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        return host_peak_memory(self.step)
 
     def close(self):
         self.model = self.opt = self.X = self._step = None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import tracemalloc
-
 import impl_numpy
 from bench.backends import Backend, Case, register
-from bench.backends.common import WARMUP, check_finite, setup_numpy
+from bench.backends.common import WARMUP, check_finite, host_peak_memory, setup_numpy
 
 
 class NumpyRunner:
@@ -27,12 +25,7 @@ class NumpyRunner:
                      (self.case.batch, self.case.layer_sizes[-1]), self.loss)
 
     def peak_memory(self):
-        tracemalloc.start()
-        try:
-            self.step()
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        return host_peak_memory(self.step)
 
     def close(self):
         self.model = self.opt = self.X = None

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from core.procs import available_cores
 from core.spec import HEADLINE_SIZES
+from runfile.ids import case_id  # noqa: F401 - the suite's ids: runfile owns the names
 
 N_IN, N_OUT = 784, 10  # MNIST-shaped
 EPOCH_SAMPLES = 60_000
@@ -125,20 +126,6 @@ def profile(name: str) -> Profile:
 
 
 PROFILES = ("smoke", "quick", "full", "gpu", "gpu-dry")
-
-
-def size_id(layer_sizes) -> str:
-    hidden = layer_sizes[1:-1]
-    if len(hidden) == 1:
-        return f"h{hidden[0]}"
-    if len(set(hidden)) == 1:
-        return f"h{hidden[0]}x{len(hidden)}"
-    return "h" + "-".join(map(str, hidden)) if hidden else "h0"
-
-
-def case_id(backend, layer_sizes, batch, dtype, threads, world_size=1) -> str:
-    w = f"-w{world_size}" if world_size != 1 else ""
-    return f"{backend}-{size_id(layer_sizes)}-b{batch}-f{dtype[-2:]}-t{threads}{w}"
 
 
 def step_sizes(p: Profile):
