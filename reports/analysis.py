@@ -32,7 +32,14 @@ POOR_FIT = 0.25  # a relative residual above this: the line does not fit the siz
 
 
 def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
-    """Add series, GFLOP/s, the calibrated peak, efficiency, relative IQR and speedup."""
+    """Add series, GFLOP/s, the calibrated peak, efficiency, relative IQR and speedup, one
+    row per benchmark of a run (``combine_launches`` of ``launch_metrics``)."""
+    return combine_launches(launch_metrics(table, runs))
+
+
+def launch_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
+    """``add_metrics``'s columns on every launch's own rows, before they are combined
+    (``trusted``: the row and its launch's NumPy reference undisturbed)."""
     t = table.copy()
     t["series"] = [b if not isinstance(v, str) or not v else f"{b} ({v})"
                    for b, v in zip(t["backend"], t["variant"])]
@@ -57,7 +64,7 @@ def add_metrics(table: pd.DataFrame, runs) -> pd.DataFrame:
     t["speedup"] = t["numpy_median_s"] / t["median_s"]
     t["ref_disturbed"] = t["ref_disturbed"].astype("boolean").fillna(False).astype(bool)
     t["trusted"] = ~t["disturbed"] & ~t["ref_disturbed"]
-    return combine_launches(t.drop(columns="numpy_median_s"))
+    return t.drop(columns="numpy_median_s")
 
 
 def combine_launches(t: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from core.spec import HEADLINE_N_PARAMS, n_params
 from runfile import RunFileError
 
 from . import analysis, md, render
+from .best import BEST
 from .load import ReportError, load_runs
 
 REFERENCE_DIR = Path("results/reference")
@@ -125,9 +126,20 @@ def answer_table(runs, table, crossovers) -> list[str]:
     return out + [""]
 
 
-def in_short(runs, table) -> list[str]:
+def _verdict(a: float, b: float, torch: str, numpy: str) -> str:
+    """Who is faster, in words, from torch's speedup over NumPy ranging over ``a``-``b``."""
+    if b < 1:
+        return f"{numpy} is faster: {torch} takes {1 / b:.2f}-{1 / a:.2f}x {numpy}'s time"
+    if a >= 1:
+        return f"{torch} is faster: {a:.2f}-{b:.2f}x {numpy}'s speed"
+    return (f"neither library is always faster: {torch} runs at {a:.2f}-{b:.2f}x {numpy}'s "
+            "speed")
+
+
+def in_short(runs, table, per_launch=None) -> list[str]:
     """The answer in one sentence: eager torch-cpu against NumPy at the headline MLP's size,
-    over every machine, thread count and launch of the table (its trusted ratios only)."""
+    over every machine, thread count and launch of the table (its trusted ratios only); then
+    each library at its best (``at_its_best``) where the runs measured both."""
     lo, hi, n = [], [], 0
     for run in runs:
         for sl in render.headline_slices(table, run.label):
@@ -139,17 +151,52 @@ def in_short(runs, table) -> list[str]:
             n += len(hit)
     if not n:
         return []
-    a, b = min(lo), max(hi)
-    if b < 1:
-        verdict = (f"NumPy is faster: eager PyTorch takes {1 / b:.2f}-{1 / a:.2f}x NumPy's time")
-    elif a >= 1:
-        verdict = f"PyTorch is faster: {a:.2f}-{b:.2f}x NumPy's speed"
-    else:
-        verdict = (f"neither library is always faster: eager PyTorch runs at {a:.2f}-{b:.2f}x "
-                   "NumPy's speed")
+    verdict = _verdict(min(lo), max(hi), "eager PyTorch", "NumPy")
+    best = at_its_best(runs, table, per_launch) if per_launch is not None else ""
     return [f"**In short**: at the headline MLP's {ANSWER_SIZES[0]:,} parameters (784-100-10, "
             f"one CPU training step), {verdict} on the machines, thread counts and launches "
-            "below.", ""]
+            f"below.{best}", ""]
+
+
+def best_ratios(runs, table, per_launch) -> dict:
+    """``{n_params: {(run, threads, launch): ratio}}``: ``BEST[0]``'s step time over
+    ``BEST[1]``'s (torch's speedup over NumPy, each at its best), paired launch by launch
+    (both measured in the same process, neither disturbed), at ``ANSWER_SIZES`` in every
+    headline slice."""
+    out = {p: {} for p in ANSWER_SIZES}
+    for run in runs:
+        for sl in render.headline_slices(table, run.label):
+            rows = analysis.select(per_launch, sl)
+            rows = rows[~rows["disturbed"].astype(bool)]
+            for p in ANSWER_SIZES:
+                at = rows[rows["n_params"] == p]
+                t = [at[at["series"] == s].drop_duplicates("launch").set_index("launch")
+                     ["median_s"] for s in BEST]
+                for launch, r in (t[0] / t[1]).dropna().items():
+                    out[p][(run.label, sl["threads"], int(launch))] = float(r)
+    return out
+
+
+def at_its_best(runs, table, per_launch) -> str:
+    """The second sentence: each library at its best (``reports/best.py``), as a range over
+    the paired launches of ``best_ratios``; "" where no run measured both."""
+    said, launches, threads, where = [], set(), set(), []
+    for p, got in best_ratios(runs, table, per_launch).items():
+        if not got:
+            continue
+        words = _verdict(min(got.values()), max(got.values()), "torch", "NumPy")
+        said.append(f"at {analysis.human(p)} parameters {words.replace(': ', ' (', 1)})")
+        launches |= {(run, launch) for run, _, launch in got}
+        threads |= {t for _, t, _ in got}
+        where += [run for run, _, _ in got if run not in where]
+    if not said:
+        return ""
+    who = " and the ".join(machine_words(run, short=True) for run in runs if run.label in where)
+    return (f" **Each at its best** (`{BEST[0]}`: NumPy's own BLAS with the SGD update fused "
+            f"into the weight-gradient GEMM, against `{BEST[1]}`: the step compiled ahead of "
+            f"time, without per-call guards; {' and '.join(map(str, sorted(threads)))} "
+            f"thread(s), {len(launches)} launch{'es' if len(launches) != 1 else ''}, on the "
+            f"{who}): " + "; ".join(said) + ".")
 
 
 def _best(run, kind: str, lib: str, threads: int) -> float | None:
@@ -194,7 +241,8 @@ def block(paths, docs: Path = DOCS_DIR, base: Path = Path(".")) -> str:
                   "`results/reference/README.md` says how a run becomes the reference.", ""]
         return "\n".join(lines + [END])
     runs, table = load_runs(paths)
-    table = analysis.add_metrics(table, runs)
+    per_launch = analysis.launch_metrics(table, runs)
+    table = analysis.combine_launches(per_launch)
     crossovers = analysis.crossover_table(table, analysis.fit_table(table))
     slices = [sl for run in runs for sl in render.headline_slices(table, run.label)]
     where = ", ".join(sorted({f"{sl['dtype']}, batch {sl['batch']}" for sl in slices}))
@@ -202,7 +250,7 @@ def block(paths, docs: Path = DOCS_DIR, base: Path = Path(".")) -> str:
               f"step of the MLP (NumPy's time / torch's: below 1x NumPy is faster), {where}; "
               "in brackets the range over independent launches (fresh processes; "
               "docs/reading-the-report.md, \"Launches\").", ""]
-    lines = lines[:2] + in_short(runs, table) + lines[2:]
+    lines = lines[:2] + in_short(runs, table, per_launch) + lines[2:]
     lines += answer_table(runs, table, crossovers)
     lines += why_they_differ(runs)
     if (docs / FIGURE).is_file():

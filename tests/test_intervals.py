@@ -195,6 +195,51 @@ def test_in_short_spans_every_launch_at_the_headline_size(tmp_path, speedups, wo
     assert words in line and "79,510 parameters" in line
 
 
+# each library at its best, per launch (ms): numpy-fused and torch-cpu-aot at 784-100-10 and
+# 784-2048-10; the AOT step of launch 2 at 784-100-10 is disturbed, so it pairs with nothing
+FUSED_MS = {100: (1.0, 1.0, 1.0), 2048: (2.0, 2.2, 2.4)}
+AOT_MS = {100: (0.8, 0.9, 0.5), 2048: (2.5, 2.0, 3.0)}
+
+
+def _best_launch(k: int):
+    doc = _launch(k)
+    for h in (100, 2048):
+        sizes = (784, h, 10)
+        doc["benchmarks"].append(synthetic.entry("step", "numpy-fused", "numpy", "cpu", sizes,
+                                                 256, FUSED_MS[h][k] * 1e-3))
+        aot = synthetic.entry("step", "torch-cpu-aot", "torch", "cpu", sizes, 256,
+                              AOT_MS[h][k] * 1e-3)
+        doc["benchmarks"].append(synthetic.disturb(aot) if (h, k) == (100, 2) else aot)
+    return doc
+
+
+def test_each_at_its_best_pairs_the_two_launch_by_launch(tmp_path):
+    """The ratio is numpy-fused's time over torch-cpu-aot's in the same launch: 1.0/0.8 =
+    1.25 and 1.0/0.9 = 1.11 at 784-100-10 (launch 2 disturbed, left out), 2.0/2.5 = 0.80,
+    2.2/2.0 = 1.10, 2.4/3.0 = 0.80 at 784-2048-10; the first sentence is unchanged."""
+    path = _path(tmp_path, [_best_launch(k) for k in range(3)])
+    runs, table = load_runs([path])
+    per_launch = analysis.launch_metrics(table, runs)
+    table = analysis.combine_launches(per_launch)
+    ratios = readme.best_ratios(runs, table, per_launch)
+    assert list(ratios[79_510].values()) == pytest.approx([1.25, 1.0 / 0.9])
+    assert list(ratios[1_628_170].values()) == pytest.approx([0.8, 1.1, 0.8])
+    (line, _) = readme.in_short(runs, table, per_launch)
+    first, best = line.split(" **Each at its best**")
+    assert first == readme.in_short(runs, table)[0]
+    assert ("at 79.5k parameters torch is faster (1.11-1.25x NumPy's speed); "
+            "at 1.63M parameters neither library is always faster (torch runs at 0.80-1.10x "
+            "NumPy's speed).") in best
+    assert "2 thread(s), 3 launches, on the Synthetic CPU" in best
+
+
+def test_each_at_its_best_is_left_out_where_no_run_measured_both(tmp_path):
+    path = _path(tmp_path, [_launch(k) for k in range(3)])
+    runs, table = load_runs([path])
+    per_launch = analysis.launch_metrics(table, runs)
+    assert readme.at_its_best(runs, analysis.combine_launches(per_launch), per_launch) == ""
+
+
 def test_combining_runs_widens_every_ratio_they_share(tmp_path, capsys):
     """A reference of 3 launches and a later run of 2 (speedups 1.3 at 784-100-10, outside the
     reference's 0.90-1.10): the combined run has 5 launches and the range 0.90-1.30 there;
