@@ -126,21 +126,34 @@ def answer_table(runs, table, crossovers) -> list[str]:
     return out + [""]
 
 
+def _x(v: float) -> str:
+    """A ratio as the README writes it: two decimals, three significant figures outside
+    0.01-1000 (an absurd run's ratio stays one short number)."""
+    return f"{v:.2f}" if 0.01 <= v < 1000 else f"{v:.3g}"
+
+
 def _verdict(a: float, b: float, torch: str, numpy: str) -> str:
-    """Who is faster, in words, from torch's speedup over NumPy ranging over ``a``-``b``."""
+    """Who is faster, in words, from torch's speedup over NumPy ranging over ``a``-``b``
+    (both finite and positive)."""
     if b < 1:
-        return f"{numpy} is faster: {torch} takes {1 / b:.2f}-{1 / a:.2f}x {numpy}'s time"
+        return f"{numpy} is faster: {torch} takes {_x(1 / b)}-{_x(1 / a)}x {numpy}'s time"
     if a >= 1:
-        return f"{torch} is faster: {a:.2f}-{b:.2f}x {numpy}'s speed"
-    return (f"neither library is always faster: {torch} runs at {a:.2f}-{b:.2f}x {numpy}'s "
+        return f"{torch} is faster: {_x(a)}-{_x(b)}x {numpy}'s speed"
+    return (f"neither library is always faster: {torch} runs at {_x(a)}-{_x(b)}x {numpy}'s "
             "speed")
+
+
+def _usable(values) -> list:
+    """The finite, positive ratios of ``values`` (a speedup of 0 or inf states nothing)."""
+    return [float(v) for v in values if 0 < float(v) < float("inf")]
 
 
 def in_short(runs, table, per_launch=None) -> list[str]:
     """The answer in one sentence: eager torch-cpu against NumPy at the headline MLP's size,
     over every machine, thread count and launch of the table (its trusted ratios only); then
-    each library at its best (``at_its_best``) where the runs measured both."""
-    lo, hi, n = [], [], 0
+    each library at its best (``at_its_best``) where the runs measured both, on its own
+    evidence (it stands alone where the first sentence has none)."""
+    lo, hi = [], []
     for run in runs:
         for sl in render.headline_slices(table, run.label):
             rows = analysis.select(table, sl)
@@ -148,55 +161,73 @@ def in_short(runs, table, per_launch=None) -> list[str]:
                        & rows["trusted"] & rows["speedup"].notna()]
             lo += list(hit["speedup_lo"])
             hi += list(hit["speedup_hi"])
-            n += len(hit)
-    if not n:
-        return []
-    verdict = _verdict(min(lo), max(hi), "eager PyTorch", "NumPy")
+    lo, hi = _usable(lo), _usable(hi)
     best = at_its_best(runs, table, per_launch) if per_launch is not None else ""
+    if not (lo and hi):
+        return [best.strip(), ""] if best else []
+    verdict = _verdict(min(lo), max(hi), "eager PyTorch", "NumPy")
     return [f"**In short**: at the headline MLP's {ANSWER_SIZES[0]:,} parameters (784-100-10, "
             f"one CPU training step), {verdict} on the machines, thread counts and launches "
             f"below.{best}", ""]
 
 
 def best_ratios(runs, table, per_launch) -> dict:
-    """``{n_params: {(run, threads, launch): ratio}}``: ``BEST[0]``'s step time over
+    """``{(run, n_params, threads): {launch: ratio}}``: ``BEST[0]``'s step time over
     ``BEST[1]``'s (torch's speedup over NumPy, each at its best), paired launch by launch
-    (both measured in the same process, neither disturbed), at ``ANSWER_SIZES`` in every
-    headline slice."""
-    out = {p: {} for p in ANSWER_SIZES}
+    (both measured in the same process, neither disturbed; a series measured twice in one
+    launch: its median), at ``ANSWER_SIZES`` in every headline slice; finite, positive
+    ratios only."""
+    out = {}
     for run in runs:
         for sl in render.headline_slices(table, run.label):
             rows = analysis.select(per_launch, sl)
             rows = rows[~rows["disturbed"].astype(bool)]
             for p in ANSWER_SIZES:
                 at = rows[rows["n_params"] == p]
-                t = [at[at["series"] == s].drop_duplicates("launch").set_index("launch")
-                     ["median_s"] for s in BEST]
-                for launch, r in (t[0] / t[1]).dropna().items():
-                    out[p][(run.label, sl["threads"], int(launch))] = float(r)
+                t = [at[at["series"] == s].groupby("launch")["median_s"].median() for s in BEST]
+                got = {int(k): float(r) for k, r in (t[0] / t[1]).dropna().items()
+                       if _usable([r])}
+                if got:
+                    out[(run.label, p, sl["threads"])] = got
     return out
 
 
+def _range(values) -> str:
+    a, b = min(values), max(values)
+    return f"{_x(a)}x" if _x(a) == _x(b) else f"{_x(a)}-{_x(b)}x"
+
+
 def at_its_best(runs, table, per_launch) -> str:
-    """The second sentence: each library at its best (``reports/best.py``), as a range over
-    the paired launches of ``best_ratios``; "" where no run measured both."""
-    said, launches, threads, where = [], set(), set(), []
-    for p, got in best_ratios(runs, table, per_launch).items():
-        if not got:
-            continue
-        words = _verdict(min(got.values()), max(got.values()), "torch", "NumPy")
-        said.append(f"at {analysis.human(p)} parameters {words.replace(': ', ' (', 1)})")
-        launches |= {(run, launch) for run, _, launch in got}
-        threads |= {t for _, t, _ in got}
-        where += [run for run, _, _ in got if run not in where]
-    if not said:
+    """The second sentence: each library at its best (``reports/best.py``), torch's speedup
+    over NumPy per machine, size and thread count, each with its range over the launches
+    that measured both (``best_ratios``); "" where no run measured both."""
+    ratios = best_ratios(runs, table, per_launch)
+    if not ratios:
         return ""
-    who = " and the ".join(machine_words(run, short=True) for run in runs if run.label in where)
+    per_run = []
+    for run in runs:
+        sizes = []
+        for p in ANSWER_SIZES:
+            got = {t: r for (label, q, t), r in ratios.items() if label == run.label and q == p}
+            if not got:
+                continue
+            counts = {len(r) for r in got.values()}
+            each = len(counts) == 1
+            cells = [f"{_range(r.values())} with {t} thread{'s' if t != 1 else ''}"
+                     + ("" if each else f" ({_launches(len(r))})") for t, r in got.items()]
+            sizes.append(" and ".join(cells) + f" at {analysis.human(p)} parameters"
+                         + (f" ({_launches(counts.pop())}{' each' if len(got) > 1 else ''})"
+                            if each else ""))
+        if sizes:
+            per_run.append(f"on the {machine_words(run, short=True)}: " + "; ".join(sizes))
     return (f" **Each at its best** (`{BEST[0]}`: NumPy's own BLAS with the SGD update fused "
             f"into the weight-gradient GEMM, against `{BEST[1]}`: the step compiled ahead of "
-            f"time, without per-call guards; {' and '.join(map(str, sorted(threads)))} "
-            f"thread(s), {len(launches)} launch{'es' if len(launches) != 1 else ''}, on the "
-            f"{who}): " + "; ".join(said) + ".")
+            "time, without per-call guards; torch's speedup over NumPy, paired launch by "
+            "launch) " + "; ".join(per_run) + ".")
+
+
+def _launches(n: int) -> str:
+    return f"{n} launch{'es' if n != 1 else ''}"
 
 
 def _best(run, kind: str, lib: str, threads: int) -> float | None:

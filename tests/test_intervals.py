@@ -222,15 +222,42 @@ def test_each_at_its_best_pairs_the_two_launch_by_launch(tmp_path):
     per_launch = analysis.launch_metrics(table, runs)
     table = analysis.combine_launches(per_launch)
     ratios = readme.best_ratios(runs, table, per_launch)
-    assert list(ratios[79_510].values()) == pytest.approx([1.25, 1.0 / 0.9])
-    assert list(ratios[1_628_170].values()) == pytest.approx([0.8, 1.1, 0.8])
+    label = runs[0].label
+    assert ratios[(label, 79_510, 2)] == pytest.approx({0: 1.25, 1: 1.0 / 0.9})
+    assert ratios[(label, 1_628_170, 2)] == pytest.approx({0: 0.8, 1: 1.1, 2: 0.8})
     (line, _) = readme.in_short(runs, table, per_launch)
     first, best = line.split(" **Each at its best**")
     assert first == readme.in_short(runs, table)[0]
-    assert ("at 79.5k parameters torch is faster (1.11-1.25x NumPy's speed); "
-            "at 1.63M parameters neither library is always faster (torch runs at 0.80-1.10x "
-            "NumPy's speed).") in best
-    assert "2 thread(s), 3 launches, on the Synthetic CPU" in best
+    assert best.endswith("paired launch by launch) on the Synthetic CPU (Synthetic 0/0), "
+                         "OpenBLAS kernel Haswell: 1.11-1.25x with 2 threads at 79.5k parameters "
+                         "(2 launches); 0.80-1.10x with 2 threads at 1.63M parameters "
+                         "(3 launches).")
+
+
+def test_each_at_its_best_stands_alone_and_never_divides_by_zero(tmp_path):
+    """Without eager torch-cpu the first sentence has no evidence, the second still has; a
+    ratio that underflows to 0 (1e-30 s against 1e300 s) is left out, not divided by."""
+    docs = [_best_launch(k) for k in range(3)]
+    for doc in docs:
+        doc["benchmarks"] = [b for b in doc["benchmarks"]
+                             if b["extra_info"]["backend"] != "torch-cpu"]
+    docs[0]["benchmarks"].append(synthetic.entry("step", "numpy-fused", "numpy", "cpu",
+                                                 (784, 300, 10), 256, 1e-30))
+    docs[0]["benchmarks"].append(synthetic.entry("step", "torch-cpu-aot", "torch", "cpu",
+                                                 (784, 300, 10), 256, 1e300))
+    runs, table = load_runs([_path(tmp_path, docs)])
+    per_launch = analysis.launch_metrics(table, runs)
+    table = analysis.combine_launches(per_launch)
+    assert readme.in_short(runs, table) == []
+    (line, _) = readme.in_short(runs, table, per_launch)
+    assert line.startswith("**Each at its best**") and "1.11-1.25x with 2 threads" in line
+
+
+@pytest.mark.parametrize("a, b, words", [
+    (1e-300, 0.5, "takes 2.00-1e+300x"), (2000.0, 3000.0, "2e+03-3e+03x"),
+    (1.0, 1.0, "1.00-1.00x")])
+def test_verdict_numbers_stay_short(a, b, words):
+    assert words in readme._verdict(a, b, "torch", "NumPy")
 
 
 def test_each_at_its_best_is_left_out_where_no_run_measured_both(tmp_path):

@@ -17,14 +17,18 @@ from ``FusedStep`` itself (the same calls on the same buffers, so no copy of its
 beside the whole ``step`` and ``gemm_s`` (``bench/measure/breakdown.py``: the same products
 through ``np.matmul``, the suite's share reference). ``step - sum of parts`` is what no part
 holds alone: the parts' interplay (caches, a BLAS pool waking between calls). Each value is the
-median over ``--rounds`` rounds of the mean of ``--inner`` calls; the rounds interleave the
-parts, so a slow moment slows all of them. The parameters are restored after each part (the
-update GEMMs change them). Run it on a quiet machine: it is a measurement, not a check.
+median over ``--rounds`` rounds of the mean of ``--inner`` calls, each timed alone after the
+step's state (parameters and buffers) is put back, untimed, as it was after one warm step; the
+rounds interleave the parts, so a slow moment slows all of them. The batch is refused, before
+anything is allocated, beyond the caps the model itself enforces (``MAX_ACTIVATION_BYTES``, and
+``MAX_DATA_BYTES`` for the float64 draw of X). Run it on a quiet machine: it is a measurement,
+not a check.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -39,7 +43,7 @@ from bench.backends.fused_step import FusedStep
 from bench.measure.breakdown import gemm_seconds
 from core import cli
 from core.procs import available_cores
-from core.spec import check_layer_sizes, n_params
+from core.spec import MAX_DATA_BYTES, check_activations, check_layer_sizes, n_params
 from core.threads import ThreadPinError, pinned
 
 PROG = "python -m bench.backends.fused_profile"
@@ -77,25 +81,41 @@ def parts(step: FusedStep) -> dict:
             "activation backward": activation_backward}
 
 
+def state(step: FusedStep) -> list:
+    """Every array a part writes: the parameters and all of the step's buffers."""
+    return [*step.params, *step.Z, *(a for a in step.dA if a is not None), step.E, *step.db,
+            *step.tmp, *step.mask, step.m, step.s, step.pick, step.row_loss]
+
+
 def profile(sizes: tuple, batch: int, threads: int, rounds: int, inner: int) -> dict:
-    """``{part: median seconds}`` plus ``gemm_s`` for one case, float32, ReLU, cross-entropy."""
+    """``{part: median seconds}`` plus ``gemm_s`` for one case, float32, ReLU, cross-entropy.
+    Before every call, untimed, each array the parts write is put back as it was after one
+    warm step: a part repeated alone (the forward GEMMs add into ``Z``, the updates into the
+    weights) would otherwise run on values that grow without bound."""
     case = Case(sizes, batch, "float32", threads)
     model = impl_numpy.MLP(sizes, dtype="float32", seed=case.seed)
     X, y = model.check_batch(*make_batch(case))
     step = FusedStep(model, impl_numpy.SGD(model.params, lr=LR), X, y)
-    todo, saved = parts(step), [p.copy() for p in model.params]
+    todo = parts(step)
     times = {name: [] for name in todo}
     with pinned(threads), np.errstate(all="ignore"):
         for fn in todo.values():  # warm: buffers paged in, BLAS pool started
             fn()
+        step()
+        arrays = state(step)
+        saved = [a.copy() for a in arrays]
         for _ in range(rounds):
             for name, fn in todo.items():
-                t0 = time.perf_counter()
+                total = 0.0
                 for _ in range(inner):
+                    for a, b in zip(arrays, saved):
+                        np.copyto(a, b)
+                    t0 = time.perf_counter()
                     fn()
-                times[name].append((time.perf_counter() - t0) / inner)
-                for p, s in zip(model.params, saved):
-                    np.copyto(p, s)
+                    total += time.perf_counter() - t0
+                times[name].append(total / inner)
+        for a, b in zip(arrays, saved):
+            np.copyto(a, b)
         out = {name: statistics.median(t) for name, t in times.items()}
         out["gemm_s"] = gemm_seconds("numpy", sizes, batch, "float32")
     return out
@@ -140,6 +160,16 @@ def main(argv=None) -> int:
         args = p.parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return e.code
+    for sizes in args.sizes:  # before anything is allocated: the model's own caps
+        try:
+            check_activations(args.batch, sizes, "float32")
+            if args.batch * sizes[0] * 8 > MAX_DATA_BYTES:  # X is drawn in float64 first
+                raise ValueError(f"X of {args.batch:,} x {sizes[0]:,} float64 takes more than "
+                                 f"the cap MAX_DATA_BYTES = {MAX_DATA_BYTES:,} bytes")
+        except ValueError as e:
+            print(f"{PROG}: error: --batch {args.batch}: {' '.join(str(e).split())}",
+                  file=sys.stderr)
+            return 2
     over = [n for n in args.threads if n > available_cores()]
     if over:
         print(f"{PROG}: error: --threads {over[0]}: this process may use {available_cores()} "
@@ -153,6 +183,15 @@ def main(argv=None) -> int:
                 print("\n".join(table(sizes, threads, got)), flush=True)
     except (GemmUnavailable, ThreadPinError, ValueError) as e:
         print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted (the cases above were measured whole)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader stopped (| head): what it read is what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as e:  # stdout full or failing: nothing left to say it on but stderr
+        print(f"{PROG}: error: cannot write the table: {e.strerror or e}", file=sys.stderr)
         return 2
     return 0
 
