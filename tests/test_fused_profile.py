@@ -60,6 +60,32 @@ def test_the_parts_together_make_exactly_the_steps_calls(monkeypatch, activation
     assert rec.calls == in_step
 
 
+def _arrays(step) -> list:
+    """Every array the step holds, alone or in a list."""
+    out = []
+    for v in vars(step).values():
+        for a in (v if isinstance(v, list) else [v]):
+            if isinstance(a, np.ndarray) and all(a is not b for b in out):
+                out.append(a)
+    return out
+
+
+def test_every_array_a_part_writes_is_put_back():
+    """Each part, run on the state after one step, writes only memory of ``state(step)``
+    (views of it included), so putting those back makes every timed call start alike."""
+    model = impl_numpy.MLP(SIZES, dtype="float64", seed=1)
+    X, y = model.check_batch(*make_batch(Case(SIZES, 16, "float64", 1)))
+    step = FusedStep(model, impl_numpy.SGD(model.params, lr=LR), X, y)
+    step()
+    kept = fused_profile.state(step)
+    for name, fn in parts(step).items():
+        before = [(a, a.copy()) for a in _arrays(step)]
+        fn()
+        changed = [a for a, b in before if not np.array_equal(a, b, equal_nan=a.dtype != bool)]
+        assert changed, name
+        assert all(any(np.shares_memory(a, k) for k in kept) for a in changed), name
+
+
 def test_a_tiny_profile_prints_every_part(capsys):
     assert main(["--sizes", "12-7-3", "--threads", "1", "--rounds", "2", "--inner", "1"]) == 0
     out = capsys.readouterr().out
@@ -77,6 +103,8 @@ def test_a_tiny_profile_prints_every_part(capsys):
     (["--threads", "0"], "--threads"),
     (["--rounds", "-1"], "--rounds"),
     (["--threads", "1", "100000"], "--threads 100000: this process may use"),
+    (["--sizes", "784-10", "--batch", "1000000"], "--batch 1000000: X of 1,000,000 x 784 float64"),
+    (["--sizes", "784-100000-10", "--batch", "100000"], "more than the cap MAX_ACTIVATION_BYTES"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(capsys, args, words):
     assert main(args) == 2
