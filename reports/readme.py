@@ -132,15 +132,20 @@ def _x(v: float) -> str:
     return f"{v:.2f}" if 0.01 <= v < 1000 else f"{v:.3g}"
 
 
+def _range(values) -> str:
+    """``a-bx`` over ``values``, ``ax`` where they agree to the digits shown."""
+    a, b = min(values), max(values)
+    return f"{_x(a)}x" if _x(a) == _x(b) else f"{_x(a)}-{_x(b)}x"
+
+
 def _verdict(a: float, b: float, torch: str, numpy: str) -> str:
     """Who is faster, in words, from torch's speedup over NumPy ranging over ``a``-``b``
     (both finite and positive)."""
     if b < 1:
-        return f"{numpy} is faster: {torch} takes {_x(1 / b)}-{_x(1 / a)}x {numpy}'s time"
+        return f"{numpy} is faster: {torch} takes {_range((1 / b, 1 / a))} {numpy}'s time"
     if a >= 1:
-        return f"{torch} is faster: {_x(a)}-{_x(b)}x {numpy}'s speed"
-    return (f"neither library is always faster: {torch} runs at {_x(a)}-{_x(b)}x {numpy}'s "
-            "speed")
+        return f"{torch} is faster: {_range((a, b))} {numpy}'s speed"
+    return f"neither library is always faster: {torch} runs at {_range((a, b))} {numpy}'s speed"
 
 
 def _usable(values) -> list:
@@ -190,11 +195,6 @@ def best_ratios(runs, table, per_launch) -> dict:
                 if got:
                     out[(run.label, p, sl["threads"])] = got
     return out
-
-
-def _range(values) -> str:
-    a, b = min(values), max(values)
-    return f"{_x(a)}x" if _x(a) == _x(b) else f"{_x(a)}-{_x(b)}x"
 
 
 def at_its_best(runs, table, per_launch) -> str:

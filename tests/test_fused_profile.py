@@ -87,8 +87,10 @@ def test_every_array_a_part_writes_is_put_back():
 
 
 def test_a_tiny_profile_prints_every_part(capsys):
-    assert main(["--sizes", "12-7-3", "--threads", "1", "--rounds", "2", "--inner", "1"]) == 0
+    assert main(["--sizes", "12-7-3", "12-7-3", "--threads", "1", "1", "--rounds", "2",
+                 "--inner", "1"]) == 0
     out = capsys.readouterr().out
+    assert out.count("GEMM share") == 1  # a case given twice is measured once
     for part in ("| gemms |", "| forward elementwise |", "| loss and dZ_L |", "| bias update |",
                  "| activation backward |", "| step - sum of parts |", "| step |",
                  "| gemm_s (np.matmul"):
@@ -100,6 +102,7 @@ def test_a_tiny_profile_prints_every_part(capsys):
     (["--sizes", "784-0-10"], "--sizes: '784-0-10': layer_sizes: every layer width must be "
                               "positive"),
     (["--sizes", "784-x-10"], "--sizes: '784-x-10'"),
+    (["--sizes", "784--10"], "--sizes: '784--10': an empty size"),
     (["--threads", "0"], "--threads"),
     (["--rounds", "-1"], "--rounds"),
     (["--threads", "1", "100000"], "--threads 100000: this process may use"),

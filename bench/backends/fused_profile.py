@@ -138,6 +138,8 @@ def table(sizes: tuple, threads: int, got: dict) -> list[str]:
 
 def layers(text: str) -> tuple:
     """``"784-100-10"`` -> ``(784, 100, 10)``, checked as the model checks it."""
+    if any(not n.strip() for n in text.split("-")):
+        raise argparse.ArgumentTypeError(f"{text!r}: an empty size (write e.g. 784-100-10)")
     try:
         return check_layer_sizes(tuple(int(n) for n in text.split("-")))
     except (ValueError, TypeError) as e:
@@ -160,6 +162,8 @@ def main(argv=None) -> int:
         args = p.parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return e.code
+    args.sizes = list(dict.fromkeys(args.sizes))  # each case once, in the order given
+    args.threads = list(dict.fromkeys(args.threads))
     for sizes in args.sizes:  # before anything is allocated: the model's own caps
         try:
             check_activations(args.batch, sizes, "float32")
