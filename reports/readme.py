@@ -222,8 +222,8 @@ def at_its_best(runs, table, per_launch) -> str:
             per_run.append(f"on the {machine_words(run, short=True)}: " + "; ".join(sizes))
     return (f" **Each at its best** (`{BEST[0]}`: NumPy's own BLAS with the SGD update fused "
             f"into the weight-gradient GEMM, against `{BEST[1]}`: the step compiled ahead of "
-            "time, without per-call guards; torch's speedup over NumPy, paired launch by "
-            "launch) " + "; ".join(per_run) + ".")
+            "time, without per-call guards; torch's speedup over NumPy, below 1x NumPy is "
+            "faster, paired launch by launch) " + "; ".join(per_run) + ".")
 
 
 def _launches(n: int) -> str:
