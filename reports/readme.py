@@ -7,12 +7,13 @@
 reproducible (its own folder, which the report replaces whole: the pages in ``docs/`` stay):
 the same runs give the same bytes (SVG ids salted by ``HASH_SALT``, SVG dates from
 ``SOURCE_DATE_EPOCH``), so a diff in ``docs/report/`` means the runs or the code changed. The
-block sits between ``START`` and ``END`` in README.md: per run the headline in words (one
-paragraph per thread count, naming the machine: the report's own ``render.headline``),
-the speedup-versus-parameters figure from ``docs/report/``, and a table of
-five sizes of the width sweep (NumPy's step time; every other backend's time and speedup).
-Everything else in README.md is left as it was. ``tests/test_readme_results.py`` fails when
-the committed block differs from what the committed runs give.
+block sits between ``START`` and ``END`` in README.md: the answer "in short" (eager torch
+against NumPy at the headline MLP's size over every machine, thread count and launch; then each
+library at its best, ``at_its_best``), each machine's answer side by side with its ranges over
+launches (``answer_table``), why the machines differ (``why_they_differ``, from the
+calibrations), the speedup-versus-parameters figure from ``docs/report/`` and the runs it
+came from. Everything else in README.md is left as it was. ``tests/test_readme_results.py``
+fails when the committed block differs from what the committed runs give.
 """
 
 from __future__ import annotations
