@@ -129,8 +129,9 @@ def answer_table(runs, table, crossovers) -> list[str]:
 
 def _x(v: float) -> str:
     """A ratio as the README writes it: two decimals, three significant figures outside
-    0.01-1000 (an absurd run's ratio stays one short number)."""
-    return f"{v:.2f}" if 0.01 <= v < 1000 else f"{v:.3g}"
+    0.01-1000 once rounded (an absurd run's ratio stays one short number)."""
+    two = f"{v:.2f}"
+    return two if 0.01 <= v and float(two) < 1000 else f"{v:.3g}"
 
 
 def _range(values) -> str:
@@ -141,17 +142,22 @@ def _range(values) -> str:
 
 def _verdict(a: float, b: float, torch: str, numpy: str) -> str:
     """Who is faster, in words, from torch's speedup over NumPy ranging over ``a``-``b``
-    (both finite and positive)."""
-    if b < 1:
+    (both finite and positive), judged on the digits shown: a range that reads 1.00x at
+    both ends names no winner."""
+    if float(_x(b)) < 1:
         return f"{numpy} is faster: {torch} takes {_range((1 / b, 1 / a))} {numpy}'s time"
-    if a >= 1:
+    if float(_x(a)) > 1:
         return f"{torch} is faster: {_range((a, b))} {numpy}'s speed"
+    if _x(a) == _x(b):
+        return f"the two are level: {torch} runs at {_range((a, b))} {numpy}'s speed"
     return f"neither library is always faster: {torch} runs at {_range((a, b))} {numpy}'s speed"
 
 
 def _usable(values) -> list:
-    """The finite, positive ratios of ``values`` (a speedup of 0 or inf states nothing)."""
-    return [float(v) for v in values if 0 < float(v) < float("inf")]
+    """The ratios of ``values`` that are finite and positive and whose inverse is too (a
+    speedup of 0, inf or 1e-310 states nothing)."""
+    inf = float("inf")
+    return [float(v) for v in values if 0 < float(v) < inf and 1 / float(v) < inf]
 
 
 def in_short(runs, table, per_launch=None) -> list[str]:
@@ -220,7 +226,11 @@ def at_its_best(runs, table, per_launch) -> str:
                          + (f" ({_launches(counts.pop())}{' each' if len(got) > 1 else ''})"
                             if each else ""))
         if sizes:
-            per_run.append(f"on the {machine_words(run, short=True)}: " + "; ".join(sizes))
+            per_run.append((run, "; ".join(sizes)))
+    names = [machine_words(run, short=True) for run, _ in per_run]
+    if len(set(names)) < len(names):  # one machine measured twice: the runs' own labels
+        names = [md.text(run.label) for run, _ in per_run]
+    per_run = [f"on the {name}: {said}" for name, (_, said) in zip(names, per_run)]
     return (f" **Each at its best** (`{BEST[0]}`: NumPy's own BLAS with the SGD update fused "
             f"into the weight-gradient GEMM, against `{BEST[1]}`: the step compiled ahead of "
             "time, without per-call guards; torch's speedup over NumPy, below 1x NumPy is "

@@ -86,6 +86,16 @@ def test_every_array_a_part_writes_is_put_back():
         assert all(any(np.shares_memory(a, k) for k in kept) for a in changed), name
 
 
+def test_out_of_memory_is_one_line_and_exit_2(capsys, monkeypatch):
+    def no_memory(*args):
+        raise MemoryError("Unable to allocate 3.73 GiB")
+
+    monkeypatch.setattr(fused_profile, "profile", no_memory)
+    assert main(["--sizes", "12-7-3", "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of memory for --batch 256" in err
+
+
 def test_a_tiny_profile_prints_every_part(capsys):
     assert main(["--sizes", "12-7-3", "12-7-3", "--threads", "1", "1", "--rounds", "2",
                  "--inner", "1"]) == 0

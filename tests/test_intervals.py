@@ -255,9 +255,27 @@ def test_each_at_its_best_stands_alone_and_never_divides_by_zero(tmp_path):
 
 @pytest.mark.parametrize("a, b, words", [
     (1e-300, 0.5, "takes 2.00-1e+300x"), (2000.0, 3000.0, "2e+03-3e+03x"),
-    (1.0, 1.0, "torch is faster: 1.00x NumPy's speed"), (0.5, 0.501, "takes 2.00x")])
+    (1.0, 1.0, "the two are level: torch runs at 1.00x NumPy's speed"),
+    (0.9999, 0.99999, "the two are level"), (0.5, 0.501, "takes 2.00x"),
+    (999.996, 1000.0, "is faster: 1e+03x NumPy's speed"),
+    (0.95, 1.0001, "neither library is always faster: torch runs at 0.95-1.00x")])
 def test_verdict_numbers_stay_short(a, b, words):
     assert words in readme._verdict(a, b, "torch", "NumPy")
+
+
+def test_ratios_whose_inverse_overflows_are_not_usable():
+    assert readme._usable([1e-310, 0.0, float("inf"), float("nan"), 0.5]) == [0.5]
+
+
+def test_two_runs_of_one_machine_are_named_by_their_labels(tmp_path):
+    a, b = ([_best_launch(k) for k in range(3)] for _ in range(2))
+    for doc in a:
+        doc["datetime"] = "2026-11-28T10:00:00"
+    runs, table = load_runs([_path(tmp_path, a, "a.json"), _path(tmp_path, b, "b.json")])
+    per_launch = analysis.launch_metrics(table, runs)
+    words = readme.at_its_best(runs, analysis.combine_launches(per_launch), per_launch)
+    assert "on the synth (Synthetic CPU), 2026-11-28: " in words
+    assert "on the synth (Synthetic CPU), 2025-01-01: " in words
 
 
 def test_each_at_its_best_is_left_out_where_no_run_measured_both(tmp_path):

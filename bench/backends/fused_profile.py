@@ -188,6 +188,11 @@ def main(argv=None) -> int:
     except (GemmUnavailable, ThreadPinError, ValueError) as e:
         print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
+    except MemoryError as e:  # the caps are the model's; the profile holds ~10x its activations
+        print(f"{PROG}: error: out of memory for --batch {args.batch} ({e}); the profile keeps "
+              "the step's buffers and a copy of them: try a smaller batch or narrower layers",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted (the cases above were measured whole)", file=sys.stderr)
         return 130
