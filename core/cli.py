@@ -22,14 +22,19 @@ class Parser(argparse.ArgumentParser):
         fail(self.prog, message)
 
 
-def fail(prog: str, message: str, status: int = 2):
-    """Print ``prog: error: message`` (one line) on stderr and exit with ``status``. Under
-    torchrun (``RANK`` set) only rank 0 prints: every rank sees the same arguments, and one
-    job should say its problem once."""
+def error(prog: str, message, status: int = 2) -> int:
+    """Print ``prog: error: message`` (one line) on stderr and return ``status``, for a
+    ``main`` to return. Under torchrun (``RANK`` set) only rank 0 prints: every rank sees the
+    same arguments, and one job should say its problem once."""
     if os.environ.get("RANK", "0") == "0":
         one_line = " ".join(str(message).split())
         print(f"{prog}: error: {one_line}", file=sys.stderr, flush=True)
-    raise SystemExit(status)
+    return status
+
+
+def fail(prog: str, message: str, status: int = 2):
+    """``error``, then exit with ``status``."""
+    raise SystemExit(error(prog, message, status))
 
 
 def _int(text: str) -> int:

@@ -151,11 +151,9 @@ def main(argv=None) -> int:
         replace_dir(staging, out)
         staging = None
     except (ReportError, RunFileError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, e)
     except OSError as e:
-        print(f"{PROG}: error: {e.filename or args.out}: {e.strerror}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, f"{e.filename or args.out}: {e.strerror}")
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

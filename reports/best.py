@@ -30,7 +30,7 @@ from core.spec import HEADLINE_N_PARAMS
 from . import md
 from .analysis import human, select
 from .compiled import COLORS as VARIANT_COLORS
-from .style import Skip, color, figure_block
+from .style import Skip, color, section_lines
 
 STEM, TITLE = "fig8_best", "Each library at its best: the GEMM share of a step"
 BEST = ("numpy-fused", "torch-cpu-aot")
@@ -123,15 +123,11 @@ def table_lines(rows: pd.DataFrame) -> list[str]:
 def section(table: pd.DataFrame, slices, drawn) -> list[str]:
     """REPORT.md lines: the figure (or why not) and the GEMM shares at the quick sizes."""
     slices = [s for s in slices if s]
-    out = ["## Each library at its best", ""]
-    rows = share_rows(table, slices)
-    if rows.empty:
-        return out + ["No step record in these runs carries `gemm_s` (the step's GEMMs timed "
-                      "alone), so there is no GEMM share to draw.", ""]
-    if drawn is not None:
-        out += figure_block(drawn)
-    return out + ["`numpy-fused`: NumPy's own BLAS through ctypes, the weight update fused into "
-                  "the weight-gradient GEMM, no allocation; `torch-cpu-aot`: the step compiled "
-                  "ahead of time, no per-call guards (docs/methodology.md, 'Each library at "
-                  "its best'). Both are checked against their twin before they are timed.",
-                  ""] + table_lines(rows)
+    return section_lines(
+        "Each library at its best", share_rows(table, slices),
+        "No step record in these runs carries `gemm_s` (the step's GEMMs timed alone), so "
+        "there is no GEMM share to draw.", drawn,
+        "`numpy-fused`: NumPy's own BLAS through ctypes, the weight update fused into the "
+        "weight-gradient GEMM, no allocation; `torch-cpu-aot`: the step compiled ahead of time, "
+        "no per-call guards (docs/methodology.md, 'Each library at its best'). Both are "
+        "checked against their twin before they are timed.", table_lines)

@@ -28,7 +28,7 @@ from runfile.schema import STEP_VARIANTS
 
 from . import md
 from .analysis import human
-from .style import Skip, figure_block
+from .style import Skip, section_lines
 
 EAGER = STEP_VARIANTS  # each variant and the eager backend it replaces
 COLORS = {"torch-cpu": "tab:orange", "torch-cpu-compile": "tab:red", "torch-cuda": "tab:green",
@@ -149,17 +149,13 @@ def table_lines(rows: pd.DataFrame) -> list[str]:
 
 def section(runs, drawn) -> list[str]:
     """REPORT.md lines: the figure (or why not) and the one-off cost table."""
-    out = ["## Compiled and captured steps", ""]
-    rows = one_off_rows(runs)
-    if rows.empty:
-        return out + ["No compiled or CUDA-graph variant was measured in these runs "
-                      "(`--backends torch-cpu-compile,...`).", ""]
-    if drawn is not None:
-        out += figure_block(drawn)
-    return out + ["One-off cost (untimed: compile, warm-up + capture, or numpy-fused's "
-                  "prepare: buffers and GEMM bindings) and the steps it takes "
-                  "to pay back: one-off / (eager step - variant step), both steps medians "
-                  "timed alternately beside each other; every variant was checked equal to its "
-                  "eager twin (float32 1e-4, float64 1e-9 after 3 steps; numpy-fused and "
-                  "torch-cpu-aot float64 1e-12 after 10) before it was timed.", ""] \
-        + table_lines(rows)
+    return section_lines(
+        "Compiled and captured steps", one_off_rows(runs),
+        "No compiled or CUDA-graph variant was measured in these runs "
+        "(`--backends torch-cpu-compile,...`).", drawn,
+        "One-off cost (untimed: compile, warm-up + capture, or numpy-fused's "
+        "prepare: buffers and GEMM bindings) and the steps it takes "
+        "to pay back: one-off / (eager step - variant step), both steps medians "
+        "timed alternately beside each other; every variant was checked equal to its "
+        "eager twin (float32 1e-4, float64 1e-9 after 3 steps; numpy-fused and "
+        "torch-cpu-aot float64 1e-12 after 10) before it was timed.", table_lines)

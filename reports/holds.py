@@ -95,8 +95,7 @@ def main(argv=None) -> int:
     try:
         lines, verdicts = compare(args.reference, args.fresh)
     except (ReportError, RunFileError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, e)
     print("\n".join(lines))
     if "outside" in verdicts:
         return 1

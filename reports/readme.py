@@ -356,11 +356,9 @@ def main(argv=None) -> int:
             render_docs(paths, args.docs)
         new = block(paths, args.docs, args.readme.parent)
     except (ReportError, RunFileError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, e)
     except OSError as e:
-        print(f"{PROG}: error: {e.filename}: {e.strerror}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, f"{e.filename}: {e.strerror}")
     if args.check:
         if text[start:end] != new:
             print(f"{args.readme}: the results block differs from what {args.runs}/ gives; "

@@ -28,3 +28,14 @@ def figure_block(d) -> list[str]:
         return [f"### {d.title}", "", f"Not drawn: {d.skipped}.", ""]
     return [f"### {d.title}", "", f"![{d.title}]({d.stem}.png)", "",
             f"{d.caption} ([SVG]({d.stem}.svg))", ""]
+
+
+def section_lines(heading: str, rows, empty: str, drawn, intro: str, table) -> list[str]:
+    """A REPORT.md section: ``## heading``, then ``empty`` where ``rows`` is empty, else the
+    figure (``figure_block``, when one was drawn or skipped), ``intro`` and ``table(rows)``."""
+    out = [f"## {heading}", ""]
+    if rows.empty:
+        return out + [empty, ""]
+    if drawn is not None:
+        out += figure_block(drawn)
+    return out + [intro, ""] + table(rows)

@@ -45,11 +45,9 @@ def main(argv=None) -> int:
         write_json(args.out, doc)
         load(args.out)  # what was written reads back as a run
     except (RunFileError, ValueError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, e)
     except OSError as e:
-        print(f"{PROG}: error: {e.filename}: {e.strerror}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, f"{e.filename}: {e.strerror}")
     print(f"{args.out}: {doc['mlp_twins']['launches']} launches from {len(args.runs)} runs")
     return 0
 

@@ -171,28 +171,23 @@ def main(argv=None) -> int:
                 raise ValueError(f"X of {args.batch:,} x {sizes[0]:,} float64 takes more than "
                                  f"the cap MAX_DATA_BYTES = {MAX_DATA_BYTES:,} bytes")
         except ValueError as e:
-            print(f"{PROG}: error: --batch {args.batch}: {' '.join(str(e).split())}",
-                  file=sys.stderr)
-            return 2
+            return cli.error(PROG, f"--batch {args.batch}: {e}")
     over = [n for n in args.threads if n > available_cores()]
     if over:
-        print(f"{PROG}: error: --threads {over[0]}: this process may use {available_cores()} "
-              "core(s); more threads than cores would measure the oversubscription",
-              file=sys.stderr)
-        return 2
+        return cli.error(PROG, f"--threads {over[0]}: this process may use "
+                               f"{available_cores()} core(s); more threads than cores would "
+                               "measure the oversubscription")
     try:
         for sizes in args.sizes:
             for threads in args.threads:
                 got = profile(sizes, args.batch, threads, args.rounds, args.inner)
                 print("\n".join(table(sizes, threads, got)), flush=True)
     except (GemmUnavailable, ThreadPinError, ValueError) as e:
-        print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, e)
     except MemoryError as e:  # the caps are the model's; the profile holds ~10x its activations
-        print(f"{PROG}: error: out of memory for --batch {args.batch} ({e}); the profile keeps "
-              "the step's buffers and a copy of them: try a smaller batch or narrower layers",
-              file=sys.stderr)
-        return 2
+        return cli.error(PROG, f"out of memory for --batch {args.batch} ({e}); the profile "
+                               "keeps the step's buffers and a copy of them: try a smaller "
+                               "batch or narrower layers")
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted (the cases above were measured whole)", file=sys.stderr)
         return 130
@@ -200,8 +195,7 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as e:  # stdout full or failing: nothing left to say it on but stderr
-        print(f"{PROG}: error: cannot write the table: {e.strerror or e}", file=sys.stderr)
-        return 2
+        return cli.error(PROG, f"cannot write the table: {e.strerror or e}")
     return 0
 
 
